@@ -1,0 +1,128 @@
+//! The error body every failing route and every failed upload carries.
+
+use serde::{Deserialize, Serialize};
+
+/// A stable, machine-readable reason. Clients branch on this, humans read `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request was malformed in a way no other code describes.
+    InvalidRequest,
+    /// The body was not readable `multipart/form-data`.
+    InvalidMultipart,
+    /// The multipart body had no `file` part.
+    MissingFile,
+    /// A path segment that should be an upload id is not one.
+    InvalidId,
+    /// No such upload (or not yours).
+    NotFound,
+    /// The upload exceeds `UPLINK_MAX_UPLOAD_BYTES`.
+    PayloadTooLarge,
+    /// The client stopped sending before the upload was complete.
+    UploadAborted,
+    /// The server stopped while the upload was being received.
+    Interrupted,
+    /// The file claims to be a PDF but cannot be parsed.
+    Corrupt,
+    /// The PDF is encrypted and cannot be read without a password.
+    Encrypted,
+    /// Processing took longer than the job time limit.
+    Timeout,
+    /// Processing failed for a reason the server logged.
+    ProcessingFailed,
+    /// The upload was cancelled.
+    Cancelled,
+    /// The upload was deleted.
+    Deleted,
+    /// The server is shutting down.
+    Unavailable,
+    /// Something went wrong on the server; details are in its log, never in the response.
+    Internal,
+    /// A code this build does not know yet (sent by a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The wire spelling, as used in JSON and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidMultipart => "invalid_multipart",
+            Self::MissingFile => "missing_file",
+            Self::InvalidId => "invalid_id",
+            Self::NotFound => "not_found",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UploadAborted => "upload_aborted",
+            Self::Interrupted => "interrupted",
+            Self::Corrupt => "corrupt",
+            Self::Encrypted => "encrypted",
+            Self::Timeout => "timeout",
+            Self::ProcessingFailed => "processing_failed",
+            Self::Cancelled => "cancelled",
+            Self::Deleted => "deleted",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// The inverse of [`ErrorCode::as_str`]; unknown spellings become [`ErrorCode::Unknown`].
+    pub fn parse(s: &str) -> Self {
+        ALL.iter().copied().find(|c| c.as_str() == s).unwrap_or(Self::Unknown)
+    }
+}
+
+const ALL: [ErrorCode; 17] = [
+    ErrorCode::InvalidRequest,
+    ErrorCode::InvalidMultipart,
+    ErrorCode::MissingFile,
+    ErrorCode::InvalidId,
+    ErrorCode::NotFound,
+    ErrorCode::PayloadTooLarge,
+    ErrorCode::UploadAborted,
+    ErrorCode::Interrupted,
+    ErrorCode::Corrupt,
+    ErrorCode::Encrypted,
+    ErrorCode::Timeout,
+    ErrorCode::ProcessingFailed,
+    ErrorCode::Cancelled,
+    ErrorCode::Deleted,
+    ErrorCode::Unavailable,
+    ErrorCode::Internal,
+    ErrorCode::Unknown,
+];
+
+/// `{ "code": "...", "message": "..." }`: the body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_through_their_wire_spelling() {
+        for code in ALL {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(ErrorCode::parse(code.as_str()), code);
+        }
+    }
+
+    #[test]
+    fn unknown_codes_from_a_newer_server_still_decode() {
+        let body: ErrorBody =
+            serde_json::from_str(r#"{"code":"quota_exceeded","message":"m"}"#).unwrap();
+        assert_eq!(body.code, ErrorCode::Unknown);
+    }
+}

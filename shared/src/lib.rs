@@ -1,0 +1,12 @@
+//! Uplink's wire vocabulary, compiled into both the server and the browser.
+//!
+//! Everything that crosses the network is defined here once, so a renamed field or a new
+//! status breaks the build on both sides instead of breaking production.
+
+mod error;
+mod event;
+mod upload;
+
+pub use error::{ErrorBody, ErrorCode};
+pub use event::{DoneEvent, ErrorEvent, EventDecodeError, ProgressEvent, UploadEvent};
+pub use upload::{Stage, Upload, UploadId, UploadStatus};
