@@ -1,1 +1,76 @@
-//! placeholder
+//! Uplink's server: uploads streamed to storage, processed in the background, and every
+//! step pushed to browsers over Server-Sent Events.
+//!
+//! [`app`] builds the whole router and [`run`] serves it, so tests and benchmarks start
+//! the real thing on `127.0.0.1:0`; `main.rs` only reads configuration.
+
+mod catalog;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod processing;
+pub mod state;
+pub mod store;
+pub mod uploads;
+
+use std::{future::Future, io};
+
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// The whole application: the API, the SSE streams and the server-rendered dashboard.
+pub fn app(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let catalog = catalog::for_state(&state);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .merge(http::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(catalog.clone()),
+            move || app::shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then ends every event stream
+/// and stops the workers so that in-flight requests can finish.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let token = state.shutdown.clone();
+    let router = app(state);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            token.cancel();
+        })
+        .await
+}
+
+/// Leptos's settings: those cargo-leptos passes in the environment, or defaults for a
+/// binary started by hand from the workspace root.
+pub fn leptos_options() -> LeptosOptions {
+    match get_configuration(None) {
+        Ok(conf) => conf.leptos_options,
+        Err(_) => LeptosOptions::builder()
+            .output_name("uplink")
+            .site_root("target/site")
+            .site_pkg_dir("pkg")
+            .build(),
+    }
+}

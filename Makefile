@@ -1,0 +1,58 @@
+# Uplink's two everyday commands, `make run` and `make test`, install what they need on a
+# fresh Debian machine with rustup and node/npm, and skip whatever is already there.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# Must equal the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p}' Cargo.lock)
+
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
+
+.PHONY: run test test-rust test-e2e site tools wasm-target cargo-leptos wasm-bindgen npm chromium clean-data
+
+## Serve the app on http://127.0.0.1:3000 with its data in ./data.
+run: tools
+	UPLINK_DATA_DIR=$${UPLINK_DATA_DIR:-./data} cargo leptos serve
+
+## Every test: Rust (unit, router, real listener) then Playwright in headless Chromium.
+test: tools chromium test-rust test-e2e
+
+test-rust:
+	cargo test --workspace --locked
+
+site:
+	cargo leptos build
+
+test-e2e: site
+	cd end2end && npx playwright test
+
+tools: wasm-target cargo-leptos wasm-bindgen npm
+
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+	  || rustup target add wasm32-unknown-unknown
+
+cargo-leptos:
+	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" \
+	  || cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked
+
+# Without --locked: its lockfile pins a crate version the registry no longer serves.
+wasm-bindgen:
+	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" \
+	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+npm: end2end/node_modules/.install-stamp
+
+end2end/node_modules/.install-stamp: end2end/package.json end2end/package-lock.json
+	cd end2end && npm ci --no-audit --no-fund
+	touch $@
+
+# Debian's Chromium; Playwright never downloads a browser of its own.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo || true); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }
+
+clean-data:
+	rm -rf data end2end/.data

@@ -1,0 +1,359 @@
+//! The dashboard's model: one card per upload, each with its own signals so an event
+//! re-renders only the card it is about.
+//!
+//! Server state only ever moves forward here (status rank and percent never go back),
+//! so events that arrive late or twice (replay after a reconnect, a fetched snapshot
+//! racing a live event) can never make a bar jump backwards.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadEvent, UploadId, UploadStatus};
+
+/// What the server last told us about an upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerState {
+    pub status: UploadStatus,
+    pub stage: Option<Stage>,
+    pub percent: u8,
+    pub page: Option<u32>,
+    pub pages: Option<u32>,
+    pub size: u64,
+    pub error: Option<ErrorBody>,
+    pub has_text: bool,
+}
+
+fn rank(status: UploadStatus) -> u8 {
+    match status {
+        UploadStatus::Uploading => 0,
+        UploadStatus::Queued => 1,
+        UploadStatus::Processing => 2,
+        UploadStatus::Done | UploadStatus::Failed | UploadStatus::Cancelled => 3,
+    }
+}
+
+impl ServerState {
+    pub fn from_upload(upload: &Upload) -> Self {
+        Self {
+            status: upload.status,
+            stage: upload.stage,
+            percent: upload.percent,
+            page: None,
+            pages: upload.pages,
+            size: upload.size,
+            error: upload.error.clone(),
+            has_text: upload.has_text,
+        }
+    }
+
+    /// Folds `newer` in unless it would move the upload backwards.
+    pub fn merge(&mut self, newer: ServerState) {
+        if rank(self.status) == 3 || rank(newer.status) < rank(self.status) {
+            return;
+        }
+        let percent = self.percent.max(newer.percent);
+        *self = Self { percent, ..newer };
+    }
+
+    /// Applies an event about this upload.
+    pub fn apply(&mut self, event: &UploadEvent) {
+        match event {
+            UploadEvent::Progress(p) => {
+                let mut next = self.clone();
+                next.status = p.status;
+                next.stage = p.stage;
+                next.percent = p.percent;
+                if p.stage == Some(Stage::Extracting) {
+                    next.page = p.page.or(next.page);
+                }
+                next.pages = p.pages.or(next.pages);
+                if p.status == UploadStatus::Uploading {
+                    next.size = next.size.max(p.bytes_received.unwrap_or(0));
+                }
+                self.merge(next);
+            }
+            UploadEvent::Done(d) => {
+                let mut next = Self::from_upload(&d.upload);
+                next.page = self.page;
+                self.merge(next);
+            }
+            UploadEvent::Error(e) => {
+                let status = match e.code {
+                    ErrorCode::Cancelled | ErrorCode::Deleted => UploadStatus::Cancelled,
+                    _ => UploadStatus::Failed,
+                };
+                let next = Self {
+                    status,
+                    error: Some(ErrorBody::new(e.code, e.message.clone())),
+                    ..self.clone()
+                };
+                self.merge(next);
+            }
+        }
+    }
+}
+
+/// Where a file this page is sending stands on the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sending {
+    /// Not sent from this page (another tab, or before a reload).
+    Elsewhere,
+    /// Waiting for a free slot in the upload queue.
+    Waiting,
+    /// Bytes sent so far out of the total.
+    Sent { loaded: u64, total: u64 },
+    /// The server has all the bytes.
+    Finished,
+    /// The request failed before the server accepted it.
+    Failed(String),
+}
+
+/// One upload on the dashboard.
+#[derive(Clone)]
+pub struct Card {
+    /// Stable for the card's life: the client_ref of a file sent from here, else the id.
+    pub key: String,
+    pub filename: String,
+    pub client_ref: Option<String>,
+    pub id: ArcRwSignal<Option<UploadId>>,
+    pub size: u64,
+    pub sending: ArcRwSignal<Sending>,
+    pub server: ArcRwSignal<Option<ServerState>>,
+}
+
+impl Card {
+    fn from_upload(upload: &Upload) -> Self {
+        Self {
+            key: upload.client_ref.clone().unwrap_or_else(|| upload.id.to_string()),
+            filename: upload.filename.clone(),
+            client_ref: upload.client_ref.clone(),
+            id: ArcRwSignal::new(Some(upload.id.clone())),
+            size: upload.size,
+            sending: ArcRwSignal::new(Sending::Elsewhere),
+            server: ArcRwSignal::new(Some(ServerState::from_upload(upload))),
+        }
+    }
+
+    /// The whole job's percent: bytes sent fill the receiving band until the server's
+    /// own progress takes over, and the bar never moves back.
+    pub fn percent(&self) -> u8 {
+        let server = self.server.with(|s| s.as_ref().map_or(0, |s| s.percent));
+        let sent = match self.sending.get() {
+            Sending::Sent { loaded, total } => Stage::Receiving.percent(loaded, total),
+            Sending::Finished => Stage::Receiving.band().1,
+            _ => 0,
+        };
+        server.max(sent)
+    }
+}
+
+/// All cards, newest first, plus indexes to find a card by upload id or client_ref.
+#[derive(Clone, Copy)]
+pub struct Board {
+    pub cards: RwSignal<Vec<Card>>,
+    by_id: StoredValue<HashMap<UploadId, Card>>,
+    by_ref: StoredValue<HashMap<String, Card>>,
+    /// Set once the server-rendered list is in, so live events start after it.
+    pub seeded: RwSignal<bool>,
+}
+
+impl Default for Board {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Board {
+    pub fn new() -> Self {
+        Self {
+            cards: RwSignal::new(Vec::new()),
+            by_id: StoredValue::new(HashMap::new()),
+            by_ref: StoredValue::new(HashMap::new()),
+            seeded: RwSignal::new(false),
+        }
+    }
+
+    /// Adds the uploads the server rendered, keeping their order.
+    pub fn seed(&self, uploads: Vec<Upload>) {
+        let fresh: Vec<Card> = uploads
+            .iter()
+            .filter(|u| !self.knows(&u.id))
+            .map(|u| self.index(Card::from_upload(u)))
+            .collect();
+        if !fresh.is_empty() {
+            self.cards.update(|cards| cards.extend(fresh));
+        }
+        if !self.seeded.get_untracked() {
+            self.seeded.set(true);
+        }
+    }
+
+    pub fn knows(&self, id: &UploadId) -> bool {
+        self.by_id.with_value(|m| m.contains_key(id))
+    }
+
+    fn index(&self, card: Card) -> Card {
+        if let Some(id) = card.id.get_untracked() {
+            self.by_id.update_value(|m| {
+                m.insert(id, card.clone());
+            });
+        }
+        if let Some(client_ref) = &card.client_ref {
+            self.by_ref.update_value(|m| {
+                m.insert(client_ref.clone(), card.clone());
+            });
+        }
+        card
+    }
+
+    /// A file this page is about to send.
+    pub fn add_local(&self, filename: String, size: u64, client_ref: String) -> Card {
+        let card = self.index(Card {
+            key: client_ref.clone(),
+            filename,
+            client_ref: Some(client_ref),
+            id: ArcRwSignal::new(None),
+            size,
+            sending: ArcRwSignal::new(Sending::Waiting),
+            server: ArcRwSignal::new(None),
+        });
+        self.cards.update(|cards| cards.insert(0, card.clone()));
+        card
+    }
+
+    /// Takes in an upload fetched from or returned by the server: it joins the local
+    /// card that sent it, or becomes a new card.
+    pub fn adopt(&self, upload: &Upload) {
+        let local = upload
+            .client_ref
+            .as_ref()
+            .and_then(|r| self.by_ref.with_value(|m| m.get(r).cloned()));
+        match (local, self.by_id.with_value(|m| m.get(&upload.id).cloned())) {
+            (_, Some(card)) | (Some(card), None) => {
+                if card.id.get_untracked().is_none() {
+                    card.id.set(Some(upload.id.clone()));
+                    self.index(card.clone());
+                }
+                merge_into(&card, ServerState::from_upload(upload));
+            }
+            (None, None) => {
+                let card = self.index(Card::from_upload(upload));
+                self.cards.update(|cards| cards.insert(0, card));
+            }
+        }
+    }
+
+    /// Applies a live event. Returns the id when no card knows it yet, so the caller
+    /// can fetch the upload and [`Board::adopt`] it.
+    pub fn apply(&self, event: &UploadEvent) -> Option<UploadId> {
+        let id = event.upload_id();
+        match self.by_id.with_value(|m| m.get(id).cloned()) {
+            Some(card) => {
+                card.server.update(|state| match state {
+                    Some(state) => state.apply(event),
+                    None => {
+                        if let UploadEvent::Done(done) = event {
+                            *state = Some(ServerState::from_upload(&done.upload));
+                        }
+                    }
+                });
+                None
+            }
+            None => Some(id.clone()),
+        }
+    }
+}
+
+fn merge_into(card: &Card, state: ServerState) {
+    card.server.update(|current| match current {
+        Some(current) => current.merge(state),
+        None => *current = Some(state),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{DoneEvent, ErrorEvent, ProgressEvent};
+
+    fn id() -> UploadId {
+        UploadId::parse("0191c1d2-6b0e-7a3c-9f00-1234567890ab").unwrap()
+    }
+
+    fn progress(status: UploadStatus, stage: Stage, percent: u8, page: Option<u32>) -> UploadEvent {
+        UploadEvent::Progress(ProgressEvent {
+            upload_id: id(),
+            status,
+            stage: Some(stage),
+            percent,
+            bytes_received: None,
+            bytes_total: None,
+            page,
+            pages: page.map(|_| 4),
+            message: None,
+            at: String::new(),
+        })
+    }
+
+    fn state() -> ServerState {
+        ServerState {
+            status: UploadStatus::Uploading,
+            stage: Some(Stage::Receiving),
+            percent: 0,
+            page: None,
+            pages: None,
+            size: 0,
+            error: None,
+            has_text: false,
+        }
+    }
+
+    #[test]
+    fn late_or_repeated_events_never_move_a_card_backwards() {
+        let mut s = state();
+        s.apply(&progress(UploadStatus::Processing, Stage::Extracting, 70, Some(3)));
+        s.apply(&progress(UploadStatus::Queued, Stage::Receiving, 40, None));
+        assert_eq!((s.status, s.percent, s.page), (UploadStatus::Processing, 70, Some(3)));
+        s.apply(&progress(UploadStatus::Processing, Stage::Extracting, 60, Some(2)));
+        assert_eq!(s.percent, 70, "percent is monotonic");
+    }
+
+    #[test]
+    fn terminal_states_stick() {
+        let mut s = state();
+        s.apply(&UploadEvent::Error(ErrorEvent {
+            upload_id: id(),
+            code: ErrorCode::Corrupt,
+            message: "damaged".into(),
+            at: String::new(),
+        }));
+        s.apply(&progress(UploadStatus::Processing, Stage::Extracting, 90, Some(4)));
+        assert_eq!(s.status, UploadStatus::Failed);
+        assert_eq!(s.error.as_ref().map(|e| e.message.as_str()), Some("damaged"));
+    }
+
+    #[test]
+    fn done_carries_the_final_upload() {
+        let mut s = state();
+        s.apply(&progress(UploadStatus::Processing, Stage::Extracting, 94, Some(4)));
+        let upload = Upload {
+            id: id(),
+            filename: "a.pdf".into(),
+            size: 10,
+            content_type: Some("application/pdf".into()),
+            sha256: None,
+            status: UploadStatus::Done,
+            stage: Some(Stage::Finalizing),
+            percent: 100,
+            pages: Some(4),
+            error: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+            client_ref: None,
+            has_text: true,
+        };
+        s.apply(&UploadEvent::Done(DoneEvent { upload_id: id(), upload, at: String::new() }));
+        assert_eq!((s.status, s.percent, s.pages, s.has_text), (UploadStatus::Done, 100, Some(4), true));
+        assert_eq!(s.page, Some(4), "the last page seen stays on the card");
+    }
+}

@@ -1,0 +1,162 @@
+//! One upload: its name, size, a progress bar, what is happening now, and the result.
+
+use leptos::prelude::*;
+use shared::{Stage, UploadStatus};
+
+use crate::{
+    board::{Card, Sending, ServerState},
+    format,
+};
+
+/// What the card says about where the upload is.
+#[derive(Debug, Clone, PartialEq)]
+struct Phase {
+    /// For styling and tests: waiting, sending, uploading, queued, processing, done, failed, cancelled.
+    key: &'static str,
+    badge: &'static str,
+    detail: String,
+    page: Option<String>,
+    error: Option<String>,
+}
+
+fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
+    let plain = |key, badge, detail: &str| Phase {
+        key,
+        badge,
+        detail: detail.to_owned(),
+        page: None,
+        error: None,
+    };
+    match (server, sending) {
+        (None | Some(ServerState { status: UploadStatus::Uploading, .. }), Sending::Failed(message)) => Phase {
+            error: Some(message.clone()),
+            ..plain("failed", "Failed", "Not sent")
+        },
+        (None, Sending::Waiting) => plain("waiting", "Waiting", "Waiting to send"),
+        (None, Sending::Sent { loaded, total }) => Phase {
+            detail: format!("Sending {} of {}", format::bytes(*loaded), format::bytes(*total)),
+            ..plain("sending", "Sending", "")
+        },
+        (None, _) => plain("sending", "Sending", "Sending"),
+        (Some(state), _) => match state.status {
+            UploadStatus::Uploading => match sending {
+                Sending::Sent { loaded, total } => Phase {
+                    detail: format!("Sending {} of {}", format::bytes(*loaded), format::bytes(*total)),
+                    ..plain("sending", "Sending", "")
+                },
+                _ => plain("uploading", "Receiving", "Receiving"),
+            },
+            UploadStatus::Queued => plain("queued", "Queued", "Waiting for a worker"),
+            UploadStatus::Processing => {
+                let stage = state.stage.unwrap_or(Stage::Validating);
+                let page = match (stage, state.page, state.pages) {
+                    (Stage::Extracting, Some(page), Some(pages)) => Some(format!("page {page} / {pages}")),
+                    _ => None,
+                };
+                Phase { page, ..plain("processing", "Processing", stage.label()) }
+            }
+            UploadStatus::Done => {
+                let detail = match state.pages {
+                    Some(1) => "Done: 1 page".to_owned(),
+                    Some(n) => format!("Done: {n} pages"),
+                    None => "Done".to_owned(),
+                };
+                Phase { detail, ..plain("done", "Done", "") }
+            }
+            UploadStatus::Failed => Phase {
+                error: Some(
+                    state.error.as_ref().map_or("Processing failed".to_owned(), |e| e.message.clone()),
+                ),
+                ..plain("failed", "Failed", "Failed")
+            },
+            UploadStatus::Cancelled => plain("cancelled", "Cancelled", "Cancelled"),
+        },
+    }
+}
+
+#[component]
+pub fn UploadCard(card: Card) -> impl IntoView {
+    let now = {
+        let card = card.clone();
+        Memo::new(move |_| card.server.with(|s| phase(&card.sending.get(), s.as_ref())))
+    };
+    let percent = {
+        let card = card.clone();
+        Memo::new(move |_| card.percent())
+    };
+    let id = card.id.clone();
+    let download = move || {
+        id.get()
+            .filter(|_| now.with(|p| p.key == "done"))
+            .map(|id| format!("/api/uploads/{id}/file"))
+    };
+    let filename = card.filename.clone();
+    let label = format!("Progress of {filename}");
+    let size = format::bytes(card.size);
+
+    view! {
+        <li class="upload" data-status=move || now.with(|p| p.key) data-filename=filename.clone()>
+            <div class="upload-head">
+                <span class="name" title=filename.clone()>{filename.clone()}</span>
+                <span class="size">{size}</span>
+                <span class="badge" data-status=move || now.with(|p| p.key)>
+                    {move || now.with(|p| p.badge)}
+                </span>
+            </div>
+            <progress class="bar" max="100" value=move || percent.get() aria-label=label></progress>
+            <div class="upload-detail" aria-live="polite">
+                <span class="stage">{move || now.with(|p| p.detail.clone())}</span>
+                <span class="page">{move || now.with(|p| p.page.clone())}</span>
+                <span class="percent">{move || percent.get()} "%"</span>
+            </div>
+            {move || {
+                now.with(|p| p.error.clone())
+                    .map(|message| view! { <p class="error-message" role="alert">{message}</p> })
+            }}
+            {move || {
+                download()
+                    .map(|href| {
+                        view! {
+                            <a class="download" href=href download>
+                                "Download"
+                            </a>
+                        }
+                    })
+            }}
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(status: UploadStatus, stage: Stage, page: Option<u32>) -> ServerState {
+        ServerState {
+            status,
+            stage: Some(stage),
+            percent: 50,
+            page,
+            pages: Some(7),
+            size: 1,
+            error: None,
+            has_text: false,
+        }
+    }
+
+    #[test]
+    fn phases_say_what_is_happening() {
+        let extracting = server(UploadStatus::Processing, Stage::Extracting, Some(3));
+        let p = phase(&Sending::Finished, Some(&extracting));
+        assert_eq!((p.key, p.detail.as_str(), p.page.as_deref()), ("processing", "Extracting text", Some("page 3 / 7")));
+
+        let p = phase(&Sending::Sent { loaded: 512, total: 2048 }, None);
+        assert_eq!((p.key, p.detail.as_str()), ("sending", "Sending 512 B of 2.0 KiB"));
+
+        let p = phase(&Sending::Failed("offline".into()), None);
+        assert_eq!((p.key, p.error.as_deref()), ("failed", Some("offline")));
+
+        let done = server(UploadStatus::Done, Stage::Finalizing, Some(7));
+        assert_eq!(phase(&Sending::Elsewhere, Some(&done)).detail, "Done: 7 pages");
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per page.
+
+mod dashboard;
+
+pub use dashboard::Dashboard;

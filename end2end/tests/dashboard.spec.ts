@@ -1,0 +1,87 @@
+import { expect, test, type ConsoleMessage } from "@playwright/test";
+import { readFile } from "node:fs/promises";
+
+import { makePdf, pageMarker } from "./support/pdf";
+import { act, check, find } from "./support/dashboard";
+
+const PAGES = 40;
+
+test("uploads, processing and downloads all show live on one dashboard", async ({ page, request }) => {
+  const problems: string[] = [];
+  page.on("console", (m: ConsoleMessage) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  const eventStreams: string[] = [];
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname === "/api/events") eventStreams.push(r.url());
+  });
+
+  await act.open(page);
+  await act.recordPageLabels(page);
+
+  const pdf = makePdf(PAGES);
+  const notes = "Plain text, stored as is.\nSecond line.\n";
+  await find.fileInput(page).setInputFiles([
+    { name: "report.pdf", mimeType: "application/pdf", buffer: pdf },
+    { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from(notes) },
+    { name: "broken.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.7\nthis is not really a PDF\n") },
+  ]);
+
+  // The PDF: extracted page by page, then done at 100 %.
+  const report = find.card(page, "report.pdf");
+  await expect(report).toHaveAttribute("data-status", "done");
+  await expect(report.locator("progress")).toHaveAttribute("value", "100");
+  await expect(report.locator(".stage")).toHaveText(`Done: ${PAGES} pages`);
+  const labels = await check.pageLabels(page, "report.pdf");
+  const expected = Array.from({ length: PAGES }, (_, i) => `page ${i + 1} / ${PAGES}`);
+  expect(labels).toEqual(expected);
+
+  // Its download is the very bytes we sent.
+  const [download] = await Promise.all([page.waitForEvent("download"), report.locator("a.download").click()]);
+  expect(download.suggestedFilename()).toBe("report.pdf");
+  expect(Buffer.compare(await readFile(await download.path()), pdf)).toBe(0);
+
+  // The text file is stored as is.
+  const text = find.card(page, "notes.txt");
+  await expect(text).toHaveAttribute("data-status", "done");
+  await expect(text.locator("progress")).toHaveAttribute("value", "100");
+
+  // The corrupt PDF fails on its own, with a message a person can read.
+  const broken = find.card(page, "broken.pdf");
+  await expect(broken).toHaveAttribute("data-status", "failed");
+  await expect(broken.locator(".error-message")).toHaveText(/damaged/);
+
+  // One EventSource carried everything.
+  expect(eventStreams).toHaveLength(1);
+
+  // The API agrees with the page, and the extracted text is there.
+  const uploads = await (await request.get("/api/uploads")).json();
+  const reportJson = uploads.find((u: { filename: string }) => u.filename === "report.pdf");
+  expect(reportJson).toMatchObject({ status: "done", percent: 100, pages: PAGES, has_text: true });
+  const extracted = await (await request.get(`/api/uploads/${reportJson.id}/text`)).text();
+  expect(extracted.split("\f")).toHaveLength(PAGES);
+  expect(extracted).toContain(pageMarker(PAGES));
+
+  expect(problems).toEqual([]);
+});
+
+test("a reload shows the true state, rendered by the server", async ({ page, request }) => {
+  const response = await request.post("/api/uploads", {
+    multipart: { file: { name: "server-side.txt", mimeType: "text/plain", buffer: Buffer.from("hello\n") } },
+  });
+  expect(response.status()).toBe(202);
+  const created = await response.json();
+  await expect
+    .poll(async () => (await (await request.get(`/api/uploads/${created.id}`)).json()).status)
+    .toBe("done");
+
+  // Before any script runs, the HTML already has the card in its final state.
+  const html = await (await request.get("/")).text();
+  expect(html).toContain('data-filename="server-side.txt"');
+
+  await act.open(page);
+  const card = find.card(page, "server-side.txt");
+  await expect(card).toHaveAttribute("data-status", "done");
+  await expect(card.locator("progress")).toHaveAttribute("value", "100");
+});

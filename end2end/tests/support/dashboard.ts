@@ -1,0 +1,47 @@
+// Finding, acting on and checking the dashboard, so specs read as what a person does.
+import { expect, type Locator, type Page } from "@playwright/test";
+
+export const find = {
+  card: (page: Page, filename: string): Locator =>
+    page.locator(`li.upload[data-filename="${filename}"]`),
+  connection: (page: Page): Locator => page.locator(".connection"),
+  fileInput: (page: Page): Locator => page.locator("#file-input"),
+};
+
+export const act = {
+  /** Opens the dashboard and waits until hydration has opened the live stream. */
+  async open(page: Page): Promise<void> {
+    await page.goto("/");
+    await expect(find.connection(page)).toHaveAttribute("data-state", "live");
+  },
+
+  /** Records every `page x / y` text each card shows, however briefly. */
+  async recordPageLabels(page: Page): Promise<void> {
+    await page.evaluate(() => {
+      const seen: Record<string, string[]> = {};
+      (window as unknown as { pageLabels: typeof seen }).pageLabels = seen;
+      const note = (card: Element | null, text: string | null) => {
+        const name = (card as HTMLElement | null)?.dataset.filename;
+        if (!name || !text) return;
+        const list = (seen[name] ??= []);
+        if (list[list.length - 1] !== text) list.push(text);
+      };
+      new MutationObserver((records) => {
+        for (const r of records) {
+          const el = r.target instanceof Element ? r.target : r.target.parentElement;
+          const label = el?.closest(".page");
+          if (label) note(label.closest("li.upload"), label.textContent);
+        }
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+  },
+};
+
+export const check = {
+  async pageLabels(page: Page, filename: string): Promise<string[]> {
+    return page.evaluate(
+      (name) => (window as unknown as { pageLabels: Record<string, string[]> }).pageLabels[name] ?? [],
+      filename,
+    );
+  },
+};

@@ -1,0 +1,67 @@
+//! Runtime configuration: environment variables with matching command-line flags.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Parser;
+
+/// Uplink's settings. Every flag can also be set through the environment variable named
+/// beside it, which is how `make run` and `cargo leptos watch` configure it.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "uplink", version, about = "Upload files and watch them being processed, live.")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Directory holding the SQLite database and the stored files.
+    #[arg(long, env = "UPLINK_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Largest accepted upload, in bytes (default 1 GiB).
+    #[arg(long, env = "UPLINK_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
+    pub max_upload_bytes: u64,
+
+    /// Files processed at once (default: the number of CPUs).
+    #[arg(long, env = "UPLINK_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Longest one file may spend being processed, in seconds.
+    #[arg(long, env = "UPLINK_JOB_TIMEOUT", default_value_t = 300)]
+    pub job_timeout_secs: u64,
+
+    /// An upload whose client sends nothing for this many seconds is abandoned.
+    #[arg(long, env = "UPLINK_UPLOAD_IDLE_TIMEOUT", default_value_t = 60)]
+    pub upload_idle_timeout_secs: u64,
+
+    /// Seconds between SSE keep-alive comments on an idle stream.
+    #[arg(long, env = "UPLINK_SSE_KEEPALIVE", default_value_t = 15)]
+    pub sse_keepalive_secs: u64,
+}
+
+impl Config {
+    /// Defaults for a data directory, as tests and benchmarks want them.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Self::parse_from(["uplink"]);
+        config.data_dir = data_dir.into();
+        config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+
+    pub fn job_timeout(&self) -> Duration {
+        Duration::from_secs(self.job_timeout_secs.max(1))
+    }
+
+    pub fn upload_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.upload_idle_timeout_secs.max(1))
+    }
+
+    pub fn sse_keepalive(&self) -> Duration {
+        Duration::from_secs(self.sse_keepalive_secs.max(1))
+    }
+}

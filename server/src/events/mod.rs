@@ -1,0 +1,47 @@
+//! The life of an event: recorded durably (which assigns its id), fanned out in memory,
+//! and framed for every SSE stream that has it in scope.
+
+mod hub;
+mod recorder;
+pub mod sse;
+mod stream;
+
+pub use hub::{EventBus, MemoryHub};
+pub use recorder::Recorder;
+pub use stream::{event_stream, StreamDeps, StreamRequest};
+
+use bytes::Bytes;
+use shared::{UploadEvent, UploadId};
+
+/// An event as it sits in the log: its id (the log sequence), whose it is, and its SSE
+/// frame, encoded once and shared by every subscriber.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub upload_id: UploadId,
+    /// Terminal events end per-upload streams.
+    pub terminal: bool,
+    pub frame: Bytes,
+}
+
+impl StoredEvent {
+    pub fn new(seq: i64, event: &UploadEvent) -> Self {
+        Self::from_parts(seq, event.upload_id().clone(), event.name(), &encode(event))
+    }
+
+    /// Rebuilds an event from its logged name and JSON without decoding it.
+    pub fn from_parts(seq: i64, upload_id: UploadId, name: &str, data: &str) -> Self {
+        Self {
+            seq,
+            upload_id,
+            terminal: name != UploadEvent::PROGRESS,
+            frame: sse::event_frame(seq, name, data),
+        }
+    }
+}
+
+/// The JSON an event is logged and sent as.
+pub fn encode(event: &UploadEvent) -> String {
+    // Plain structs of strings and numbers always serialize.
+    serde_json::to_string(event).unwrap_or_default()
+}

@@ -1,0 +1,140 @@
+//! One SSE stream: `retry:`, then either a replay of the log after the client's
+//! Last-Event-ID or a snapshot of the present state, then live events, with keep-alive
+//! comments while idle. Ends after a terminal event (per-upload streams), when the
+//! server shuts down, or when the client goes away.
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use async_stream::stream;
+use bytes::Bytes;
+use futures_util::Stream;
+use shared::{UploadStatus};
+use tokio::{sync::broadcast::error::RecvError, time::interval_at};
+use tokio_util::sync::CancellationToken;
+
+use super::{sse, EventBus, StoredEvent};
+use crate::{
+    store::{MetadataRepo, Scope},
+    uploads::lifecycle::{event_for, Detail},
+};
+
+/// How many logged events one catch-up read fetches at a time.
+const REPLAY_BATCH: u32 = 512;
+
+/// What a client asked for.
+#[derive(Debug, Clone)]
+pub struct StreamRequest {
+    pub scope: Scope,
+    /// Replay the log after this id; `None` starts from a snapshot of the present.
+    pub last_event_id: Option<i64>,
+    /// Stop after the first terminal event (streams about one upload).
+    pub end_on_terminal: bool,
+}
+
+/// What a stream needs from the server.
+#[derive(Clone)]
+pub struct StreamDeps {
+    pub repo: Arc<dyn MetadataRepo>,
+    pub bus: Arc<dyn EventBus>,
+    pub shutdown: CancellationToken,
+    pub keep_alive: Duration,
+}
+
+/// The snapshot event for an upload: its present state under its newest event's id.
+fn snapshot_event(seq: i64, upload: &shared::Upload) -> StoredEvent {
+    let detail = Detail {
+        bytes_received: (upload.status == UploadStatus::Uploading).then_some(upload.size),
+        ..Detail::default()
+    };
+    StoredEvent::new(seq, &event_for(upload, &detail, &upload.updated_at))
+}
+
+enum Next {
+    Event(Arc<StoredEvent>),
+    CatchUp,
+    KeepAlive,
+    Stop,
+}
+
+pub fn event_stream(
+    deps: StreamDeps,
+    request: StreamRequest,
+) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
+    stream! {
+        let StreamRequest { scope, last_event_id, end_on_terminal } = request;
+        // Subscribe before reading the log, so nothing committed after the read is missed.
+        let mut live = deps.bus.subscribe();
+        yield Ok(sse::retry_frame(sse::RETRY_MS));
+
+        let mut last_sent = match last_event_id {
+            Some(after) => after,
+            None => match deps.repo.snapshot(&scope).await {
+                Ok(snapshot) => {
+                    for (seq, upload) in &snapshot.uploads {
+                        let event = snapshot_event(*seq, upload);
+                        yield Ok(event.frame.clone());
+                        if end_on_terminal && event.terminal {
+                            return;
+                        }
+                    }
+                    snapshot.head
+                }
+                Err(error) => {
+                    tracing::error!(%error, "snapshot for an event stream failed");
+                    return;
+                }
+            },
+        };
+        let mut catching_up = last_event_id.is_some();
+
+        let mut keep_alive = interval_at(tokio::time::Instant::now() + deps.keep_alive, deps.keep_alive);
+        loop {
+            if catching_up {
+                match deps.repo.events_after(&scope, last_sent, REPLAY_BATCH).await {
+                    Ok(batch) => {
+                        catching_up = batch.len() == REPLAY_BATCH as usize;
+                        for event in batch {
+                            last_sent = event.seq;
+                            yield Ok(event.frame.clone());
+                            if end_on_terminal && event.terminal {
+                                return;
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "replaying the event log failed");
+                        return;
+                    }
+                }
+                continue;
+            }
+            let next = tokio::select! {
+                biased;
+                _ = deps.shutdown.cancelled() => Next::Stop,
+                received = live.recv() => match received {
+                    Ok(event) => Next::Event(event),
+                    // Fell behind the in-memory buffer: the log has everything.
+                    Err(RecvError::Lagged(_)) => Next::CatchUp,
+                    Err(RecvError::Closed) => Next::Stop,
+                },
+                _ = keep_alive.tick() => Next::KeepAlive,
+            };
+            match next {
+                Next::Event(event) => {
+                    if event.seq <= last_sent || !scope.contains(&event.upload_id) {
+                        continue;
+                    }
+                    last_sent = event.seq;
+                    yield Ok(event.frame.clone());
+                    if end_on_terminal && event.terminal {
+                        return;
+                    }
+                    keep_alive.reset();
+                }
+                Next::CatchUp => catching_up = true,
+                Next::KeepAlive => yield Ok(Bytes::from_static(sse::KEEP_ALIVE)),
+                Next::Stop => return,
+            }
+        }
+    }
+}

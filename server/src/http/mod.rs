@@ -1,0 +1,91 @@
+//! HTTP routes: thin handlers that parse, call a domain module and map its errors.
+
+mod events;
+mod health;
+mod uploads;
+
+use axum::{
+    body::Body,
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::any,
+    Router,
+};
+use futures_util::Stream;
+use shared::{ErrorCode, UploadId};
+use std::convert::Infallible;
+
+use crate::{error::ApiError, state::AppState};
+
+/// Every API route; unknown `/api` paths answer with a JSON 404, not the HTML app.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(uploads::router())
+        .merge(events::router())
+        .merge(health::router())
+        .route("/api", any(unknown_route))
+        .route("/api/{*rest}", any(unknown_route))
+}
+
+async fn unknown_route() -> Response {
+    let body = shared::ErrorBody::new(ErrorCode::NotFound, "no such route");
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+/// Parses an upload id from a path segment.
+fn upload_id(raw: &str) -> Result<UploadId, ApiError> {
+    UploadId::parse(raw)
+        .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidId, "that is not an upload id"))
+}
+
+/// The id a reconnecting client last saw: the `Last-Event-ID` header, or the
+/// `last_event_id` query parameter for clients that cannot set headers. Anything that
+/// is not a non-negative integer means "start from the present state".
+fn last_event_id(headers: &HeaderMap, query: Option<&str>) -> Option<i64> {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .or(query)
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|id| *id >= 0)
+}
+
+/// An SSE response around a stream of frames.
+fn sse_response(
+    stream: impl Stream<Item = Result<bytes::Bytes, Infallible>> + Send + 'static,
+) -> Response {
+    let mut response = Response::new(Body::from_stream(stream));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Tells nginx and friends not to buffer the stream.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_event_id_prefers_the_header_and_ignores_garbage() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("last-event-id", HeaderValue::from_str(value).unwrap());
+            headers
+        };
+        let none = HeaderMap::new();
+        let cases = [
+            (with("42"), Some("7"), Some(42)),
+            (none.clone(), Some("7"), Some(7)),
+            (none.clone(), Some("0"), Some(0)),
+            (with("abc"), None, None),
+            (with("-3"), None, None),
+            (none.clone(), Some("1e3"), None),
+            (none, None, None),
+        ];
+        for (headers, query, expected) in cases {
+            assert_eq!(last_event_id(&headers, query), expected, "{headers:?} {query:?}");
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! `/api/uploads…`: create (streamed), list, get, delete, download, text, events.
+
+use axum::{
+    body::Body,
+    extract::{DefaultBodyLimit, Path, Query, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use serde::Deserialize;
+use shared::{ErrorCode, Upload, UploadStatus};
+use tokio_util::io::ReaderStream;
+
+use super::{events::StreamQuery, last_event_id, sse_response, upload_id};
+use crate::{
+    error::ApiError,
+    events::{event_stream, StreamRequest},
+    state::AppState,
+    store::{BlobKey, Scope},
+    uploads::ingest::{ingest, IngestRequest},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/uploads",
+            // The size limit is ours (UPLINK_MAX_UPLOAD_BYTES), enforced while streaming.
+            get(list).post(create).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/uploads/{id}", get(show).delete(remove))
+        .route("/api/uploads/{id}/file", get(download))
+        .route("/api/uploads/{id}/text", get(text))
+        .route("/api/uploads/{id}/events", get(events))
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateQuery {
+    client_ref: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<CreateQuery>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let boundary = content_type.and_then(|ct| multer::parse_boundary(ct).ok()).ok_or_else(|| {
+        ApiError::bad_request(
+            ErrorCode::InvalidMultipart,
+            "send multipart/form-data with one part named `file`",
+        )
+    })?;
+    let client_ref = query.client_ref.filter(|r| !r.is_empty());
+    if client_ref.as_ref().is_some_and(|r| {
+        r.len() > 64 || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidRequest,
+            "client_ref is at most 64 letters, digits, `-` or `_`",
+        ));
+    }
+    let content_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let wants_stream = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/event-stream"));
+
+    // Received on its own task: if the client disconnects, this handler is dropped, but
+    // the receive runs on to notice the broken body and mark the upload failed.
+    let request = IngestRequest { content_length, boundary, client_ref, body };
+    let upload = tokio::spawn({
+        let state = state.clone();
+        async move { ingest(&state, request).await }
+    })
+    .await
+    .map_err(|e| ApiError::Io(std::io::Error::other(e)))??;
+
+    if wants_stream {
+        let request = StreamRequest {
+            scope: Scope::Upload(upload.id.clone()),
+            // The whole history of this upload, from its first byte, then live.
+            last_event_id: Some(0),
+            end_on_terminal: true,
+        };
+        return Ok(sse_response(event_stream(state.stream_deps(), request)));
+    }
+    let location = HeaderValue::from_str(&format!("/api/uploads/{}", upload.id))
+        .map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(upload)).into_response())
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<Vec<Upload>>, ApiError> {
+    Ok(Json(state.repo.list().await?))
+}
+
+async fn find(state: &AppState, raw_id: &str) -> Result<Upload, ApiError> {
+    let id = upload_id(raw_id)?;
+    state.repo.get(&id).await?.ok_or(ApiError::NotFound)
+}
+
+async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Upload>, ApiError> {
+    Ok(Json(find(&state, &id).await?))
+}
+
+async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let upload = find(&state, &id).await?;
+    state.jobs.cancel(&upload.id);
+    state.recorder.remove(&upload.id).await?;
+    state.blobs.delete(&BlobKey::Original(upload.id.clone())).await?;
+    state.blobs.delete(&BlobKey::Text(upload.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let upload = find(&state, &id).await?;
+    if upload.status == UploadStatus::Uploading {
+        return Err(ApiError::NotFound);
+    }
+    let content_type = upload.content_type.as_deref().unwrap_or("application/octet-stream");
+    blob_response(&state, BlobKey::Original(upload.id.clone()), content_type, Some(&upload.filename)).await
+}
+
+async fn text(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let upload = find(&state, &id).await?;
+    if !upload.has_text {
+        return Err(ApiError::NotFound);
+    }
+    // A text upload is its own text; other types have an extracted text blob.
+    let is_text = upload.content_type.as_deref().is_some_and(|t| t.starts_with("text/"));
+    let key = if is_text { BlobKey::Original(upload.id) } else { BlobKey::Text(upload.id) };
+    blob_response(&state, key, "text/plain; charset=utf-8", None).await
+}
+
+/// Streams a blob; `attachment` names the download.
+async fn blob_response(
+    state: &AppState,
+    key: BlobKey,
+    content_type: &str,
+    attachment: Option<&str>,
+) -> Result<Response, ApiError> {
+    let (reader, len) = state.blobs.open(&key).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ApiError::NotFound,
+        _ => ApiError::Io(e),
+    })?;
+    let mut response = Response::new(Body::from_stream(ReaderStream::with_capacity(reader, 64 * 1024)));
+    let headers = response.headers_mut();
+    let content_type = HeaderValue::from_str(content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    if let Some(filename) = attachment {
+        if let Ok(value) = HeaderValue::from_str(&content_disposition(filename)) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
+}
+
+/// `attachment` with an ASCII fallback name and the exact name in RFC 5987 `filename*`.
+fn content_disposition(filename: &str) -> String {
+    let fallback: String = filename
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
+    let mut encoded = String::with_capacity(filename.len() * 3);
+    for byte in filename.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<StreamQuery>,
+) -> Result<Response, ApiError> {
+    let upload = find(&state, &id).await?;
+    let request = StreamRequest {
+        scope: Scope::Upload(upload.id),
+        last_event_id: last_event_id(&headers, query.last_event_id.as_deref()),
+        end_on_terminal: true,
+    };
+    Ok(sse_response(event_stream(state.stream_deps(), request)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn content_disposition_survives_any_name() {
+        let cases = [
+            ("report.pdf", "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"),
+            ("my cv.pdf", "attachment; filename=\"my cv.pdf\"; filename*=UTF-8''my%20cv.pdf"),
+            ("résumé.pdf", "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"),
+            ("a\"b.txt", "attachment; filename=\"a_b.txt\"; filename*=UTF-8''a%22b.txt"),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(content_disposition(name), expected);
+        }
+    }
+}

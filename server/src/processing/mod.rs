@@ -1,0 +1,23 @@
+//! Background processing: a bounded pool of workers that turn stored bytes into results,
+//! reporting each stage (and each page) as events.
+
+pub mod fixtures;
+mod pdf;
+mod queue;
+mod sniff;
+mod worker;
+
+pub use queue::Jobs;
+pub use sniff::{sniff, Kind};
+pub use worker::WorkerContext;
+
+use std::{sync::Arc, time::Duration};
+
+/// Everything a worker needs, from the server's parts.
+pub fn worker_context(
+    recorder: Arc<crate::events::Recorder>,
+    blobs: Arc<dyn crate::store::BlobStore>,
+    job_timeout: Duration,
+) -> WorkerContext {
+    WorkerContext { recorder, blobs, job_timeout }
+}

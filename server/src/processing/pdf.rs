@@ -1,0 +1,105 @@
+//! Text extraction from PDFs, one page at a time.
+//!
+//! Runs on a blocking thread: parsing is CPU-bound and a hostile file may take long or
+//! panic, so the caller wraps it in `catch_unwind` and a deadline, and `stop` lets it
+//! give up between pages.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use lopdf::Document;
+
+/// The text of one page, 1-based.
+#[derive(Debug)]
+pub struct PageText {
+    pub page: u32,
+    pub pages: u32,
+    pub text: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PdfError {
+    Corrupt(String),
+    Encrypted,
+    Stopped,
+}
+
+/// Parses `bytes` and hands each page's text to `on_page` in page order; `on_page`
+/// returns false to stop early. Returns the page count.
+pub fn extract_pages(
+    bytes: &[u8],
+    stop: &AtomicBool,
+    mut on_page: impl FnMut(PageText) -> bool,
+) -> Result<u32, PdfError> {
+    let doc = Document::load_mem(bytes).map_err(|e| {
+        let message = e.to_string();
+        if message.to_ascii_lowercase().contains("decrypt") {
+            PdfError::Encrypted
+        } else {
+            PdfError::Corrupt(message)
+        }
+    })?;
+    if doc.is_encrypted() {
+        return Err(PdfError::Encrypted);
+    }
+    let page_numbers: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let pages = u32::try_from(page_numbers.len()).unwrap_or(u32::MAX);
+    if pages == 0 {
+        return Err(PdfError::Corrupt("the document has no pages".into()));
+    }
+    for page in page_numbers {
+        if stop.load(Ordering::Relaxed) {
+            return Err(PdfError::Stopped);
+        }
+        // A page whose text cannot be decoded (an unsupported font encoding, say) still
+        // counts as a page: it is reported with empty text rather than failing the file.
+        let text = doc.extract_text(&[page]).unwrap_or_default();
+        if !on_page(PageText { page, pages, text }) {
+            return Err(PdfError::Stopped);
+        }
+    }
+    Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::processing::fixtures;
+
+    fn extract(bytes: &[u8]) -> Result<Vec<PageText>, PdfError> {
+        let mut pages = Vec::new();
+        extract_pages(bytes, &AtomicBool::new(false), |p| {
+            pages.push(p);
+            true
+        })?;
+        Ok(pages)
+    }
+
+    #[test]
+    fn extracts_every_page_in_order() {
+        let pages = extract(&fixtures::pdf(5)).unwrap();
+        assert_eq!(pages.len(), 5);
+        for (i, page) in pages.iter().enumerate() {
+            assert_eq!((page.page, page.pages), (i as u32 + 1, 5));
+            assert!(page.text.contains(&fixtures::page_marker(i as u32 + 1)), "{:?}", page.text);
+        }
+    }
+
+    #[test]
+    fn broken_files_are_corrupt() {
+        for bytes in [&b"%PDF-1.4\nthis is not a pdf"[..], b"%PDF-", &fixtures::pdf(3)[..200]] {
+            assert!(matches!(extract(bytes), Err(PdfError::Corrupt(_))), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn stop_is_honoured_between_pages() {
+        let stop = AtomicBool::new(false);
+        let mut seen = 0;
+        let result = extract_pages(&fixtures::pdf(4), &stop, |_| {
+            seen += 1;
+            stop.store(true, Ordering::Relaxed);
+            true
+        });
+        assert_eq!((result, seen), (Err(PdfError::Stopped), 1));
+    }
+}

@@ -1,0 +1,226 @@
+//! One job: sniff, extract, finish, reporting each step through the recorder.
+
+use std::{
+    panic::AssertUnwindSafe,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use shared::{ErrorBody, ErrorCode, Stage, UploadId, UploadStatus};
+use tokio::{io::AsyncReadExt, sync::mpsc, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    pdf::{self, PageText, PdfError},
+    sniff::{sniff, Kind, SNIFF_LEN},
+};
+use crate::{
+    events::Recorder,
+    store::{BlobKey, BlobStore, StoreError},
+    uploads::lifecycle::Change,
+};
+
+/// What a worker needs.
+#[derive(Clone)]
+pub struct WorkerContext {
+    pub recorder: Arc<Recorder>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub job_timeout: Duration,
+}
+
+/// Why a job ended without `done`.
+enum JobError {
+    /// The upload failed; tell the world.
+    Failed(ErrorBody),
+    /// Cancelled, deleted or shut down: someone else already said what happened.
+    Stopped,
+    Store(StoreError),
+    Io(std::io::Error),
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound | StoreError::Finished => Self::Stopped,
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<std::io::Error> for JobError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+/// Runs the job for `id` to its end. Never panics the worker: every failure ends as the
+/// upload's own `failed` status.
+pub async fn process(context: &WorkerContext, id: &UploadId, cancel: &CancellationToken) {
+    let outcome = run(context, id, cancel).await;
+    let error = match outcome {
+        Ok(()) | Err(JobError::Stopped) => return,
+        Err(JobError::Failed(error)) => error,
+        Err(JobError::Store(e)) => {
+            tracing::error!(upload = %id, error = %e, "processing failed in the store");
+            ErrorBody::new(ErrorCode::ProcessingFailed, "processing failed on the server")
+        }
+        Err(JobError::Io(e)) => {
+            tracing::error!(upload = %id, error = %e, "processing failed reading or writing");
+            ErrorBody::new(ErrorCode::ProcessingFailed, "processing failed on the server")
+        }
+    };
+    if cancel.is_cancelled() {
+        return;
+    }
+    tracing::info!(upload = %id, code = error.code.as_str(), message = %error.message, "upload failed");
+    let failed = Change::failed(UploadStatus::Failed, error);
+    if let Err(e) = context.recorder.record(id, failed).await {
+        tracing::warn!(upload = %id, error = %e, "could not record a failure");
+    }
+}
+
+async fn run(context: &WorkerContext, id: &UploadId, cancel: &CancellationToken) -> Result<(), JobError> {
+    let recorder = &context.recorder;
+    let Some(upload) = recorder.repo().get(id).await? else { return Ok(()) };
+    if !matches!(upload.status, UploadStatus::Queued | UploadStatus::Processing) {
+        return Ok(());
+    }
+    recorder
+        .record(id, stage(Stage::Validating, Stage::Validating.percent(0, 1)))
+        .await?;
+
+    let (mut reader, len) = context.blobs.open(&BlobKey::Original(id.clone())).await?;
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    (&mut reader).take(SNIFF_LEN as u64).read_to_end(&mut head).await?;
+    let kind = sniff(&head);
+    recorder
+        .record(
+            id,
+            Change {
+                content_type: Some(kind.mime().to_owned()),
+                ..stage(Stage::Validating, Stage::Validating.percent(1, 1))
+            },
+        )
+        .await?;
+
+    let mut finish = Change { status: Some(UploadStatus::Done), ..Change::default() };
+    match kind {
+        Kind::Pdf => {
+            let mut bytes = head;
+            bytes.reserve(usize::try_from(len).unwrap_or(0).saturating_sub(bytes.len()));
+            reader.read_to_end(&mut bytes).await?;
+            let pages = extract_pdf(context, id, bytes, cancel).await?;
+            finish.pages = Some(pages);
+            finish.has_text = Some(true);
+        }
+        Kind::Text => finish.has_text = Some(true),
+        _ => {}
+    }
+    recorder.record(id, stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
+    recorder.record(id, finish).await?;
+    Ok(())
+}
+
+fn stage(stage: Stage, percent: u8) -> Change {
+    Change {
+        status: Some(UploadStatus::Processing),
+        stage: Some(stage),
+        percent: Some(percent),
+        ..Change::default()
+    }
+}
+
+/// Extracts a PDF's text on a blocking thread, one progress event and one chunk of the
+/// text blob per page, within the job's deadline.
+async fn extract_pdf(
+    context: &WorkerContext,
+    id: &UploadId,
+    bytes: Vec<u8>,
+    cancel: &CancellationToken,
+) -> Result<u32, JobError> {
+    let deadline = Instant::now() + context.job_timeout;
+    let stop = Arc::new(AtomicBool::new(false));
+    // A small buffer: the parser runs at most a few pages ahead of what is recorded.
+    let (pages_tx, mut pages_rx) = mpsc::channel::<PageText>(8);
+    let parser = tokio::task::spawn_blocking({
+        let stop = Arc::clone(&stop);
+        move || {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                pdf::extract_pages(&bytes, &stop, |page| pages_tx.blocking_send(page).is_ok())
+            }))
+        }
+    });
+    // Whatever happens below, the parser must not keep running for nobody.
+    let _stop_parser = StopOnDrop(Arc::clone(&stop));
+
+    let mut text = context.blobs.create(&BlobKey::Text(id.clone())).await?;
+    let received = async {
+        while let Some(page) = pages_rx.recv().await {
+            if page.page > 1 {
+                text.write(b"\x0c").await?;
+            }
+            text.write(page.text.as_bytes()).await?;
+            let change = Change {
+                pages: Some(page.pages),
+                page: Some(page.page),
+                ..stage(Stage::Extracting, Stage::Extracting.percent(u64::from(page.page), u64::from(page.pages)))
+            };
+            context.recorder.record(id, change).await?;
+        }
+        Ok::<(), JobError>(())
+    };
+    let received = tokio::select! {
+        r = tokio::time::timeout_at(deadline, received) => r,
+        _ = cancel.cancelled() => Ok(Err(JobError::Stopped)),
+    };
+    let outcome = match received {
+        Err(_elapsed) => Err(JobError::Failed(ErrorBody::new(
+            ErrorCode::Timeout,
+            format!("processing took longer than {} seconds", context.job_timeout.as_secs()),
+        ))),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(())) => match parser.await {
+            Ok(Ok(Ok(pages))) => Ok(pages),
+            Ok(Ok(Err(PdfError::Encrypted))) => Err(JobError::Failed(ErrorBody::new(
+                ErrorCode::Encrypted,
+                "this PDF is encrypted; upload a copy without a password",
+            ))),
+            Ok(Ok(Err(PdfError::Corrupt(detail)))) => {
+                tracing::info!(upload = %id, %detail, "unreadable PDF");
+                Err(JobError::Failed(ErrorBody::new(
+                    ErrorCode::Corrupt,
+                    "this PDF is damaged and cannot be read",
+                )))
+            }
+            Ok(Ok(Err(PdfError::Stopped))) => Err(JobError::Stopped),
+            Ok(Err(_)) | Err(_) => {
+                tracing::error!(upload = %id, "the PDF parser panicked");
+                Err(JobError::Failed(ErrorBody::new(
+                    ErrorCode::Corrupt,
+                    "this PDF is damaged and cannot be read",
+                )))
+            }
+        },
+    };
+    match outcome {
+        Ok(pages) => {
+            text.commit().await?;
+            Ok(pages)
+        }
+        Err(e) => {
+            text.abort().await;
+            Err(e)
+        }
+    }
+}
+
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,99 @@
+//! The server's shared state: cheap-to-clone handles to every part, picked once here.
+
+use std::{io, sync::Arc};
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use shared::{ErrorBody, ErrorCode, UploadStatus};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    config::Config,
+    events::{EventBus, MemoryHub, Recorder, StreamDeps},
+    processing::{worker_context, Jobs},
+    store::{BlobStore, FsBlobStore, MetadataRepo, SqliteRepo, StoreError},
+    uploads::lifecycle::Change,
+};
+
+/// In-memory events buffered per subscriber before it must catch up from the log.
+const HUB_CAPACITY: usize = 4096;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub repo: Arc<dyn MetadataRepo>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub bus: Arc<dyn EventBus>,
+    pub recorder: Arc<Recorder>,
+    pub jobs: Arc<Jobs>,
+    /// Cancelled when the server begins to shut down: streams end, workers stop.
+    pub shutdown: CancellationToken,
+    pub leptos_options: LeptosOptions,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory: {0}")]
+    DataDir(#[from] io::Error),
+    #[error("metadata store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl AppState {
+    /// Opens the embedded stores in the data directory, recovers what a previous run
+    /// left unfinished, and starts the workers.
+    pub async fn open(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
+        tokio::fs::create_dir_all(&config.data_dir).await?;
+        let repo: Arc<dyn MetadataRepo> = Arc::new(SqliteRepo::open(&config.data_dir).await?);
+        let blobs: Arc<dyn BlobStore> =
+            Arc::new(FsBlobStore::open_dir(config.data_dir.join("blobs")).await?);
+        let bus: Arc<dyn EventBus> = Arc::new(MemoryHub::new(HUB_CAPACITY));
+        let recorder = Arc::new(Recorder::new(Arc::clone(&repo), Arc::clone(&bus)));
+        let shutdown = CancellationToken::new();
+        let jobs = Arc::new(Jobs::start(
+            config.workers(),
+            worker_context(Arc::clone(&recorder), Arc::clone(&blobs), config.job_timeout()),
+            shutdown.clone(),
+        ));
+        let state = Self {
+            config: Arc::new(config),
+            repo,
+            blobs,
+            bus,
+            recorder,
+            jobs,
+            shutdown,
+            leptos_options,
+        };
+        state.recover().await?;
+        Ok(state)
+    }
+
+    /// Uploads a previous run was receiving can never complete (their client's
+    /// connection is gone); queued and processing ones are queued again.
+    async fn recover(&self) -> Result<(), StoreError> {
+        for upload in self.repo.unfinished().await? {
+            if upload.status == UploadStatus::Uploading {
+                let interrupted = ErrorBody::new(
+                    ErrorCode::Interrupted,
+                    "the server restarted while this upload was being received",
+                );
+                self.recorder
+                    .record(&upload.id, Change::failed(UploadStatus::Failed, interrupted))
+                    .await?;
+            } else {
+                self.jobs.enqueue(upload.id);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn stream_deps(&self) -> StreamDeps {
+        StreamDeps {
+            repo: Arc::clone(&self.repo),
+            bus: Arc::clone(&self.bus),
+            shutdown: self.shutdown.clone(),
+            keep_alive: self.config.sse_keepalive(),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Blob storage: the uploaded bytes and the text extracted from them.
+//!
+//! Keys are built from validated upload ids, never from anything a client named, so no
+//! request can choose a path.
+
+use std::{io, path::PathBuf, pin::Pin};
+
+use async_trait::async_trait;
+use shared::UploadId;
+use tokio::{
+    fs,
+    io::{AsyncRead, AsyncWriteExt, BufWriter},
+};
+
+/// What a blob is: the original bytes or the extracted text of one upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobKey {
+    Original(UploadId),
+    Text(UploadId),
+}
+
+impl BlobKey {
+    fn relative_path(&self) -> PathBuf {
+        match self {
+            Self::Original(id) => PathBuf::from("originals").join(id.as_str()),
+            Self::Text(id) => PathBuf::from("text").join(id.as_str()),
+        }
+    }
+}
+
+/// A blob being written. Nothing is visible under its key until [`BlobWriter::commit`];
+/// dropping a writer without committing leaves nothing behind that a reader can see.
+#[async_trait]
+pub trait BlobWriter: Send {
+    async fn write(&mut self, chunk: &[u8]) -> io::Result<()>;
+    /// Makes the blob durable and visible under its key.
+    async fn commit(self: Box<Self>) -> io::Result<()>;
+    /// Throws the partial blob away.
+    async fn abort(self: Box<Self>);
+}
+
+pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
+
+/// Where blobs live. The filesystem now; an object store later.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    async fn create(&self, key: &BlobKey) -> io::Result<Box<dyn BlobWriter>>;
+    /// Opens a committed blob, with its length.
+    async fn open(&self, key: &BlobKey) -> io::Result<(BlobReader, u64)>;
+    /// Removes a blob; a missing blob is not an error.
+    async fn delete(&self, key: &BlobKey) -> io::Result<()>;
+}
+
+/// Blobs as files under `<data>/blobs`, written to a temporary file and renamed into
+/// place on commit so a crash never leaves a half-written blob under a real key.
+#[derive(Debug, Clone)]
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+impl FsBlobStore {
+    pub async fn open_dir(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        for dir in ["originals", "text", "tmp"] {
+            fs::create_dir_all(root.join(dir)).await?;
+        }
+        // Anything in tmp/ belongs to a write that never committed.
+        let mut leftovers = fs::read_dir(root.join("tmp")).await?;
+        while let Some(entry) = leftovers.next_entry().await? {
+            let _ = fs::remove_file(entry.path()).await;
+        }
+        Ok(Self { root })
+    }
+
+    fn path(&self, key: &BlobKey) -> PathBuf {
+        self.root.join(key.relative_path())
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn create(&self, key: &BlobKey) -> io::Result<Box<dyn BlobWriter>> {
+        let temp = self.root.join("tmp").join(uuid::Uuid::now_v7().to_string());
+        let file = fs::File::create(&temp).await?;
+        Ok(Box::new(FsBlobWriter {
+            // 256 KiB batches small network chunks into large sequential writes.
+            file: BufWriter::with_capacity(256 * 1024, file),
+            temp,
+            target: self.path(key),
+        }))
+    }
+
+    async fn open(&self, key: &BlobKey) -> io::Result<(BlobReader, u64)> {
+        let file = fs::File::open(self.path(key)).await?;
+        let len = file.metadata().await?.len();
+        Ok((Box::pin(file), len))
+    }
+
+    async fn delete(&self, key: &BlobKey) -> io::Result<()> {
+        match fs::remove_file(self.path(key)).await {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+}
+
+struct FsBlobWriter {
+    file: BufWriter<fs::File>,
+    temp: PathBuf,
+    target: PathBuf,
+}
+
+#[async_trait]
+impl BlobWriter for FsBlobWriter {
+    async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.file.write_all(chunk).await
+    }
+
+    async fn commit(mut self: Box<Self>) -> io::Result<()> {
+        self.file.flush().await?;
+        self.file.get_mut().sync_data().await?;
+        fs::rename(&self.temp, &self.target).await
+    }
+
+    async fn abort(self: Box<Self>) {
+        drop(self.file);
+        let _ = fs::remove_file(&self.temp).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    fn id() -> UploadId {
+        UploadId::parse("0191c1d2-6b0e-7a3c-9f00-1234567890ab").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_blob_is_invisible_until_committed_and_gone_after_abort() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open_dir(dir.path()).await.unwrap();
+        let key = BlobKey::Original(id());
+
+        let mut writer = store.create(&key).await.unwrap();
+        writer.write(b"hello ").await.unwrap();
+        assert!(store.open(&key).await.is_err(), "visible before commit");
+        writer.write(b"world").await.unwrap();
+        writer.commit().await.unwrap();
+
+        let (mut reader, len) = store.open(&key).await.unwrap();
+        let mut text = String::new();
+        reader.read_to_string(&mut text).await.unwrap();
+        assert_eq!((text.as_str(), len), ("hello world", 11));
+
+        let mut writer = store.create(&BlobKey::Text(id())).await.unwrap();
+        writer.write(b"partial").await.unwrap();
+        writer.abort().await;
+        assert!(store.open(&BlobKey::Text(id())).await.is_err());
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+
+        store.delete(&key).await.unwrap();
+        store.delete(&key).await.unwrap();
+        assert!(store.open(&key).await.is_err());
+    }
+}

@@ -1,0 +1,26 @@
+//! Where bytes and metadata live: small traits, picked once at start-up, with the
+//! embedded defaults (the filesystem and SQLite) beside them.
+
+mod blobs;
+mod repo;
+mod sqlite;
+
+pub use blobs::{BlobKey, BlobStore, BlobWriter, FsBlobStore};
+pub use repo::{MetadataRepo, Scope, Snapshot};
+pub use sqlite::SqliteRepo;
+
+/// A failure of the metadata store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such upload")]
+    NotFound,
+    /// The upload already reached a terminal status; nothing may follow that.
+    #[error("the upload is already finished")]
+    Finished,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    CorruptRow(String),
+}

@@ -1,0 +1,79 @@
+//! The metadata store: uploads and the durable event log, side by side so that a change
+//! and the event announcing it commit together (the log is the store's outbox).
+
+use async_trait::async_trait;
+use shared::{Upload, UploadId};
+
+use super::StoreError;
+use crate::{events::StoredEvent, uploads::lifecycle::Change};
+
+/// Which uploads a stream or query covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Upload(UploadId),
+}
+
+impl Scope {
+    pub fn contains(&self, id: &UploadId) -> bool {
+        match self {
+            Self::All => true,
+            Self::Upload(own) => own == id,
+        }
+    }
+}
+
+/// The present state of every upload in a scope, as of one point in the log.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// The newest event id at the time of the snapshot; live events after it follow.
+    pub head: i64,
+    /// Each upload with the id of its newest event, oldest change first.
+    pub uploads: Vec<(i64, Upload)>,
+}
+
+/// Uploads and their events. SQLite now; Postgres when Uplink runs on many nodes.
+///
+/// Every method that changes an upload appends exactly one event in the same
+/// transaction and returns it: an event is durable before anyone can see it.
+#[async_trait]
+pub trait MetadataRepo: Send + Sync + 'static {
+    /// Stores a new upload, announcing it with `change` applied to it.
+    async fn insert(
+        &self,
+        upload: Upload,
+        change: Change,
+    ) -> Result<(Upload, StoredEvent), StoreError>;
+
+    /// Applies `change` under the lifecycle rules and logs the event it makes.
+    async fn record(
+        &self,
+        id: &UploadId,
+        change: Change,
+    ) -> Result<(Upload, StoredEvent), StoreError>;
+
+    /// Deletes an upload. If it had not finished, its terminal `error` event (code
+    /// `deleted`) is logged and returned.
+    async fn remove(&self, id: &UploadId) -> Result<Option<StoredEvent>, StoreError>;
+
+    async fn get(&self, id: &UploadId) -> Result<Option<Upload>, StoreError>;
+
+    /// All uploads, newest first.
+    async fn list(&self) -> Result<Vec<Upload>, StoreError>;
+
+    /// Uploads not yet finished, oldest first (for recovery at start-up).
+    async fn unfinished(&self) -> Result<Vec<Upload>, StoreError>;
+
+    /// Up to `limit` events in `scope` with ids greater than `after`, in id order.
+    async fn events_after(
+        &self,
+        scope: &Scope,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    async fn snapshot(&self, scope: &Scope) -> Result<Snapshot, StoreError>;
+
+    /// Succeeds when the store can answer queries.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

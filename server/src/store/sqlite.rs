@@ -1,0 +1,270 @@
+//! The embedded metadata store: one SQLite file in the data directory.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use async_trait::async_trait;
+use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadEvent, UploadId, UploadStatus};
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
+    Row, SqliteConnection, SqlitePool,
+};
+
+use super::{repo::Snapshot, MetadataRepo, Scope, StoreError};
+use crate::{
+    clock,
+    events::{encode, StoredEvent},
+    uploads::lifecycle::{self, Change, Refused},
+};
+
+pub struct SqliteRepo {
+    pool: SqlitePool,
+}
+
+impl SqliteRepo {
+    /// Opens (creating if needed) `uplink.db` in `dir` and brings its schema up to date.
+    pub async fn open(dir: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://uplink.db")?
+            .filename(dir.join("uplink.db"))
+            .create_if_missing(true)
+            // WAL + NORMAL: a commit survives the process being killed (SIGKILL) without
+            // an fsync per event; only a power loss can take the last few back.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("src/store/migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+const UPLOAD_COLUMNS: &str = "id, filename, size, content_type, sha256, status, stage, percent, \
+     pages, error_code, error_message, created_at, updated_at, client_ref, has_text, last_seq";
+
+fn upload_from_row(row: &SqliteRow) -> Result<(i64, Upload), StoreError> {
+    let corrupt = |what: &str| StoreError::CorruptRow(what.to_owned());
+    let id: String = row.try_get("id")?;
+    let status: String = row.try_get("status")?;
+    let stage: Option<String> = row.try_get("stage")?;
+    let error_code: Option<String> = row.try_get("error_code")?;
+    let error_message: Option<String> = row.try_get("error_message")?;
+    let upload = Upload {
+        id: UploadId::parse(&id).ok_or_else(|| corrupt("id"))?,
+        filename: row.try_get("filename")?,
+        size: row.try_get::<i64, _>("size")? as u64,
+        content_type: row.try_get("content_type")?,
+        sha256: row.try_get("sha256")?,
+        status: UploadStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        stage: stage.as_deref().and_then(Stage::parse),
+        percent: row.try_get::<i64, _>("percent")?.clamp(0, 100) as u8,
+        pages: row.try_get::<Option<i64>, _>("pages")?.map(|p| p as u32),
+        error: error_code.map(|code| {
+            ErrorBody::new(ErrorCode::parse(&code), error_message.unwrap_or_default())
+        }),
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        client_ref: row.try_get("client_ref")?,
+        has_text: row.try_get("has_text")?,
+    };
+    Ok((row.try_get("last_seq")?, upload))
+}
+
+async fn fetch_upload(
+    conn: &mut SqliteConnection,
+    id: &UploadId,
+) -> Result<Option<(i64, Upload)>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?"))
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(upload_from_row).transpose()
+}
+
+async fn append_event(
+    conn: &mut SqliteConnection,
+    event: &UploadEvent,
+) -> Result<StoredEvent, StoreError> {
+    let data = encode(event);
+    let seq: i64 =
+        sqlx::query_scalar("INSERT INTO events (upload_id, name, data) VALUES (?, ?, ?) RETURNING seq")
+            .bind(event.upload_id().as_str())
+            .bind(event.name())
+            .bind(&data)
+            .fetch_one(conn)
+            .await?;
+    Ok(StoredEvent::from_parts(seq, event.upload_id().clone(), event.name(), &data))
+}
+
+/// Writes every column of `upload`; `insert` chooses INSERT or UPDATE.
+async fn write_upload(
+    conn: &mut SqliteConnection,
+    upload: &Upload,
+    last_seq: i64,
+    insert: bool,
+) -> Result<(), StoreError> {
+    let sql = if insert {
+        format!("INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    } else {
+        "UPDATE uploads SET id = ?, filename = ?, size = ?, content_type = ?, sha256 = ?, \
+         status = ?, stage = ?, percent = ?, pages = ?, error_code = ?, error_message = ?, \
+         created_at = ?, updated_at = ?, client_ref = ?, has_text = ?, last_seq = ? WHERE id = ?"
+            .to_owned()
+    };
+    let mut query = sqlx::query(&sql)
+        .bind(upload.id.as_str())
+        .bind(&upload.filename)
+        .bind(upload.size as i64)
+        .bind(&upload.content_type)
+        .bind(&upload.sha256)
+        .bind(upload.status.as_str())
+        .bind(upload.stage.map(Stage::as_str))
+        .bind(i64::from(upload.percent))
+        .bind(upload.pages.map(i64::from))
+        .bind(upload.error.as_ref().map(|e| e.code.as_str()))
+        .bind(upload.error.as_ref().map(|e| e.message.as_str()))
+        .bind(&upload.created_at)
+        .bind(&upload.updated_at)
+        .bind(&upload.client_ref)
+        .bind(upload.has_text)
+        .bind(last_seq);
+    if !insert {
+        query = query.bind(upload.id.as_str());
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+fn scope_filter(scope: &Scope) -> (&'static str, Option<&str>) {
+    match scope {
+        Scope::All => ("", None),
+        Scope::Upload(id) => (" AND upload_id = ?", Some(id.as_str())),
+    }
+}
+
+#[async_trait]
+impl MetadataRepo for SqliteRepo {
+    async fn insert(
+        &self,
+        mut upload: Upload,
+        change: Change,
+    ) -> Result<(Upload, StoredEvent), StoreError> {
+        let at = clock::now();
+        let event = lifecycle::apply(&mut upload, change, &at).map_err(|_| StoreError::Finished)?;
+        let mut tx = self.pool.begin().await?;
+        let stored = append_event(&mut tx, &event).await?;
+        write_upload(&mut tx, &upload, stored.seq, true).await?;
+        tx.commit().await?;
+        Ok((upload, stored))
+    }
+
+    async fn record(
+        &self,
+        id: &UploadId,
+        change: Change,
+    ) -> Result<(Upload, StoredEvent), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let (_, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let event = lifecycle::apply(&mut upload, change, &clock::now())
+            .map_err(|Refused::Finished| StoreError::Finished)?;
+        let stored = append_event(&mut tx, &event).await?;
+        write_upload(&mut tx, &upload, stored.seq, false).await?;
+        tx.commit().await?;
+        Ok((upload, stored))
+    }
+
+    async fn remove(&self, id: &UploadId) -> Result<Option<StoredEvent>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let (_, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let deleted = Change::failed(
+            UploadStatus::Cancelled,
+            ErrorBody::new(ErrorCode::Deleted, "the upload was deleted"),
+        );
+        // A finished upload already had its one terminal event; it just disappears.
+        let stored = match lifecycle::apply(&mut upload, deleted, &clock::now()) {
+            Ok(event) => Some(append_event(&mut tx, &event).await?),
+            Err(Refused::Finished) => None,
+        };
+        sqlx::query("DELETE FROM uploads WHERE id = ?").bind(id.as_str()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn get(&self, id: &UploadId) -> Result<Option<Upload>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(fetch_upload(&mut conn, id).await?.map(|(_, upload)| upload))
+    }
+
+    async fn list(&self) -> Result<Vec<Upload>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads ORDER BY created_at DESC, id DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| upload_from_row(row).map(|(_, u)| u)).collect()
+    }
+
+    async fn unfinished(&self) -> Result<Vec<Upload>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads \
+             WHERE status IN ('uploading', 'queued', 'processing') ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| upload_from_row(row).map(|(_, u)| u)).collect()
+    }
+
+    async fn events_after(
+        &self,
+        scope: &Scope,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let (filter, upload) = scope_filter(scope);
+        let sql = format!(
+            "SELECT seq, upload_id, name, data FROM events WHERE seq > ?{filter} ORDER BY seq LIMIT ?"
+        );
+        let mut query = sqlx::query(&sql).bind(after);
+        if let Some(upload) = upload {
+            query = query.bind(upload);
+        }
+        let rows = query.bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let upload_id: String = row.try_get("upload_id")?;
+                let upload_id = UploadId::parse(&upload_id)
+                    .ok_or_else(|| StoreError::CorruptRow("event upload_id".into()))?;
+                Ok(StoredEvent::from_parts(
+                    row.try_get("seq")?,
+                    upload_id,
+                    row.try_get::<&str, _>("name")?,
+                    row.try_get::<&str, _>("data")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn snapshot(&self, scope: &Scope) -> Result<Snapshot, StoreError> {
+        // One read transaction: the uploads and the head are from the same moment.
+        let mut tx = self.pool.begin().await?;
+        let head: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&mut *tx).await?;
+        let (filter, upload) = scope_filter(scope);
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE 1 = 1{} ORDER BY last_seq",
+            filter.replace("upload_id", "id")
+        );
+        let mut query = sqlx::query(&sql);
+        if let Some(upload) = upload {
+            query = query.bind(upload);
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let uploads = rows.iter().map(upload_from_row).collect::<Result<_, _>>()?;
+        Ok(Snapshot { head: head.unwrap_or(0), uploads })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,211 @@
+//! The rules of an upload's life: how a change moves it and which event tells the world.
+//!
+//! Pure functions, so the invariants (percent never decreases, 100 only with `done`,
+//! nothing after a terminal status) hold whichever store records the change.
+
+use shared::{
+    DoneEvent, ErrorBody, ErrorEvent, ProgressEvent, Stage, Upload, UploadEvent, UploadStatus,
+};
+
+/// One step in an upload's life. Fields left `None` keep their value; the last four are
+/// details the event carries but the upload does not keep.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub status: Option<UploadStatus>,
+    pub stage: Option<Stage>,
+    pub percent: Option<u8>,
+    pub size: Option<u64>,
+    pub content_type: Option<String>,
+    pub sha256: Option<String>,
+    pub pages: Option<u32>,
+    pub has_text: Option<bool>,
+    pub error: Option<ErrorBody>,
+    pub bytes_received: Option<u64>,
+    pub bytes_total: Option<u64>,
+    pub page: Option<u32>,
+    pub message: Option<String>,
+}
+
+impl Change {
+    /// The job failed (or was cancelled) with this error.
+    pub fn failed(status: UploadStatus, error: ErrorBody) -> Self {
+        Self { status: Some(status), error: Some(error), ..Self::default() }
+    }
+}
+
+/// Why a change was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The upload is already done, failed or cancelled.
+    Finished,
+}
+
+/// Applies `change` to `upload` at server time `at` and returns the event announcing it.
+pub fn apply(upload: &mut Upload, change: Change, at: &str) -> Result<UploadEvent, Refused> {
+    if upload.status.is_terminal() {
+        return Err(Refused::Finished);
+    }
+    let detail = change.detail();
+    let status = change.status.unwrap_or(upload.status);
+    upload.status = status;
+    if let Some(stage) = change.stage {
+        upload.stage = Some(stage);
+    }
+    upload.percent = match status {
+        UploadStatus::Done => 100,
+        // A failure freezes the bar where it was.
+        UploadStatus::Failed | UploadStatus::Cancelled => upload.percent,
+        _ => upload.percent.max(change.percent.unwrap_or(0)).min(99),
+    };
+    if let Some(size) = change.size {
+        upload.size = size;
+    }
+    if change.content_type.is_some() {
+        upload.content_type = change.content_type;
+    }
+    if change.sha256.is_some() {
+        upload.sha256 = change.sha256;
+    }
+    if change.pages.is_some() {
+        upload.pages = change.pages;
+    }
+    if let Some(has_text) = change.has_text {
+        upload.has_text = has_text;
+    }
+    if change.error.is_some() {
+        upload.error = change.error;
+    }
+    upload.updated_at = at.to_owned();
+    Ok(event_for(upload, &detail, at))
+}
+
+/// The event that tells a client the upload's present state: a snapshot, or the
+/// announcement of a change.
+pub fn event_for(upload: &Upload, detail: &Detail, at: &str) -> UploadEvent {
+    let upload_id = upload.id.clone();
+    match (upload.status, &upload.error) {
+        (UploadStatus::Done, _) => {
+            UploadEvent::Done(DoneEvent { upload_id, upload: upload.clone(), at: at.to_owned() })
+        }
+        (UploadStatus::Failed | UploadStatus::Cancelled, error) => {
+            let error = error.clone().unwrap_or_else(|| {
+                ErrorBody::new(shared::ErrorCode::Cancelled, "the upload was cancelled")
+            });
+            UploadEvent::Error(ErrorEvent {
+                upload_id,
+                code: error.code,
+                message: error.message,
+                at: at.to_owned(),
+            })
+        }
+        (status, _) => UploadEvent::Progress(ProgressEvent {
+            upload_id,
+            status,
+            stage: upload.stage,
+            percent: upload.percent,
+            bytes_received: detail.bytes_received,
+            bytes_total: detail.bytes_total,
+            page: detail.page,
+            pages: upload.pages,
+            message: detail.message.clone(),
+            at: at.to_owned(),
+        }),
+    }
+}
+
+/// What a progress event says beyond the upload's own fields.
+#[derive(Debug, Clone, Default)]
+pub struct Detail {
+    pub bytes_received: Option<u64>,
+    pub bytes_total: Option<u64>,
+    pub page: Option<u32>,
+    pub message: Option<String>,
+}
+
+impl Change {
+    fn detail(&self) -> Detail {
+        Detail {
+            bytes_received: self.bytes_received,
+            bytes_total: self.bytes_total,
+            page: self.page,
+            message: self.message.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{ErrorCode, UploadId};
+
+    fn upload() -> Upload {
+        Upload {
+            id: UploadId::parse("0191c1d2-6b0e-7a3c-9f00-1234567890ab").unwrap(),
+            filename: "a.pdf".into(),
+            size: 0,
+            content_type: None,
+            sha256: None,
+            status: UploadStatus::Uploading,
+            stage: Some(Stage::Receiving),
+            percent: 0,
+            pages: None,
+            error: None,
+            created_at: "t0".into(),
+            updated_at: "t0".into(),
+            client_ref: None,
+            has_text: false,
+        }
+    }
+
+    fn to(percent: u8) -> Change {
+        Change { percent: Some(percent), ..Change::default() }
+    }
+
+    #[test]
+    fn percent_never_decreases_and_stops_at_99_until_done() {
+        let mut u = upload();
+        let seen: Vec<u8> = [30, 20, 120, 50]
+            .into_iter()
+            .map(|p| apply(&mut u, to(p), "t").unwrap().percent().unwrap())
+            .collect();
+        assert_eq!(seen, [30, 30, 99, 99]);
+        let done = Change { status: Some(UploadStatus::Done), ..Change::default() };
+        let event = apply(&mut u, done, "t1").unwrap();
+        assert!(matches!(&event, UploadEvent::Done(d) if d.upload.percent == 100));
+        assert_eq!(u.updated_at, "t1");
+    }
+
+    #[test]
+    fn nothing_follows_a_terminal_status() {
+        let mut u = upload();
+        let failed =
+            Change::failed(UploadStatus::Failed, ErrorBody::new(ErrorCode::Corrupt, "bad"));
+        let event = apply(&mut u, failed, "t").unwrap();
+        assert!(
+            matches!(&event, UploadEvent::Error(e) if e.code == ErrorCode::Corrupt && e.message == "bad")
+        );
+        assert_eq!(apply(&mut u, to(50), "t"), Err(Refused::Finished));
+        let done = Change { status: Some(UploadStatus::Done), ..Change::default() };
+        assert_eq!(apply(&mut u, done, "t"), Err(Refused::Finished));
+    }
+
+    #[test]
+    fn progress_events_carry_the_details_and_the_upload_state() {
+        let mut u = upload();
+        let change = Change {
+            status: Some(UploadStatus::Processing),
+            stage: Some(Stage::Extracting),
+            percent: Some(60),
+            pages: Some(9),
+            page: Some(3),
+            ..Change::default()
+        };
+        let UploadEvent::Progress(p) = apply(&mut u, change, "t").unwrap() else {
+            panic!("expected progress");
+        };
+        assert_eq!(
+            (p.status, p.stage, p.percent, p.page, p.pages),
+            (UploadStatus::Processing, Some(Stage::Extracting), 60, Some(3), Some(9))
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! Every route through the real router (no listener): status codes, bodies, headers.
+
+mod common;
+
+use axum::{
+    body::Body,
+    http::{header, Method, Request, StatusCode},
+    response::Response,
+    Router,
+};
+use common::{multipart, state_in, SseParser};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+struct Api {
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+impl Api {
+    async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    async fn with(configure: impl FnOnce(&mut uplink::Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state_in(&dir, configure).await;
+        Self { router: uplink::app(state), _dir: dir }
+    }
+
+    async fn send(&self, request: Request<Body>) -> Response {
+        self.router.clone().oneshot(request).await.unwrap()
+    }
+
+    async fn get(&self, path: &str) -> Response {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    async fn upload(&self, filename: &str, bytes: &[u8]) -> Value {
+        let (content_type, body) = multipart("file", filename, bytes);
+        let response = self
+            .send(
+                Request::post("/api/uploads")
+                    .header(header::CONTENT_TYPE, content_type)
+                    .header(header::CONTENT_LENGTH, body.len())
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+        let upload = json(response).await;
+        assert_eq!(location, format!("/api/uploads/{}", upload["id"].as_str().unwrap()));
+        upload
+    }
+
+    /// Follows the upload's own event stream, which ends at its terminal event.
+    async fn finish(&self, id: &str) -> Vec<common::Sse> {
+        let response = self.get(&format!("/api/uploads/{id}/events")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        SseParser::default().push(&bytes)
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+async fn json(response: Response) -> Value {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn body(response: Response) -> Vec<u8> {
+    response.into_body().collect().await.unwrap().to_bytes().to_vec()
+}
+
+async fn assert_error(response: Response, status: StatusCode, code: &str) {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    let error = json(response).await;
+    assert_eq!(error["code"], code, "{error}");
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+#[tokio::test]
+async fn health_answers() {
+    let api = Api::new().await;
+    assert_eq!(api.get("/healthz").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_upload_is_created_processed_listed_downloaded_and_deleted() {
+    let api = Api::new().await;
+    let text = b"hello uplink\nsecond line\n";
+    let created = api.upload("notes.txt", text).await;
+    assert_eq!(created["filename"], "notes.txt");
+    assert_eq!(created["status"], "queued");
+    assert_eq!(created["size"], text.len());
+    // sha256("hello uplink\nsecond line\n"), computed while streaming.
+    let expected = sha256_hex(text);
+    assert_eq!(created["sha256"], expected);
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let events = api.finish(&id).await;
+    assert_eq!(events.first().and_then(|e| e.retry), Some(2000));
+    assert_eq!(events.last().unwrap().name(), "done");
+
+    let upload = json(api.get(&format!("/api/uploads/{id}")).await).await;
+    assert_eq!(upload["status"], "done");
+    assert_eq!(upload["percent"], 100);
+    assert_eq!(upload["content_type"], "text/plain; charset=utf-8");
+    assert_eq!(upload["has_text"], true);
+
+    let list = json(api.get("/api/uploads").await).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    let file = api.get(&format!("/api/uploads/{id}/file")).await;
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.headers()[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+    assert_eq!(file.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        file.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"notes.txt\"; filename*=UTF-8''notes.txt"
+    );
+    assert_eq!(body(file).await, text);
+
+    let extracted = api.get(&format!("/api/uploads/{id}/text")).await;
+    assert_eq!(extracted.status(), StatusCode::OK);
+    assert_eq!(body(extracted).await, text);
+
+    let deleted = api
+        .send(Request::delete(format!("/api/uploads/{id}")).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    for path in ["", "/file", "/text", "/events"] {
+        let response = api.get(&format!("/api/uploads/{id}{path}")).await;
+        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    assert_eq!(json(api.get("/api/uploads").await).await, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn the_list_is_newest_first() {
+    let api = Api::new().await;
+    let first = api.upload("first.txt", b"1").await;
+    let second = api.upload("second.txt", b"2").await;
+    let list = json(api.get("/api/uploads").await).await;
+    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [second["id"].as_str().unwrap(), first["id"].as_str().unwrap()]);
+}
+
+#[tokio::test]
+async fn a_pdf_gets_text_per_page_and_other_bytes_get_none() {
+    let api = Api::new().await;
+    let pdf = uplink::processing::fixtures::pdf(3);
+    let id = api.upload("three.pdf", &pdf).await["id"].as_str().unwrap().to_owned();
+    api.finish(&id).await;
+    let upload = json(api.get(&format!("/api/uploads/{id}")).await).await;
+    assert_eq!((upload["pages"].as_u64(), upload["content_type"].as_str()), (Some(3), Some("application/pdf")));
+    let text = String::from_utf8(body(api.get(&format!("/api/uploads/{id}/text")).await).await).unwrap();
+    let pages: Vec<&str> = text.split('\x0c').collect();
+    assert_eq!(pages.len(), 3);
+    for (i, page) in pages.iter().enumerate() {
+        assert!(page.contains(&uplink::processing::fixtures::page_marker(i as u32 + 1)));
+    }
+
+    let binary = api.upload("blob.bin", &[0u8, 159, 146, 150, 1, 2, 3]).await;
+    let id = binary["id"].as_str().unwrap();
+    api.finish(id).await;
+    let upload = json(api.get(&format!("/api/uploads/{id}")).await).await;
+    assert_eq!(upload["content_type"], "application/octet-stream");
+    assert_error(api.get(&format!("/api/uploads/{id}/text")).await, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_their_documented_errors() {
+    let api = Api::with(|c| c.max_upload_bytes = 1000).await;
+    let post = |content_type: &str, length: Option<usize>, body: Vec<u8>| {
+        let mut request = Request::builder().method(Method::POST).uri("/api/uploads");
+        request = request.header(header::CONTENT_TYPE, content_type);
+        if let Some(length) = length {
+            request = request.header(header::CONTENT_LENGTH, length);
+        }
+        request.body(Body::from(body)).unwrap()
+    };
+
+    let response = api.send(post("application/json", None, b"{}".to_vec())).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_multipart").await;
+
+    let (content_type, body) = multipart("document", "a.txt", b"hi");
+    let response = api.send(post(&content_type, Some(body.len()), body)).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "missing_file").await;
+
+    // Refused from the Content-Length alone, before any byte is read.
+    let (content_type, body) = multipart("file", "big.bin", &vec![7u8; 200_000]);
+    let response = api.send(post(&content_type, Some(body.len()), body)).await;
+    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+
+    // No Content-Length: refused while streaming, and the upload is marked failed.
+    let (content_type, body) = multipart("file", "big.bin", &vec![7u8; 5000]);
+    let response = api.send(post(&content_type, None, body)).await;
+    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    let list = json(api.get("/api/uploads").await).await;
+    assert_eq!(list[0]["status"], "failed");
+    assert_eq!(list[0]["error"]["code"], "payload_too_large");
+
+    let (content_type, body) = multipart("file", "a.txt", b"hi");
+    let truncated = body[..body.len() - 10].to_vec();
+    let response = api.send(post(&content_type, None, truncated)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    assert_error(api.get("/api/uploads/not-an-id").await, StatusCode::BAD_REQUEST, "invalid_id").await;
+    let unknown = "/api/uploads/0191c1d2-6b0e-7a3c-9f00-1234567890ab";
+    for suffix in ["", "/file", "/text", "/events"] {
+        assert_error(api.get(&format!("{unknown}{suffix}")).await, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let response = api.send(Request::delete(unknown).body(Body::empty()).unwrap()).await;
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    assert_error(api.get("/api/nothing-here").await, StatusCode::NOT_FOUND, "not_found").await;
+
+    // And the server still serves.
+    assert_eq!(api.get("/healthz").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn all_events_start_with_a_snapshot_of_every_upload() {
+    let api = Api::new().await;
+    let a = api.upload("a.txt", b"a").await;
+    api.finish(a["id"].as_str().unwrap()).await;
+    let b = api.upload("b.txt", b"b").await;
+    api.finish(b["id"].as_str().unwrap()).await;
+
+    let response = api.get("/api/events").await;
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(response.headers()["x-accel-buffering"], "no");
+    let mut body = response.into_body();
+    let mut parser = SseParser::default();
+    let mut events = Vec::new();
+    while events.iter().filter(|e: &&common::Sse| e.event.is_some()).count() < 2 {
+        let frame = body.frame().await.unwrap().unwrap();
+        events.extend(parser.push(frame.data_ref().unwrap()));
+    }
+    assert_eq!(events[0].retry, Some(2000));
+    let snapshot: Vec<_> = events.iter().filter(|e| e.event.is_some()).collect();
+    assert_eq!(snapshot.iter().map(|e| e.name()).collect::<Vec<_>>(), ["done", "done"]);
+    assert_eq!(snapshot[0].json()["upload"]["filename"], "a.txt");
+    assert_eq!(snapshot[1].json()["upload"]["filename"], "b.txt");
+    assert!(snapshot[0].id < snapshot[1].id);
+}
+
+#[tokio::test]
+async fn the_dashboard_is_rendered_on_the_server_with_existing_uploads() {
+    let api = Api::new().await;
+    api.upload("rendered-on-the-server.txt", b"x").await;
+    let response = api.get("/").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = String::from_utf8(body(response).await).unwrap();
+    assert!(html.contains("rendered-on-the-server.txt"), "{html}");
+    assert!(html.contains("/pkg/uplink"), "hydration scripts are linked");
+}

@@ -1,0 +1,177 @@
+//! Test harness: the real server on 127.0.0.1:0 with a fresh data directory, plus a
+//! multipart builder and an SSE reader.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use futures_util::StreamExt;
+use tokio::sync::oneshot;
+use uplink::{AppState, Config};
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state_in(&dir, configure).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(uplink::run(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        Self { addr, state, dir, stop: Some(stop) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The server's state over a fresh data directory, without a listener.
+pub async fn state_in(dir: &tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> AppState {
+    let mut config = Config::for_data_dir(dir.path());
+    config.workers = Some(2);
+    configure(&mut config);
+    let options = leptos::prelude::LeptosOptions::builder().output_name("uplink").build();
+    AppState::open(config, options).await.unwrap()
+}
+
+pub const BOUNDARY: &str = "uplink-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A multipart/form-data body with one file part named `field`.
+pub fn multipart(field: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+/// One parsed SSE event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sse {
+    pub id: Option<i64>,
+    pub event: Option<String>,
+    pub data: String,
+    pub retry: Option<u64>,
+    /// A comment-only block (keep-alive).
+    pub comment: bool,
+}
+
+impl Sse {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.data).unwrap()
+    }
+
+    pub fn name(&self) -> &str {
+        self.event.as_deref().unwrap_or("")
+    }
+}
+
+/// Incremental `text/event-stream` parser.
+#[derive(Default)]
+pub struct SseParser {
+    buffer: String,
+}
+
+impl SseParser {
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<Sse> {
+        self.buffer.push_str(std::str::from_utf8(bytes).unwrap());
+        let mut events = Vec::new();
+        while let Some(end) = self.buffer.find("\n\n") {
+            let block: String = self.buffer.drain(..end + 2).collect();
+            let mut event = Sse::default();
+            let mut data = Vec::new();
+            for line in block.lines().filter(|l| !l.is_empty()) {
+                if let Some(comment) = line.strip_prefix(':') {
+                    let _ = comment;
+                    event.comment = true;
+                    continue;
+                }
+                let (field, value) = line.split_once(": ").unwrap_or((line, ""));
+                match field {
+                    "id" => event.id = Some(value.parse().unwrap()),
+                    "event" => event.event = Some(value.to_owned()),
+                    "data" => data.push(value.to_owned()),
+                    "retry" => event.retry = Some(value.parse().unwrap()),
+                    other => panic!("unexpected SSE field {other:?}"),
+                }
+            }
+            event.comment &= event.event.is_none() && data.is_empty();
+            event.data = data.join("\n");
+            events.push(event);
+        }
+        events
+    }
+}
+
+/// Reads an SSE response one event at a time.
+pub struct SseReader {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    parser: SseParser,
+    pending: std::collections::VecDeque<Sse>,
+}
+
+impl SseReader {
+    pub fn new(response: reqwest::Response) -> Self {
+        Self { body: Box::pin(response.bytes_stream()), parser: SseParser::default(), pending: Default::default() }
+    }
+
+    /// The next event, or `None` when the stream has ended.
+    pub async fn next(&mut self) -> Option<Sse> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            let chunk = self.body.next().await?.unwrap();
+            self.pending.extend(self.parser.push(&chunk));
+        }
+    }
+
+    /// Reads until an event satisfies `stop` (inclusive) or the stream ends.
+    pub async fn until(&mut self, mut stop: impl FnMut(&Sse) -> bool) -> Vec<Sse> {
+        let mut events = Vec::new();
+        while let Some(event) = self.next().await {
+            let done = stop(&event);
+            events.push(event);
+            if done {
+                break;
+            }
+        }
+        events
+    }
+}
+
+/// Reads an SSE response body until it ends (or `stop` says so), returning its events.
+pub async fn read_sse(response: reqwest::Response, stop: impl FnMut(&Sse) -> bool) -> Vec<Sse> {
+    SseReader::new(response).until(stop).await
+}
+
+/// Real events only (no retry or keep-alive blocks).
+pub fn named(events: &[Sse]) -> Vec<&Sse> {
+    events.iter().filter(|e| e.event.is_some()).collect()
+}

@@ -1,0 +1,200 @@
+//! A real listener and a real HTTP client: upload streams, replay, abandoned uploads.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{multipart, named, read_sse, Sse, SseReader, TestServer};
+use reqwest::header;
+use tokio::io::AsyncWriteExt;
+use uplink::processing::fixtures;
+
+async fn post_streaming(server: &TestServer, filename: &str, bytes: &[u8]) -> reqwest::Response {
+    let (content_type, body) = multipart("file", filename, bytes);
+    let response = reqwest::Client::new()
+        .post(server.url("/api/uploads"))
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::ACCEPT, "text/event-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    response
+}
+
+/// Checks the invariants of one upload's stream and returns its named events.
+fn check_upload_stream(events: &[Sse]) -> Vec<&Sse> {
+    assert_eq!(events.first().and_then(|e| e.retry), Some(2000), "retry comes first");
+    let named = named(events);
+    let ids: Vec<i64> = named.iter().map(|e| e.id.expect("every event has an id")).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids strictly increase: {ids:?}");
+    let percents: Vec<u64> = named
+        .iter()
+        .filter_map(|e| match e.name() {
+            "progress" => e.json()["percent"].as_u64(),
+            "done" => Some(100),
+            _ => None,
+        })
+        .collect();
+    assert!(percents.windows(2).all(|w| w[0] <= w[1]), "percent never decreases: {percents:?}");
+    assert!(percents.iter().rev().skip(1).all(|p| *p < 100), "100 only with done");
+    let terminal = named.iter().filter(|e| e.name() != "progress").count();
+    assert_eq!(terminal, 1, "exactly one terminal event");
+    assert_ne!(named.last().unwrap().name(), "progress", "the stream ends at its terminal event");
+    named
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pdf_uploaded_with_accept_event_stream_streams_to_done_one_event_per_page() {
+    let server = TestServer::start().await;
+    let pages = 12;
+    let response = post_streaming(&server, "twelve.pdf", &fixtures::pdf(pages)).await;
+    let events = read_sse(response, |_| false).await;
+    let named = check_upload_stream(&events);
+
+    let page_events: Vec<u64> = named
+        .iter()
+        .filter(|e| e.name() == "progress" && e.json()["stage"] == "extracting")
+        .filter_map(|e| e.json()["page"].as_u64())
+        .collect();
+    assert_eq!(page_events, (1..=u64::from(pages)).collect::<Vec<_>>(), "one event per page, in order");
+    assert!(named.iter().filter(|e| e.name() == "progress").all(|e| {
+        let j = e.json();
+        ["upload_id", "status", "stage", "percent", "bytes_received", "bytes_total", "page", "pages", "message", "at"]
+            .iter()
+            .all(|k| j.get(k).is_some())
+    }));
+    let first = named.first().unwrap().json();
+    assert_eq!(first["status"], "uploading");
+    let done = named.last().unwrap().json();
+    assert_eq!(done["upload"]["status"], "done");
+    assert_eq!(done["upload"]["pages"], pages);
+    assert_eq!(done["upload"]["percent"], 100);
+    let at = done["at"].as_str().unwrap();
+    assert!(at.ends_with('Z') && at.len() == "2026-11-21T10:00:00.123Z".len(), "{at}");
+
+    // A client replaying the upload's history afterwards sees exactly the same events.
+    let id = done["upload_id"].as_str().unwrap();
+    let replay = reqwest::Client::new()
+        .get(server.url(&format!("/api/uploads/{id}/events")))
+        .header("Last-Event-ID", "0")
+        .send()
+        .await
+        .unwrap();
+    let replayed = read_sse(replay, |_| false).await;
+    assert_eq!(named, named_owned(&replayed).iter().collect::<Vec<_>>());
+
+    // Resuming from the middle gives exactly the rest.
+    let middle = named[named.len() / 2].id.unwrap();
+    let resumed = reqwest::Client::new()
+        .get(server.url(&format!("/api/uploads/{id}/events?last_event_id={middle}")))
+        .send()
+        .await
+        .unwrap();
+    let resumed = read_sse(resumed, |_| false).await;
+    let rest: Vec<&Sse> = named.iter().copied().filter(|e| e.id.unwrap() > middle).collect();
+    assert_eq!(named_owned(&resumed).iter().collect::<Vec<_>>(), rest);
+}
+
+fn named_owned(events: &[Sse]) -> Vec<Sse> {
+    named(events).into_iter().cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_pdf_fails_its_own_upload_and_nothing_else() {
+    let server = TestServer::start().await;
+    let good_pdf = fixtures::pdf(2);
+    let good = post_streaming(&server, "good.pdf", &good_pdf);
+    let bad = post_streaming(&server, "bad.pdf", b"%PDF-1.7\nnot a pdf at all");
+    let (good, bad) = tokio::join!(good, bad);
+    let (good, bad) = tokio::join!(read_sse(good, |_| false), read_sse(bad, |_| false));
+
+    let bad = check_upload_stream(&bad);
+    let error = bad.last().unwrap();
+    assert_eq!(error.name(), "error");
+    assert_eq!(error.json()["code"], "corrupt");
+    assert!(error.json()["message"].as_str().unwrap().contains("damaged"));
+
+    assert_eq!(check_upload_stream(&good).last().unwrap().name(), "done");
+    let health = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_all_uploads_stream_carries_new_uploads_live_with_keep_alives() {
+    let server = TestServer::start_with(|c| c.sse_keepalive_secs = 1).await;
+    let subscriber = reqwest::get(server.url("/api/events")).await.unwrap();
+    assert_eq!(subscriber.headers()[header::CONTENT_TYPE], "text/event-stream");
+
+    let mut uploads = BTreeSet::new();
+    let mut keep_alives = 0;
+    let events = {
+        let reading = tokio::spawn(read_sse(subscriber, move |e| {
+            if e.comment {
+                keep_alives += 1;
+            }
+            if e.name() == "done" {
+                uploads.insert(e.json()["upload_id"].as_str().unwrap().to_owned());
+            }
+            // Both uploads done, and proof that idle streams get keep-alives.
+            uploads.len() == 2 && keep_alives > 0
+        }));
+        for (name, bytes) in [("one.pdf", fixtures::pdf(3)), ("two.txt", b"two".to_vec())] {
+            let (content_type, body) = multipart("file", name, &bytes);
+            let created = reqwest::Client::new()
+                .post(server.url("/api/uploads"))
+                .header(header::CONTENT_TYPE, content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(created.status(), 202);
+        }
+        reading.await.unwrap()
+    };
+    let named = named(&events);
+    let ids: Vec<i64> = named.iter().map(|e| e.id.unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert!(events.iter().any(|e| e.comment));
+    let pages: Vec<u64> = named
+        .iter()
+        .filter(|e| e.name() == "progress" && e.json()["stage"] == "extracting")
+        .filter_map(|e| e.json()["page"].as_u64())
+        .collect();
+    assert_eq!(pages, [1, 2, 3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_upload_is_marked_failed_and_its_bytes_removed() {
+    let server = TestServer::start().await;
+    let mut subscriber = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
+
+    // Promise a large body, send a little, then hang up.
+    let (content_type, body) = multipart("file", "half.bin", &vec![1u8; 1 << 20]);
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /api/uploads HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        server.addr,
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&body[..64 * 1024]).await.unwrap();
+    socket.flush().await.unwrap();
+    // The server announces the upload as it starts receiving it; then the client goes.
+    let started = subscriber.until(|e| e.name() == "progress").await;
+    assert_eq!(started.last().unwrap().json()["status"], "uploading");
+    drop(socket);
+
+    let events = subscriber.until(|e| e.name() == "error").await;
+    let error = events.last().unwrap().json();
+    assert_eq!(error["code"], "upload_aborted");
+    let id = error["upload_id"].as_str().unwrap();
+    let upload: serde_json::Value =
+        reqwest::get(server.url(&format!("/api/uploads/{id}"))).await.unwrap().json().await.unwrap();
+    assert_eq!(upload["status"], "failed");
+    let blobs = server.dir.path().join("blobs");
+    assert!(!blobs.join("originals").join(id).exists());
+    assert_eq!(std::fs::read_dir(blobs.join("tmp")).unwrap().count(), 0, "no partial file left");
+}
