@@ -91,6 +91,7 @@ fn send(board: Board, card: Card, file: &File, finished: impl FnOnce() + 'static
     // `loadend` fires once, after success, error or abort; it also frees the progress
     // listener, which must live until then.
     let xhr_done = xhr.clone();
+    let send_card = card.clone();
     let on_end = Closure::once_into_js(move || {
         if let Ok(upload) = xhr_done.upload() {
             upload.set_onprogress(None);
@@ -118,6 +119,6 @@ fn send(board: Board, card: Card, file: &File, finished: impl FnOnce() + 'static
     });
     xhr.set_onloadend(Some(on_end.unchecked_ref()));
     if xhr.send_with_opt_form_data(Some(&form)).is_err() {
-        fail(&card, "the upload could not be sent");
+        fail(&send_card, "the upload could not be sent");
     }
 }
