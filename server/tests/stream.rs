@@ -103,13 +103,22 @@ fn named_owned(events: &[Sse]) -> Vec<Sse> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_corrupt_pdf_fails_its_own_upload_and_nothing_else() {
+async fn corrupt_and_encrypted_pdfs_fail_their_own_uploads_and_nothing_else() {
     let server = TestServer::start().await;
     let good_pdf = fixtures::pdf(2);
     let good = post_streaming(&server, "good.pdf", &good_pdf);
     let bad = post_streaming(&server, "bad.pdf", b"%PDF-1.7\nnot a pdf at all");
-    let (good, bad) = tokio::join!(good, bad);
-    let (good, bad) = tokio::join!(read_sse(good, |_| false), read_sse(bad, |_| false));
+    let locked =
+        post_streaming(&server, "locked.pdf", include_bytes!("fixtures/encrypted-aes256.pdf"));
+    let (good, bad, locked) = tokio::join!(good, bad, locked);
+    let (good, bad, locked) = tokio::join!(
+        read_sse(good, |_| false),
+        read_sse(bad, |_| false),
+        read_sse(locked, |_| false)
+    );
+
+    let locked = check_upload_stream(&locked);
+    assert_eq!(locked.last().unwrap().json()["code"], "encrypted");
 
     let bad = check_upload_stream(&bad);
     let error = bad.last().unwrap();

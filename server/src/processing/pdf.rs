@@ -38,7 +38,9 @@ pub fn extract_pages(
             PdfError::Corrupt(message)
         }
     })?;
-    if doc.is_encrypted() {
+    // The loader already decrypted files whose user password is empty (owner-password
+    // only), as every reader does; the rest need a password we do not have.
+    if doc.is_encrypted() && doc.authenticate_password("").is_err() {
         return Err(PdfError::Encrypted);
     }
     let page_numbers: Vec<u32> = doc.get_pages().keys().copied().collect();
@@ -89,6 +91,21 @@ mod tests {
         for bytes in [&b"%PDF-1.4\nthis is not a pdf"[..], b"%PDF-", &fixtures::pdf(3)[..200]] {
             assert!(matches!(extract(bytes), Err(PdfError::Corrupt(_))), "{bytes:?}");
         }
+    }
+
+    #[test]
+    fn a_password_protected_pdf_is_encrypted() {
+        let bytes = include_bytes!("../../tests/fixtures/encrypted-aes256.pdf");
+        assert!(matches!(extract(bytes), Err(PdfError::Encrypted)), "{:?}", extract(bytes).map(|p| p.len()));
+    }
+
+    #[test]
+    fn an_owner_password_alone_does_not_stop_reading() {
+        // Readers open these with the empty user password; so must we.
+        let bytes = include_bytes!("../../tests/fixtures/owner-password-only.pdf");
+        let pages = extract(bytes).unwrap();
+        assert_eq!(pages.len(), 2);
+        assert!(pages[1].text.contains("Secret page 2"), "{:?}", pages[1].text);
     }
 
     #[test]
