@@ -224,10 +224,8 @@ impl Board {
     /// Takes in an upload fetched from or returned by the server: it joins the local
     /// card that sent it, or becomes a new card.
     pub fn adopt(&self, upload: &Upload) {
-        let local = upload
-            .client_ref
-            .as_ref()
-            .and_then(|r| self.by_ref.with_value(|m| m.get(r).cloned()));
+        let local =
+            upload.client_ref.as_ref().and_then(|r| self.by_ref.with_value(|m| m.get(r).cloned()));
         match (local, self.by_id.with_value(|m| m.get(&upload.id).cloned())) {
             (_, Some(card)) | (Some(card), None) => {
                 if card.id.get_untracked().is_none() {
@@ -353,7 +351,10 @@ mod tests {
             has_text: true,
         };
         s.apply(&UploadEvent::Done(DoneEvent { upload_id: id(), upload, at: String::new() }));
-        assert_eq!((s.status, s.percent, s.pages, s.has_text), (UploadStatus::Done, 100, Some(4), true));
+        assert_eq!(
+            (s.status, s.percent, s.pages, s.has_text),
+            (UploadStatus::Done, 100, Some(4), true)
+        );
         assert_eq!(s.page, Some(4), "the last page seen stays on the card");
     }
 }

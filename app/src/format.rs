@@ -20,7 +20,13 @@ pub fn bytes(n: u64) -> String {
 mod tests {
     #[test]
     fn bytes_are_humane() {
-        let cases = [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"), (5 << 20, "5.0 MiB"), (3 << 30, "3.0 GiB")];
+        let cases = [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1536, "1.5 KiB"),
+            (5 << 20, "5.0 MiB"),
+            (3 << 30, "3.0 GiB"),
+        ];
         for (n, text) in cases {
             assert_eq!(super::bytes(n), text);
         }

@@ -132,9 +132,8 @@ async fn an_upload_is_created_processed_listed_downloaded_and_deleted() {
     assert_eq!(extracted.status(), StatusCode::OK);
     assert_eq!(body(extracted).await, text);
 
-    let deleted = api
-        .send(Request::delete(format!("/api/uploads/{id}")).body(Body::empty()).unwrap())
-        .await;
+    let deleted =
+        api.send(Request::delete(format!("/api/uploads/{id}")).body(Body::empty()).unwrap()).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     for path in ["", "/file", "/text", "/events"] {
         let response = api.get(&format!("/api/uploads/{id}{path}")).await;
@@ -149,7 +148,8 @@ async fn the_list_is_newest_first() {
     let first = api.upload("first.txt", b"1").await;
     let second = api.upload("second.txt", b"2").await;
     let list = json(api.get("/api/uploads").await).await;
-    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        list.as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [second["id"].as_str().unwrap(), first["id"].as_str().unwrap()]);
 }
 
@@ -160,8 +160,12 @@ async fn a_pdf_gets_text_per_page_and_other_bytes_get_none() {
     let id = api.upload("three.pdf", &pdf).await["id"].as_str().unwrap().to_owned();
     api.finish(&id).await;
     let upload = json(api.get(&format!("/api/uploads/{id}")).await).await;
-    assert_eq!((upload["pages"].as_u64(), upload["content_type"].as_str()), (Some(3), Some("application/pdf")));
-    let text = String::from_utf8(body(api.get(&format!("/api/uploads/{id}/text")).await).await).unwrap();
+    assert_eq!(
+        (upload["pages"].as_u64(), upload["content_type"].as_str()),
+        (Some(3), Some("application/pdf"))
+    );
+    let text =
+        String::from_utf8(body(api.get(&format!("/api/uploads/{id}/text")).await).await).unwrap();
     let pages: Vec<&str> = text.split('\x0c').collect();
     assert_eq!(pages.len(), 3);
     for (i, page) in pages.iter().enumerate() {
@@ -173,7 +177,12 @@ async fn a_pdf_gets_text_per_page_and_other_bytes_get_none() {
     api.finish(id).await;
     let upload = json(api.get(&format!("/api/uploads/{id}")).await).await;
     assert_eq!(upload["content_type"], "application/octet-stream");
-    assert_error(api.get(&format!("/api/uploads/{id}/text")).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert_error(
+        api.get(&format!("/api/uploads/{id}/text")).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -213,10 +222,16 @@ async fn bad_requests_get_their_documented_errors() {
     let response = api.send(post(&content_type, None, truncated)).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 
-    assert_error(api.get("/api/uploads/not-an-id").await, StatusCode::BAD_REQUEST, "invalid_id").await;
+    assert_error(api.get("/api/uploads/not-an-id").await, StatusCode::BAD_REQUEST, "invalid_id")
+        .await;
     let unknown = "/api/uploads/0191c1d2-6b0e-7a3c-9f00-1234567890ab";
     for suffix in ["", "/file", "/text", "/events"] {
-        assert_error(api.get(&format!("{unknown}{suffix}")).await, StatusCode::NOT_FOUND, "not_found").await;
+        assert_error(
+            api.get(&format!("{unknown}{suffix}")).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
     }
     let response = api.send(Request::delete(unknown).body(Body::empty()).unwrap()).await;
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;

@@ -59,12 +59,27 @@ async fn a_pdf_uploaded_with_accept_event_stream_streams_to_done_one_event_per_p
         .filter(|e| e.name() == "progress" && e.json()["stage"] == "extracting")
         .filter_map(|e| e.json()["page"].as_u64())
         .collect();
-    assert_eq!(page_events, (1..=u64::from(pages)).collect::<Vec<_>>(), "one event per page, in order");
+    assert_eq!(
+        page_events,
+        (1..=u64::from(pages)).collect::<Vec<_>>(),
+        "one event per page, in order"
+    );
     assert!(named.iter().filter(|e| e.name() == "progress").all(|e| {
         let j = e.json();
-        ["upload_id", "status", "stage", "percent", "bytes_received", "bytes_total", "page", "pages", "message", "at"]
-            .iter()
-            .all(|k| j.get(k).is_some())
+        [
+            "upload_id",
+            "status",
+            "stage",
+            "percent",
+            "bytes_received",
+            "bytes_total",
+            "page",
+            "pages",
+            "message",
+            "at",
+        ]
+        .iter()
+        .all(|k| j.get(k).is_some())
     }));
     let first = named.first().unwrap().json();
     assert_eq!(first["status"], "uploading");
@@ -200,8 +215,12 @@ async fn an_abandoned_upload_is_marked_failed_and_its_bytes_removed() {
     let error = events.last().unwrap().json();
     assert_eq!(error["code"], "upload_aborted");
     let id = error["upload_id"].as_str().unwrap();
-    let upload: serde_json::Value =
-        reqwest::get(server.url(&format!("/api/uploads/{id}"))).await.unwrap().json().await.unwrap();
+    let upload: serde_json::Value = reqwest::get(server.url(&format!("/api/uploads/{id}")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(upload["status"], "failed");
     let blobs = server.dir.path().join("blobs");
     assert!(!blobs.join("originals").join(id).exists());

@@ -157,8 +157,16 @@ mod tests {
     fn progress_json_has_every_contract_field() {
         let json = json(&progress());
         for key in [
-            "upload_id", "status", "stage", "percent", "bytes_received", "bytes_total", "page",
-            "pages", "message", "at",
+            "upload_id",
+            "status",
+            "stage",
+            "percent",
+            "bytes_received",
+            "bytes_total",
+            "page",
+            "pages",
+            "message",
+            "at",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }
@@ -190,10 +198,7 @@ mod tests {
 
     #[test]
     fn decode_rejects_unknown_names_and_bad_json() {
-        assert!(matches!(
-            decode("tick", "{}"),
-            Err(EventDecodeError::UnknownName(_))
-        ));
+        assert!(matches!(decode("tick", "{}"), Err(EventDecodeError::UnknownName(_))));
         assert!(matches!(decode("done", "{"), Err(EventDecodeError::Data(_))));
     }
 }

@@ -81,16 +81,9 @@ impl UploadStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Uploading,
-            Self::Queued,
-            Self::Processing,
-            Self::Done,
-            Self::Failed,
-            Self::Cancelled,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        [Self::Uploading, Self::Queued, Self::Processing, Self::Done, Self::Failed, Self::Cancelled]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 
@@ -271,8 +264,18 @@ mod tests {
         };
         let json = serde_json::to_value(&upload).unwrap();
         for key in [
-            "id", "filename", "size", "content_type", "sha256", "status", "stage", "percent",
-            "pages", "error", "created_at", "updated_at",
+            "id",
+            "filename",
+            "size",
+            "content_type",
+            "sha256",
+            "status",
+            "stage",
+            "percent",
+            "pages",
+            "error",
+            "created_at",
+            "updated_at",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }

@@ -39,7 +39,8 @@ impl Sender {
 
     fn pump(&self) {
         while self.in_flight.get_value() < CONCURRENT {
-            let Some((card, file)) = self.waiting.try_update_value(|q| q.pop_front()).flatten() else {
+            let Some((card, file)) = self.waiting.try_update_value(|q| q.pop_front()).flatten()
+            else {
                 return;
             };
             self.in_flight.update_value(|n| *n += 1);

@@ -10,9 +10,8 @@ pub fn FilePicker() -> impl IntoView {
         let sender = crate::client::upload::Sender::new(board);
         move |event: leptos::ev::Event| {
             use wasm_bindgen::JsCast;
-            let Some(input) = event
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            let Some(input) =
+                event.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
             else {
                 return;
             };

@@ -28,10 +28,10 @@ fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
         error: None,
     };
     match (server, sending) {
-        (None | Some(ServerState { status: UploadStatus::Uploading, .. }), Sending::Failed(message)) => Phase {
-            error: Some(message.clone()),
-            ..plain("failed", "Failed", "Not sent")
-        },
+        (
+            None | Some(ServerState { status: UploadStatus::Uploading, .. }),
+            Sending::Failed(message),
+        ) => Phase { error: Some(message.clone()), ..plain("failed", "Failed", "Not sent") },
         (None, Sending::Waiting) => plain("waiting", "Waiting", "Waiting to send"),
         (None, Sending::Sent { loaded, total }) => Phase {
             detail: format!("Sending {} of {}", format::bytes(*loaded), format::bytes(*total)),
@@ -41,7 +41,11 @@ fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
         (Some(state), _) => match state.status {
             UploadStatus::Uploading => match sending {
                 Sending::Sent { loaded, total } => Phase {
-                    detail: format!("Sending {} of {}", format::bytes(*loaded), format::bytes(*total)),
+                    detail: format!(
+                        "Sending {} of {}",
+                        format::bytes(*loaded),
+                        format::bytes(*total)
+                    ),
                     ..plain("sending", "Sending", "")
                 },
                 _ => plain("uploading", "Receiving", "Receiving"),
@@ -50,7 +54,9 @@ fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
             UploadStatus::Processing => {
                 let stage = state.stage.unwrap_or(Stage::Validating);
                 let page = match (stage, state.page, state.pages) {
-                    (Stage::Extracting, Some(page), Some(pages)) => Some(format!("page {page} / {pages}")),
+                    (Stage::Extracting, Some(page), Some(pages)) => {
+                        Some(format!("page {page} / {pages}"))
+                    }
                     _ => None,
                 };
                 Phase { page, ..plain("processing", "Processing", stage.label()) }
@@ -65,7 +71,10 @@ fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
             }
             UploadStatus::Failed => Phase {
                 error: Some(
-                    state.error.as_ref().map_or("Processing failed".to_owned(), |e| e.message.clone()),
+                    state
+                        .error
+                        .as_ref()
+                        .map_or("Processing failed".to_owned(), |e| e.message.clone()),
                 ),
                 ..plain("failed", "Failed", "Failed")
             },
@@ -148,7 +157,10 @@ mod tests {
     fn phases_say_what_is_happening() {
         let extracting = server(UploadStatus::Processing, Stage::Extracting, Some(3));
         let p = phase(&Sending::Finished, Some(&extracting));
-        assert_eq!((p.key, p.detail.as_str(), p.page.as_deref()), ("processing", "Extracting text", Some("page 3 / 7")));
+        assert_eq!(
+            (p.key, p.detail.as_str(), p.page.as_deref()),
+            ("processing", "Extracting text", Some("page 3 / 7"))
+        );
 
         let p = phase(&Sending::Sent { loaded: 512, total: 2048 }, None);
         assert_eq!((p.key, p.detail.as_str()), ("sending", "Sending 512 B of 2.0 KiB"));

@@ -8,7 +8,7 @@ use std::{convert::Infallible, sync::Arc, time::Duration};
 use async_stream::stream;
 use bytes::Bytes;
 use futures_util::Stream;
-use shared::{UploadStatus};
+use shared::UploadStatus;
 use tokio::{sync::broadcast::error::RecvError, time::interval_at};
 use tokio_util::sync::CancellationToken;
 

@@ -46,12 +46,13 @@ async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let boundary = content_type.and_then(|ct| multer::parse_boundary(ct).ok()).ok_or_else(|| {
-        ApiError::bad_request(
-            ErrorCode::InvalidMultipart,
-            "send multipart/form-data with one part named `file`",
-        )
-    })?;
+    let boundary =
+        content_type.and_then(|ct| multer::parse_boundary(ct).ok()).ok_or_else(|| {
+            ApiError::bad_request(
+                ErrorCode::InvalidMultipart,
+                "send multipart/form-data with one part named `file`",
+            )
+        })?;
     let client_ref = query.client_ref.filter(|r| !r.is_empty());
     if client_ref.as_ref().is_some_and(|r| {
         r.len() > 64 || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -103,11 +104,17 @@ async fn find(state: &AppState, raw_id: &str) -> Result<Upload, ApiError> {
     state.repo.get(&id).await?.ok_or(ApiError::NotFound)
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Upload>, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Upload>, ApiError> {
     Ok(Json(find(&state, &id).await?))
 }
 
-async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let upload = find(&state, &id).await?;
     state.jobs.cancel(&upload.id);
     state.recorder.remove(&upload.id).await?;
@@ -116,13 +123,22 @@ async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn download(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let upload = find(&state, &id).await?;
     if upload.status == UploadStatus::Uploading {
         return Err(ApiError::NotFound);
     }
     let content_type = upload.content_type.as_deref().unwrap_or("application/octet-stream");
-    blob_response(&state, BlobKey::Original(upload.id.clone()), content_type, Some(&upload.filename)).await
+    blob_response(
+        &state,
+        BlobKey::Original(upload.id.clone()),
+        content_type,
+        Some(&upload.filename),
+    )
+    .await
 }
 
 async fn text(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -147,7 +163,8 @@ async fn blob_response(
         std::io::ErrorKind::NotFound => ApiError::NotFound,
         _ => ApiError::Io(e),
     })?;
-    let mut response = Response::new(Body::from_stream(ReaderStream::with_capacity(reader, 64 * 1024)));
+    let mut response =
+        Response::new(Body::from_stream(ReaderStream::with_capacity(reader, 64 * 1024)));
     let headers = response.headers_mut();
     let content_type = HeaderValue::from_str(content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
@@ -203,7 +220,10 @@ mod tests {
         let cases = [
             ("report.pdf", "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"),
             ("my cv.pdf", "attachment; filename=\"my cv.pdf\"; filename*=UTF-8''my%20cv.pdf"),
-            ("résumé.pdf", "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"),
+            (
+                "résumé.pdf",
+                "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
+            ),
             ("a\"b.txt", "attachment; filename=\"a_b.txt\"; filename*=UTF-8''a%22b.txt"),
         ];
         for (name, expected) in cases {

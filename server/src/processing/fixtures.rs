@@ -33,7 +33,9 @@ pub fn pdf(pages: u32) -> Vec<u8> {
                     Operation::new("Td", vec![0.into(), (-24).into()]),
                     Operation::new(
                         "Tj",
-                        vec![Object::string_literal("The quick brown fox jumps over the lazy dog.")],
+                        vec![Object::string_literal(
+                            "The quick brown fox jumps over the lazy dog.",
+                        )],
                     ),
                     Operation::new("ET", vec![]),
                 ],

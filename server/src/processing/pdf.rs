@@ -96,7 +96,11 @@ mod tests {
     #[test]
     fn a_password_protected_pdf_is_encrypted() {
         let bytes = include_bytes!("../../tests/fixtures/encrypted-aes256.pdf");
-        assert!(matches!(extract(bytes), Err(PdfError::Encrypted)), "{:?}", extract(bytes).map(|p| p.len()));
+        assert!(
+            matches!(extract(bytes), Err(PdfError::Encrypted)),
+            "{:?}",
+            extract(bytes).map(|p| p.len())
+        );
     }
 
     #[test]

@@ -82,15 +82,17 @@ pub async fn process(context: &WorkerContext, id: &UploadId, cancel: &Cancellati
     }
 }
 
-async fn run(context: &WorkerContext, id: &UploadId, cancel: &CancellationToken) -> Result<(), JobError> {
+async fn run(
+    context: &WorkerContext,
+    id: &UploadId,
+    cancel: &CancellationToken,
+) -> Result<(), JobError> {
     let recorder = &context.recorder;
     let Some(upload) = recorder.repo().get(id).await? else { return Ok(()) };
     if !matches!(upload.status, UploadStatus::Queued | UploadStatus::Processing) {
         return Ok(());
     }
-    recorder
-        .record(id, stage(Stage::Validating, Stage::Validating.percent(0, 1)))
-        .await?;
+    recorder.record(id, stage(Stage::Validating, Stage::Validating.percent(0, 1))).await?;
 
     let (mut reader, len) = context.blobs.open(&BlobKey::Original(id.clone())).await?;
     let mut head = Vec::with_capacity(SNIFF_LEN);
@@ -166,7 +168,10 @@ async fn extract_pdf(
             let change = Change {
                 pages: Some(page.pages),
                 page: Some(page.page),
-                ..stage(Stage::Extracting, Stage::Extracting.percent(u64::from(page.page), u64::from(page.pages)))
+                ..stage(
+                    Stage::Extracting,
+                    Stage::Extracting.percent(u64::from(page.page), u64::from(page.pages)),
+                )
             };
             context.recorder.record(id, change).await?;
         }

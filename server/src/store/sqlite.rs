@@ -5,7 +5,9 @@ use std::{path::Path, str::FromStr, time::Duration};
 use async_trait::async_trait;
 use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadEvent, UploadId, UploadStatus};
 use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    },
     Row, SqliteConnection, SqlitePool,
 };
 
@@ -58,9 +60,8 @@ fn upload_from_row(row: &SqliteRow) -> Result<(i64, Upload), StoreError> {
         stage: stage.as_deref().and_then(Stage::parse),
         percent: row.try_get::<i64, _>("percent")?.clamp(0, 100) as u8,
         pages: row.try_get::<Option<i64>, _>("pages")?.map(|p| p as u32),
-        error: error_code.map(|code| {
-            ErrorBody::new(ErrorCode::parse(&code), error_message.unwrap_or_default())
-        }),
+        error: error_code
+            .map(|code| ErrorBody::new(ErrorCode::parse(&code), error_message.unwrap_or_default())),
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         client_ref: row.try_get("client_ref")?,
@@ -85,13 +86,14 @@ async fn append_event(
     event: &UploadEvent,
 ) -> Result<StoredEvent, StoreError> {
     let data = encode(event);
-    let seq: i64 =
-        sqlx::query_scalar("INSERT INTO events (upload_id, name, data) VALUES (?, ?, ?) RETURNING seq")
-            .bind(event.upload_id().as_str())
-            .bind(event.name())
-            .bind(&data)
-            .fetch_one(conn)
-            .await?;
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO events (upload_id, name, data) VALUES (?, ?, ?) RETURNING seq",
+    )
+    .bind(event.upload_id().as_str())
+    .bind(event.name())
+    .bind(&data)
+    .fetch_one(conn)
+    .await?;
     Ok(StoredEvent::from_parts(seq, event.upload_id().clone(), event.name(), &data))
 }
 

@@ -9,11 +9,8 @@ const MAX_CHARS: usize = 255;
 pub fn display_name(raw: Option<&str>) -> String {
     let raw = raw.unwrap_or_default();
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last
-        .chars()
-        .filter(|c| !c.is_control() && !is_bidi_control(*c))
-        .take(MAX_CHARS)
-        .collect();
+    let cleaned: String =
+        last.chars().filter(|c| !c.is_control() && !is_bidi_control(*c)).take(MAX_CHARS).collect();
     let trimmed = cleaned.trim();
     if trimmed.is_empty() || trimmed == "." || trimmed == ".." {
         "upload".to_owned()

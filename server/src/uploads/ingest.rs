@@ -91,18 +91,21 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
             };
             let upload = state.recorder.create(upload, start).await?;
             let writer = state.blobs.create(&BlobKey::Original(upload.id.clone())).await?;
-            let receiving =
-                current.insert(Receiving { id: upload.id, writer: Some(writer), size: 0, sha256: String::new() });
+            let receiving = current.insert(Receiving {
+                id: upload.id,
+                writer: Some(writer),
+                size: 0,
+                sha256: String::new(),
+            });
             receive_file(state, field, receiving, &received, request.content_length).await?;
         }
     }
     .await;
 
     match (outcome, current) {
-        (Ok(()), None) => Err(ApiError::bad_request(
-            ErrorCode::MissingFile,
-            "the form has no part named `file`",
-        )),
+        (Ok(()), None) => {
+            Err(ApiError::bad_request(ErrorCode::MissingFile, "the form has no part named `file`"))
+        }
         (Ok(()), Some(mut receiving)) => {
             if let Some(writer) = receiving.writer.take() {
                 writer.commit().await?;
@@ -128,10 +131,16 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
             }
             let body = failure_body(&error);
             tracing::info!(upload = %receiving.id, code = body.code.as_str(), "upload not received");
-            match state.recorder.record(&receiving.id, Change::failed(UploadStatus::Failed, body)).await {
+            match state
+                .recorder
+                .record(&receiving.id, Change::failed(UploadStatus::Failed, body))
+                .await
+            {
                 // Deleted while it was arriving: nothing left to mark.
                 Ok(_) | Err(StoreError::NotFound | StoreError::Finished) => {}
-                Err(e) => tracing::error!(upload = %receiving.id, error = %e, "could not mark an upload failed"),
+                Err(e) => {
+                    tracing::error!(upload = %receiving.id, error = %e, "could not mark an upload failed")
+                }
             }
             Err(error)
         }
@@ -232,11 +241,14 @@ fn abandoned() -> ApiError {
 fn multipart_error(error: multer::Error) -> ApiError {
     match error {
         // The body itself broke off: the client went away or the connection dropped.
-        multer::Error::StreamReadFailed(_) | multer::Error::IncompleteStream
-        | multer::Error::IncompleteFieldData { .. } | multer::Error::IncompleteHeaders => {
-            abandoned()
-        }
-        other => ApiError::bad_request(ErrorCode::InvalidMultipart, format!("malformed multipart body: {other}")),
+        multer::Error::StreamReadFailed(_)
+        | multer::Error::IncompleteStream
+        | multer::Error::IncompleteFieldData { .. }
+        | multer::Error::IncompleteHeaders => abandoned(),
+        other => ApiError::bad_request(
+            ErrorCode::InvalidMultipart,
+            format!("malformed multipart body: {other}"),
+        ),
     }
 }
 
@@ -244,7 +256,9 @@ fn multipart_error(error: multer::Error) -> ApiError {
 fn failure_body(error: &ApiError) -> ErrorBody {
     match error {
         ApiError::BadRequest(code, message) => ErrorBody::new(*code, message.clone()),
-        ApiError::PayloadTooLarge(message) => ErrorBody::new(ErrorCode::PayloadTooLarge, message.clone()),
+        ApiError::PayloadTooLarge(message) => {
+            ErrorBody::new(ErrorCode::PayloadTooLarge, message.clone())
+        }
         _ => ErrorBody::new(ErrorCode::Internal, "the upload could not be stored"),
     }
 }

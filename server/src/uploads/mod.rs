@@ -1,7 +1,7 @@
 //! Uploads as a domain: their lifecycle rules and how their bytes come in.
 
+mod filename;
 pub mod ingest;
 pub mod lifecycle;
-mod filename;
 
 pub use filename::display_name;

@@ -138,7 +138,11 @@ pub struct SseReader {
 
 impl SseReader {
     pub fn new(response: reqwest::Response) -> Self {
-        Self { body: Box::pin(response.bytes_stream()), parser: SseParser::default(), pending: Default::default() }
+        Self {
+            body: Box::pin(response.bytes_stream()),
+            parser: SseParser::default(),
+            pending: Default::default(),
+        }
     }
 
     /// The next event, or `None` when the stream has ended.
