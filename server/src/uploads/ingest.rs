@@ -16,7 +16,10 @@ use sha2::{Digest, Sha256};
 use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadId, UploadStatus};
 use tokio::time::{timeout, Instant};
 
-use super::{display_name, lifecycle::Change};
+use super::{
+    display_name,
+    lifecycle::{self, Change},
+};
 use crate::{
     clock,
     error::ApiError,
@@ -211,23 +214,8 @@ async fn skip_field(mut field: multer::Field<'static>, idle: Duration) -> Result
 }
 
 fn new_upload(filename: String, client_ref: Option<String>) -> Upload {
-    let now = clock::now();
-    Upload {
-        id: UploadId::parse(&uuid::Uuid::now_v7().to_string()).expect("uuids are upload ids"),
-        filename,
-        size: 0,
-        content_type: None,
-        sha256: None,
-        status: UploadStatus::Uploading,
-        stage: Some(Stage::Receiving),
-        percent: 0,
-        pages: None,
-        error: None,
-        created_at: now.clone(),
-        updated_at: now,
-        client_ref,
-        has_text: false,
-    }
+    let id = UploadId::parse(&uuid::Uuid::now_v7().to_string()).expect("uuids are upload ids");
+    lifecycle::new_upload(id, filename, client_ref, &clock::now())
 }
 
 fn too_large(max: u64) -> ApiError {

@@ -4,7 +4,8 @@
 //! nothing after a terminal status) hold whichever store records the change.
 
 use shared::{
-    DoneEvent, ErrorBody, ErrorEvent, ProgressEvent, Stage, Upload, UploadEvent, UploadStatus,
+    DoneEvent, ErrorBody, ErrorEvent, ProgressEvent, Stage, Upload, UploadEvent, UploadId,
+    UploadStatus,
 };
 
 /// One step in an upload's life. Fields left `None` keep their value; the last four are
@@ -38,6 +39,26 @@ impl Change {
 pub enum Refused {
     /// The upload is already done, failed or cancelled.
     Finished,
+}
+
+/// An upload whose first bytes are arriving now.
+pub fn new_upload(id: UploadId, filename: String, client_ref: Option<String>, at: &str) -> Upload {
+    Upload {
+        id,
+        filename,
+        size: 0,
+        content_type: None,
+        sha256: None,
+        status: UploadStatus::Uploading,
+        stage: Some(Stage::Receiving),
+        percent: 0,
+        pages: None,
+        error: None,
+        created_at: at.to_owned(),
+        updated_at: at.to_owned(),
+        client_ref,
+        has_text: false,
+    }
 }
 
 /// Applies `change` to `upload` at server time `at` and returns the event announcing it.
@@ -136,25 +157,11 @@ impl Change {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::{ErrorCode, UploadId};
+    use shared::ErrorCode;
 
     fn upload() -> Upload {
-        Upload {
-            id: UploadId::parse("0191c1d2-6b0e-7a3c-9f00-1234567890ab").unwrap(),
-            filename: "a.pdf".into(),
-            size: 0,
-            content_type: None,
-            sha256: None,
-            status: UploadStatus::Uploading,
-            stage: Some(Stage::Receiving),
-            percent: 0,
-            pages: None,
-            error: None,
-            created_at: "t0".into(),
-            updated_at: "t0".into(),
-            client_ref: None,
-            has_text: false,
-        }
+        let id = UploadId::parse("0191c1d2-6b0e-7a3c-9f00-1234567890ab").unwrap();
+        new_upload(id, "a.pdf".into(), None, "t0")
     }
 
     fn to(percent: u8) -> Change {
