@@ -47,7 +47,7 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       UPLINK_DATA_DIR: dataDir,
       UPLINK_WORKERS: "2",
-      RUST_LOG: "info,tower_http=warn,sqlx=warn",
+      RUST_LOG: "info,sqlx=warn,lopdf=error",
     },
   },
 });

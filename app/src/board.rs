@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadEvent, UploadId, UploadStatus};
+use shared::{
+    ErrorBody, ErrorCode, ProgressEvent, Stage, Upload, UploadEvent, UploadId, UploadStatus,
+};
 
 /// What the server last told us about an upload.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,6 +155,8 @@ pub struct Board {
     pub cards: RwSignal<Vec<Card>>,
     by_id: StoredValue<HashMap<UploadId, Card>>,
     by_ref: StoredValue<HashMap<String, Card>>,
+    /// Events about uploads being fetched, applied in order once their card exists.
+    pending: StoredValue<HashMap<UploadId, Vec<UploadEvent>>>,
     /// Set once the server-rendered list is in, so live events start after it.
     pub seeded: RwSignal<bool>,
 }
@@ -169,6 +173,7 @@ impl Board {
             cards: RwSignal::new(Vec::new()),
             by_id: StoredValue::new(HashMap::new()),
             by_ref: StoredValue::new(HashMap::new()),
+            pending: StoredValue::new(HashMap::new()),
             seeded: RwSignal::new(false),
         }
     }
@@ -222,44 +227,76 @@ impl Board {
     }
 
     /// Takes in an upload fetched from or returned by the server: it joins the local
-    /// card that sent it, or becomes a new card.
+    /// card that sent it, or becomes a new card. Events that arrived for it meanwhile are
+    /// applied after it, in order.
     pub fn adopt(&self, upload: &Upload) {
         let local =
             upload.client_ref.as_ref().and_then(|r| self.by_ref.with_value(|m| m.get(r).cloned()));
-        match (local, self.by_id.with_value(|m| m.get(&upload.id).cloned())) {
+        let card = match (local, self.by_id.with_value(|m| m.get(&upload.id).cloned())) {
             (_, Some(card)) | (Some(card), None) => {
                 if card.id.get_untracked().is_none() {
                     card.id.set(Some(upload.id.clone()));
                     self.index(card.clone());
                 }
                 merge_into(&card, ServerState::from_upload(upload));
+                card
             }
             (None, None) => {
                 let card = self.index(Card::from_upload(upload));
-                self.cards.update(|cards| cards.insert(0, card));
+                self.cards.update(|cards| cards.insert(0, card.clone()));
+                card
             }
+        };
+        let waiting = self.pending.try_update_value(|p| p.remove(&upload.id)).flatten();
+        for event in waiting.unwrap_or_default() {
+            apply_to(&card, &event);
         }
     }
 
-    /// Applies a live event. Returns the id when no card knows it yet, so the caller
-    /// can fetch the upload and [`Board::adopt`] it.
+    /// Applies a live event. Returns the id when no card knows it yet and the event
+    /// does not introduce it, so the caller can fetch the upload and [`Board::adopt`] it;
+    /// until then, events about it wait here.
     pub fn apply(&self, event: &UploadEvent) -> Option<UploadId> {
         let id = event.upload_id();
-        match self.by_id.with_value(|m| m.get(id).cloned()) {
-            Some(card) => {
-                card.server.update(|state| match state {
-                    Some(state) => state.apply(event),
-                    None => {
-                        if let UploadEvent::Done(done) = event {
-                            *state = Some(ServerState::from_upload(&done.upload));
-                        }
-                    }
-                });
-                None
-            }
-            None => Some(id.clone()),
+        if let Some(card) = self.by_id.with_value(|m| m.get(id).cloned()) {
+            apply_to(&card, event);
+            return None;
         }
+        if let UploadEvent::Progress(ProgressEvent { upload: Some(upload), .. }) = event {
+            self.adopt(upload);
+            self.apply(event);
+            return None;
+        }
+        let first = self
+            .pending
+            .try_update_value(|p| {
+                let waiting = p.entry(id.clone()).or_default();
+                waiting.push(event.clone());
+                waiting.len() == 1
+            })
+            .unwrap_or(false);
+        first.then(|| id.clone())
     }
+}
+
+impl Board {
+    /// Drops what waited for an upload that could not be fetched (deleted meanwhile).
+    pub fn forget(&self, id: &UploadId) {
+        self.pending.update_value(|p| {
+            p.remove(id);
+        });
+    }
+}
+
+fn apply_to(card: &Card, event: &UploadEvent) {
+    card.server.update(|state| match state {
+        Some(state) => state.apply(event),
+        None => {
+            if let UploadEvent::Done(done) = event {
+                *state = Some(ServerState::from_upload(&done.upload));
+            }
+        }
+    });
 }
 
 fn merge_into(card: &Card, state: ServerState) {
@@ -272,7 +309,7 @@ fn merge_into(card: &Card, state: ServerState) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::{DoneEvent, ErrorEvent, ProgressEvent};
+    use shared::{DoneEvent, ErrorEvent};
 
     fn id() -> UploadId {
         UploadId::parse("0191c1d2-6b0e-7a3c-9f00-1234567890ab").unwrap()
@@ -290,6 +327,7 @@ mod tests {
             pages: page.map(|_| 4),
             message: None,
             at: String::new(),
+            upload: None,
         })
     }
 
@@ -314,6 +352,70 @@ mod tests {
         assert_eq!((s.status, s.percent, s.page), (UploadStatus::Processing, 70, Some(3)));
         s.apply(&progress(UploadStatus::Processing, Stage::Extracting, 60, Some(2)));
         assert_eq!(s.percent, 70, "percent is monotonic");
+    }
+
+    fn upload(client_ref: Option<&str>) -> Upload {
+        Upload {
+            id: id(),
+            filename: "a.pdf".into(),
+            size: 10,
+            content_type: None,
+            sha256: None,
+            status: UploadStatus::Uploading,
+            stage: Some(Stage::Receiving),
+            percent: 0,
+            pages: None,
+            error: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+            client_ref: client_ref.map(str::to_owned),
+            has_text: false,
+        }
+    }
+
+    fn introducing(upload: Upload) -> UploadEvent {
+        UploadEvent::Progress(ProgressEvent {
+            upload: Some(Box::new(upload)),
+            ..match progress(UploadStatus::Uploading, Stage::Receiving, 1, None) {
+                UploadEvent::Progress(p) => p,
+                _ => unreachable!(),
+            }
+        })
+    }
+
+    #[test]
+    fn an_introducing_event_joins_the_card_sending_that_file() {
+        Owner::new().with(an_introducing_event_joins_the_card_sending_that_file_in_owner);
+    }
+
+    fn an_introducing_event_joins_the_card_sending_that_file_in_owner() {
+        let board = Board::new();
+        let card = board.add_local("a.pdf".into(), 10, "ref-1".into());
+        assert_eq!(board.apply(&introducing(upload(Some("ref-1")))), None);
+        assert_eq!(card.id.get_untracked(), Some(id()));
+        assert_eq!(board.cards.get_untracked().len(), 1, "no second card");
+        board.apply(&progress(UploadStatus::Processing, Stage::Extracting, 60, Some(2)));
+        assert_eq!(card.server.get_untracked().unwrap().page, Some(2));
+    }
+
+    #[test]
+    fn events_for_an_unknown_upload_wait_for_it_and_are_fetched_once() {
+        Owner::new().with(events_for_an_unknown_upload_wait_in_owner);
+    }
+
+    fn events_for_an_unknown_upload_wait_in_owner() {
+        let board = Board::new();
+        let first = progress(UploadStatus::Processing, Stage::Extracting, 50, Some(1));
+        let second = progress(UploadStatus::Processing, Stage::Extracting, 60, Some(2));
+        assert_eq!(board.apply(&first), Some(id()), "fetch it");
+        assert_eq!(board.apply(&second), None, "already being fetched");
+        board.adopt(&upload(None));
+        let card = board.cards.get_untracked()[0].clone();
+        let state = card.server.get_untracked().unwrap();
+        assert_eq!(
+            (state.status, state.percent, state.page),
+            (UploadStatus::Processing, 60, Some(2))
+        );
     }
 
     #[test]

@@ -22,6 +22,11 @@ pub struct ProgressEvent {
     pub message: Option<String>,
     /// Server time the event was made, RFC 3339 with milliseconds.
     pub at: String,
+    /// The whole upload, on the event that introduces it (its first event, and the
+    /// snapshot a stream starts with), so a client can show an upload it has never seen
+    /// without asking for it. Absent on other events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<Box<Upload>>,
 }
 
 /// `event: done`: terminal; the final upload.
@@ -150,6 +155,7 @@ mod tests {
             pages: Some(7),
             message: None,
             at: "2026-11-21T10:00:00.123Z".into(),
+            upload: None,
         })
     }
 

@@ -62,12 +62,13 @@ fn on_message(board: Board, name: &str, message: &MessageEvent) {
 fn fetch_and_adopt(board: Board, id: UploadId) {
     spawn_local(async move {
         let url = format!("/api/uploads/{id}");
-        let Ok(response) = gloo_net::http::Request::get(&url).send().await else { return };
-        if !response.ok() {
-            return;
-        }
-        if let Ok(upload) = response.json::<Upload>().await {
-            board.adopt(&upload);
+        let fetched = match gloo_net::http::Request::get(&url).send().await {
+            Ok(response) if response.ok() => response.json::<Upload>().await.ok(),
+            _ => None,
+        };
+        match fetched {
+            Some(upload) => board.adopt(&upload),
+            None => board.forget(&id),
         }
     });
 }

@@ -44,6 +44,7 @@ pub struct StreamDeps {
 fn snapshot_event(seq: i64, upload: &shared::Upload) -> StoredEvent {
     let detail = Detail {
         bytes_received: (upload.status == UploadStatus::Uploading).then_some(upload.size),
+        introduce: true,
         ..Detail::default()
     };
     StoredEvent::new(seq, &event_for(upload, &detail, &upload.updated_at))

@@ -90,6 +90,7 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
             let start = Change {
                 bytes_received: Some(received.load(Ordering::Relaxed)),
                 bytes_total: request.content_length,
+                introduce: true,
                 ..Change::default()
             };
             let upload = state.recorder.create(upload, start).await?;

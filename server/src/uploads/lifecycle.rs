@@ -25,6 +25,8 @@ pub struct Change {
     pub bytes_total: Option<u64>,
     pub page: Option<u32>,
     pub message: Option<String>,
+    /// The event introduces the upload: it carries the whole `Upload`.
+    pub introduce: bool,
 }
 
 impl Change {
@@ -130,6 +132,7 @@ pub fn event_for(upload: &Upload, detail: &Detail, at: &str) -> UploadEvent {
             pages: upload.pages,
             message: detail.message.clone(),
             at: at.to_owned(),
+            upload: detail.introduce.then(|| Box::new(upload.clone())),
         }),
     }
 }
@@ -141,6 +144,8 @@ pub struct Detail {
     pub bytes_total: Option<u64>,
     pub page: Option<u32>,
     pub message: Option<String>,
+    /// Carry the whole upload (see `ProgressEvent::upload`).
+    pub introduce: bool,
 }
 
 impl Change {
@@ -150,6 +155,7 @@ impl Change {
             bytes_total: self.bytes_total,
             page: self.page,
             message: self.message.clone(),
+            introduce: self.introduce,
         }
     }
 }
