@@ -226,3 +226,32 @@ async fn an_abandoned_upload_is_marked_failed_and_its_bytes_removed() {
     assert!(!blobs.join("originals").join(id).exists());
     assert_eq!(std::fs::read_dir(blobs.join("tmp")).unwrap().count(), 0, "no partial file left");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_stream_ends_when_the_server_shuts_down() {
+    let mut server = TestServer::start().await;
+    let (content_type, body) = multipart("file", "kept.txt", b"kept");
+    let created = reqwest::Client::new()
+        .post(server.url("/api/uploads"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 202);
+
+    let mut all = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
+    // The snapshot has arrived: the stream is established and now idle.
+    all.until(|e| e.event.is_some()).await;
+
+    // Graceful shutdown can only finish once the open stream has ended by itself; the
+    // time limit only turns a hang into a failure.
+    let ended = async {
+        server.shut_down().await;
+        all.until(|_| false).await;
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), ended)
+        .await
+        .expect("the stream ended and the server stopped");
+    assert!(reqwest::get(server.url("/healthz")).await.is_err(), "no longer listening");
+}

@@ -13,6 +13,7 @@ pub struct TestServer {
     pub state: AppState,
     pub dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestServer {
@@ -26,10 +27,20 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(uplink::run(listener, state.clone(), async {
+        let serving = tokio::spawn(uplink::run(listener, state.clone(), async {
             let _ = stopped.await;
         }));
-        Self { addr, state, dir, stop: Some(stop) }
+        Self { addr, state, dir, stop: Some(stop), serving: Some(serving) }
+    }
+
+    /// Asks for a graceful shutdown and waits until the server has stopped serving.
+    pub async fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            serving.await.unwrap().unwrap();
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
