@@ -111,6 +111,18 @@ async fn a_pdf_uploaded_with_accept_event_stream_streams_to_done_one_event_per_p
     let resumed = read_sse(resumed, |_| false).await;
     let rest: Vec<&Sse> = named.iter().copied().filter(|e| e.id.unwrap() > middle).collect();
     assert_eq!(named_owned(&resumed).iter().collect::<Vec<_>>(), rest);
+
+    // An id from the future (another server's log) gets the present state instead.
+    let future = named.last().unwrap().id.unwrap() + 1000;
+    let snapshot = reqwest::Client::new()
+        .get(server.url(&format!("/api/uploads/{id}/events")))
+        .header("Last-Event-ID", future.to_string())
+        .send()
+        .await
+        .unwrap();
+    let snapshot = named_owned(&read_sse(snapshot, |_| false).await);
+    assert_eq!(snapshot.len(), 1);
+    assert_eq!((snapshot[0].name(), snapshot[0].id), ("done", named.last().unwrap().id));
 }
 
 fn named_owned(events: &[Sse]) -> Vec<Sse> {

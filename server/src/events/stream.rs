@@ -67,6 +67,18 @@ pub fn event_stream(
         let mut live = deps.bus.subscribe();
         yield Ok(sse::retry_frame(sse::RETRY_MS));
 
+        // An id this log never handed out (another server's, or from before a reset)
+        // cannot be resumed from: such a client gets the present state instead.
+        let last_event_id = match last_event_id {
+            Some(after) => match deps.repo.head().await {
+                Ok(head) => (after <= head).then_some(after),
+                Err(error) => {
+                    tracing::error!(%error, "reading the event log head failed");
+                    return;
+                }
+            },
+            None => None,
+        };
         let mut last_sent = match last_event_id {
             Some(after) => after,
             None => match deps.repo.snapshot(&scope).await {

@@ -74,6 +74,9 @@ pub trait MetadataRepo: Send + Sync + 'static {
 
     async fn snapshot(&self, scope: &Scope) -> Result<Snapshot, StoreError>;
 
+    /// The newest event id (0 when the log is empty).
+    async fn head(&self) -> Result<i64, StoreError>;
+
     /// Succeeds when the store can answer queries.
     async fn ping(&self) -> Result<(), StoreError>;
 }

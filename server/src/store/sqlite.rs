@@ -265,6 +265,12 @@ impl MetadataRepo for SqliteRepo {
         Ok(Snapshot { head: head.unwrap_or(0), uploads })
     }
 
+    async fn head(&self) -> Result<i64, StoreError> {
+        let head: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&self.pool).await?;
+        Ok(head.unwrap_or(0))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
