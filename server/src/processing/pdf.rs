@@ -23,10 +23,12 @@ pub enum PdfError {
     Stopped,
 }
 
-/// Parses `bytes` and hands each page's text to `on_page` in page order; `on_page`
-/// returns false to stop early. Returns the page count.
+/// Parses `bytes` and hands the text of each page after `skip` to `on_page`, in page
+/// order (`skip` is the checkpoint of a resumed job); `on_page` returns false to stop
+/// early. Returns the page count.
 pub fn extract_pages(
     bytes: &[u8],
+    skip: u32,
     stop: &AtomicBool,
     mut on_page: impl FnMut(PageText) -> bool,
 ) -> Result<u32, PdfError> {
@@ -48,7 +50,7 @@ pub fn extract_pages(
     if pages == 0 {
         return Err(PdfError::Corrupt("the document has no pages".into()));
     }
-    for page in page_numbers {
+    for page in page_numbers.into_iter().filter(|&page| page > skip) {
         if stop.load(Ordering::Relaxed) {
             return Err(PdfError::Stopped);
         }
@@ -69,7 +71,7 @@ mod tests {
 
     fn extract(bytes: &[u8]) -> Result<Vec<PageText>, PdfError> {
         let mut pages = Vec::new();
-        extract_pages(bytes, &AtomicBool::new(false), |p| {
+        extract_pages(bytes, 0, &AtomicBool::new(false), |p| {
             pages.push(p);
             true
         })?;
@@ -84,6 +86,16 @@ mod tests {
             assert_eq!((page.page, page.pages), (i as u32 + 1, 5));
             assert!(page.text.contains(&fixtures::page_marker(i as u32 + 1)), "{:?}", page.text);
         }
+    }
+
+    #[test]
+    fn a_resumed_extraction_starts_after_its_checkpoint() {
+        let mut pages = Vec::new();
+        let count = extract_pages(&fixtures::pdf(5), 3, &AtomicBool::new(false), |p| {
+            pages.push(p.page);
+            true
+        });
+        assert_eq!((count, pages), (Ok(5), vec![4, 5]));
     }
 
     #[test]
@@ -116,7 +128,7 @@ mod tests {
     fn stop_is_honoured_between_pages() {
         let stop = AtomicBool::new(false);
         let mut seen = 0;
-        let result = extract_pages(&fixtures::pdf(4), &stop, |_| {
+        let result = extract_pages(&fixtures::pdf(4), 0, &stop, |_| {
             seen += 1;
             stop.store(true, Ordering::Relaxed);
             true

@@ -89,24 +89,32 @@ async fn run(
 ) -> Result<(), JobError> {
     let recorder = &context.recorder;
     let Some(upload) = recorder.repo().get(id).await? else { return Ok(()) };
-    if !matches!(upload.status, UploadStatus::Queued | UploadStatus::Processing) {
-        return Ok(());
-    }
-    recorder.record(id, stage(Stage::Validating, Stage::Validating.percent(0, 1))).await?;
+    // A job found `processing` was interrupted by a restart: it resumes from its checkpoint.
+    let resuming = match upload.status {
+        UploadStatus::Queued => false,
+        UploadStatus::Processing => true,
+        _ => return Ok(()),
+    };
 
     let (mut reader, len) = context.blobs.open(&BlobKey::Original(id.clone())).await?;
     let mut head = Vec::with_capacity(SNIFF_LEN);
     (&mut reader).take(SNIFF_LEN as u64).read_to_end(&mut head).await?;
     let kind = sniff(&head);
-    recorder
-        .record(
-            id,
-            Change {
-                content_type: Some(kind.mime().to_owned()),
-                ..stage(Stage::Validating, Stage::Validating.percent(1, 1))
-            },
-        )
-        .await?;
+    if resuming && upload.content_type.is_some() {
+        let resumed = Change {
+            status: Some(UploadStatus::Processing),
+            message: Some("resuming after a server restart".into()),
+            ..Change::default()
+        };
+        recorder.record(id, resumed).await?;
+    } else {
+        recorder.record(id, stage(Stage::Validating, Stage::Validating.percent(0, 1))).await?;
+        let sniffed = Change {
+            content_type: Some(kind.mime().to_owned()),
+            ..stage(Stage::Validating, Stage::Validating.percent(1, 1))
+        };
+        recorder.record(id, sniffed).await?;
+    }
 
     let mut finish = Change { status: Some(UploadStatus::Done), ..Change::default() };
     match kind {
@@ -114,16 +122,52 @@ async fn run(
             let mut bytes = head;
             bytes.reserve(usize::try_from(len).unwrap_or(0).saturating_sub(bytes.len()));
             reader.read_to_end(&mut bytes).await?;
-            let pages = extract_pdf(context, id, bytes, cancel).await?;
+            let checkpoint = recorder.repo().pages_done(id).await?;
+            let pages = extract_pdf(context, id, bytes, checkpoint, cancel).await?;
+            recorder.record(id, stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
+            assemble_text(context, id).await?;
             finish.pages = Some(pages);
             finish.has_text = Some(true);
         }
-        Kind::Text => finish.has_text = Some(true),
-        _ => {}
+        Kind::Text => {
+            recorder.record(id, stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
+            finish.has_text = Some(true);
+        }
+        _ => {
+            recorder.record(id, stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
+        }
     }
-    recorder.record(id, stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
     recorder.record(id, finish).await?;
+    recorder.repo().clear_page_texts(id).await?;
     Ok(())
+}
+
+/// Writes the stored page texts into the text blob, pages separated by form feeds.
+async fn assemble_text(context: &WorkerContext, id: &UploadId) -> Result<(), JobError> {
+    const BATCH: u32 = 64;
+    let mut text = context.blobs.create(&BlobKey::Text(id.clone())).await?;
+    let mut after = 0;
+    let written = async {
+        loop {
+            let batch = context.recorder.repo().page_texts(id, after, BATCH).await?;
+            let Some(&(last, _)) = batch.last() else { return Ok::<(), JobError>(()) };
+            for (page, page_text) in &batch {
+                if *page > 1 {
+                    text.write(b"\x0c").await?;
+                }
+                text.write(page_text.as_bytes()).await?;
+            }
+            after = last;
+        }
+    }
+    .await;
+    match written {
+        Ok(()) => Ok(text.commit().await?),
+        Err(e) => {
+            text.abort().await;
+            Err(e)
+        }
+    }
 }
 
 fn stage(stage: Stage, percent: u8) -> Change {
@@ -135,12 +179,14 @@ fn stage(stage: Stage, percent: u8) -> Change {
     }
 }
 
-/// Extracts a PDF's text on a blocking thread, one progress event and one chunk of the
-/// text blob per page, within the job's deadline.
+/// Extracts a PDF's text on a blocking thread, after page `checkpoint`, within the job's
+/// deadline. Each page's text is stored with the progress event announcing it, so a
+/// restart resumes after the last announced page.
 async fn extract_pdf(
     context: &WorkerContext,
     id: &UploadId,
     bytes: Vec<u8>,
+    checkpoint: u32,
     cancel: &CancellationToken,
 ) -> Result<u32, JobError> {
     let deadline = Instant::now() + context.job_timeout;
@@ -151,27 +197,23 @@ async fn extract_pdf(
         let stop = Arc::clone(&stop);
         move || {
             std::panic::catch_unwind(AssertUnwindSafe(|| {
-                pdf::extract_pages(&bytes, &stop, |page| pages_tx.blocking_send(page).is_ok())
+                pdf::extract_pages(&bytes, checkpoint, &stop, |page| {
+                    pages_tx.blocking_send(page).is_ok()
+                })
             }))
         }
     });
     // Whatever happens below, the parser must not keep running for nobody.
     let _stop_parser = StopOnDrop(Arc::clone(&stop));
 
-    let mut text = context.blobs.create(&BlobKey::Text(id.clone())).await?;
     let received = async {
         while let Some(page) = pages_rx.recv().await {
-            if page.page > 1 {
-                text.write(b"\x0c").await?;
-            }
-            text.write(page.text.as_bytes()).await?;
+            let percent = Stage::Extracting.percent(u64::from(page.page), u64::from(page.pages));
             let change = Change {
                 pages: Some(page.pages),
                 page: Some(page.page),
-                ..stage(
-                    Stage::Extracting,
-                    Stage::Extracting.percent(u64::from(page.page), u64::from(page.pages)),
-                )
+                page_text: Some(page.text),
+                ..stage(Stage::Extracting, percent)
             };
             context.recorder.record(id, change).await?;
         }
@@ -210,16 +252,7 @@ async fn extract_pdf(
             }
         },
     };
-    match outcome {
-        Ok(pages) => {
-            text.commit().await?;
-            Ok(pages)
-        }
-        Err(e) => {
-            text.abort().await;
-            Err(e)
-        }
-    }
+    outcome
 }
 
 struct StopOnDrop(Arc<AtomicBool>);

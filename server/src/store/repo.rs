@@ -45,7 +45,8 @@ pub trait MetadataRepo: Send + Sync + 'static {
         change: Change,
     ) -> Result<(Upload, StoredEvent), StoreError>;
 
-    /// Applies `change` under the lifecycle rules and logs the event it makes.
+    /// Applies `change` under the lifecycle rules and logs the event it makes (and the
+    /// page text it carries, if any) in one transaction.
     async fn record(
         &self,
         id: &UploadId,
@@ -73,6 +74,21 @@ pub trait MetadataRepo: Send + Sync + 'static {
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
     async fn snapshot(&self, scope: &Scope) -> Result<Snapshot, StoreError>;
+
+    /// The highest page whose text is stored for `id` (0 when none): where a resumed
+    /// extraction starts again.
+    async fn pages_done(&self, id: &UploadId) -> Result<u32, StoreError>;
+
+    /// Up to `limit` stored page texts of `id` after page `after`, in page order.
+    async fn page_texts(
+        &self,
+        id: &UploadId,
+        after: u32,
+        limit: u32,
+    ) -> Result<Vec<(u32, String)>, StoreError>;
+
+    /// Drops the stored page texts of `id` once they are assembled.
+    async fn clear_page_texts(&self, id: &UploadId) -> Result<(), StoreError>;
 
     /// The newest event id (0 when the log is empty).
     async fn head(&self) -> Result<i64, StoreError>;

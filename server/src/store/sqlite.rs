@@ -162,12 +162,23 @@ impl MetadataRepo for SqliteRepo {
     async fn record(
         &self,
         id: &UploadId,
-        change: Change,
+        mut change: Change,
     ) -> Result<(Upload, StoredEvent), StoreError> {
+        let page_text = change.page_text.take().zip(change.page);
         let mut tx = self.pool.begin().await?;
         let (_, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         let event = lifecycle::apply(&mut upload, change, &clock::now())
             .map_err(|Refused::Finished| StoreError::Finished)?;
+        if let Some((text, page)) = page_text {
+            sqlx::query(
+                "INSERT OR REPLACE INTO page_texts (upload_id, page, text) VALUES (?, ?, ?)",
+            )
+            .bind(id.as_str())
+            .bind(i64::from(page))
+            .bind(text)
+            .execute(&mut *tx)
+            .await?;
+        }
         let stored = append_event(&mut tx, &event).await?;
         write_upload(&mut tx, &upload, stored.seq, false).await?;
         tx.commit().await?;
@@ -187,6 +198,10 @@ impl MetadataRepo for SqliteRepo {
             Err(Refused::Finished) => None,
         };
         sqlx::query("DELETE FROM uploads WHERE id = ?").bind(id.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM page_texts WHERE upload_id = ?")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -263,6 +278,42 @@ impl MetadataRepo for SqliteRepo {
         tx.commit().await?;
         let uploads = rows.iter().map(upload_from_row).collect::<Result<_, _>>()?;
         Ok(Snapshot { head: head.unwrap_or(0), uploads })
+    }
+
+    async fn pages_done(&self, id: &UploadId) -> Result<u32, StoreError> {
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(page) FROM page_texts WHERE upload_id = ?")
+                .bind(id.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(done.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32)
+    }
+
+    async fn page_texts(
+        &self,
+        id: &UploadId,
+        after: u32,
+        limit: u32,
+    ) -> Result<Vec<(u32, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT page, text FROM page_texts WHERE upload_id = ? AND page > ? ORDER BY page LIMIT ?",
+        )
+        .bind(id.as_str())
+        .bind(i64::from(after))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get::<i64, _>("page")? as u32, row.try_get("text")?)))
+            .collect()
+    }
+
+    async fn clear_page_texts(&self, id: &UploadId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM page_texts WHERE upload_id = ?")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn head(&self) -> Result<i64, StoreError> {

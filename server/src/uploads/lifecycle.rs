@@ -27,6 +27,8 @@ pub struct Change {
     pub message: Option<String>,
     /// The event introduces the upload: it carries the whole `Upload`.
     pub introduce: bool,
+    /// The text of `page`, stored with the event that announces it (never sent).
+    pub page_text: Option<String>,
 }
 
 impl Change {
