@@ -1,0 +1,137 @@
+//! The real binary in a child process, killed with SIGKILL mid-extraction and started
+//! again on the same data directory: no acknowledged upload or emitted event is lost.
+
+mod common;
+
+use std::{net::SocketAddr, path::Path, process::Stdio};
+
+use common::{multipart, named, read_sse, Sse, SseReader};
+use reqwest::header;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+use uplink::processing::fixtures;
+
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Process {
+    /// Starts `uplink` on a free port and waits until it says where it listens.
+    async fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_uplink"))
+            .args(["--addr", "127.0.0.1:0", "--workers", "1", "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "info,sqlx=warn,lopdf=error")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next_line().await.unwrap().expect("the server exited early");
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+                break addr.parse().unwrap();
+            }
+        };
+        // Keep reading, so a full pipe never blocks the server's logging.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { child, addr }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    async fn kill(mut self) {
+        // tokio's kill is SIGKILL on Unix: no shutdown code runs.
+        self.child.kill().await.unwrap();
+    }
+}
+
+fn page(event: &Sse) -> Option<u64> {
+    (event.name() == "progress" && event.json()["stage"] == "extracting")
+        .then(|| event.json()["page"].as_u64())
+        .flatten()
+}
+
+async fn events(process: &Process, id: &str, after: i64) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(process.url(&format!("/api/uploads/{id}/events")))
+        .header("Last-Event-ID", after.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_extraction_resumes_and_loses_no_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages = 240u64;
+    let first = Process::start(dir.path()).await;
+
+    let (content_type, body) = multipart("file", "long.pdf", &fixtures::pdf(pages as u32));
+    let created = reqwest::Client::new()
+        .post(first.url("/api/uploads"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 202, "the upload is acknowledged");
+    let id = created.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+    let mut stream = SseReader::new(events(&first, &id, 0).await);
+    let before = stream.until(|e| page(e).is_some_and(|p| p >= 10)).await;
+    first.kill().await;
+    drop(stream);
+
+    let before: Vec<Sse> = named(&before).into_iter().cloned().collect();
+    let last_seen = before.last().unwrap().id.unwrap();
+    let second = Process::start(dir.path()).await;
+    let after = read_sse(events(&second, &id, last_seen).await, |_| false).await;
+    let after: Vec<Sse> = named(&after).into_iter().cloned().collect();
+    let sequence: Vec<Sse> = before.into_iter().chain(after).collect();
+
+    let ids: Vec<i64> = sequence.iter().map(|e| e.id.unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids strictly increase across the restart");
+    let percents: Vec<u64> = sequence
+        .iter()
+        .filter_map(|e| match e.name() {
+            "progress" => e.json()["percent"].as_u64(),
+            "done" => Some(100),
+            _ => None,
+        })
+        .collect();
+    assert!(percents.windows(2).all(|w| w[0] <= w[1]), "percent never decreases: {percents:?}");
+    let reported: Vec<u64> = sequence.iter().filter_map(page).collect();
+    assert_eq!(reported, (1..=pages).collect::<Vec<_>>(), "every page once, in order");
+    assert_eq!(sequence.iter().filter(|e| e.name() == "done").count(), 1, "exactly one done");
+    assert_eq!(sequence.last().unwrap().name(), "done");
+    assert!(
+        sequence.iter().any(|e| e.json()["message"] == "resuming after a server restart"),
+        "the job was interrupted and resumed rather than finished before the kill"
+    );
+
+    // A client replaying the whole history afterwards sees exactly the same sequence.
+    let replay = read_sse(events(&second, &id, 0).await, |_| false).await;
+    assert_eq!(named(&replay).into_iter().cloned().collect::<Vec<_>>(), sequence);
+
+    // And the text is complete: every page, once, in order.
+    let text = reqwest::get(second.url(&format!("/api/uploads/{id}/text")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let texts: Vec<&str> = text.split('\x0c').collect();
+    assert_eq!(texts.len() as u64, pages);
+    for (i, page_text) in texts.iter().enumerate() {
+        assert!(page_text.contains(&fixtures::page_marker(i as u32 + 1)), "page {}", i + 1);
+    }
+    second.kill().await;
+}
