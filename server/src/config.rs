@@ -33,6 +33,11 @@ pub struct Config {
     #[arg(long, env = "UPLINK_UPLOAD_IDLE_TIMEOUT", default_value_t = 60)]
     pub upload_idle_timeout_secs: u64,
 
+    /// On shutdown, seconds that running jobs and open uploads get to finish; jobs still
+    /// running then are stopped and resume from their checkpoint on the next start.
+    #[arg(long, env = "UPLINK_SHUTDOWN_GRACE", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+
     /// Seconds between SSE keep-alive comments on an idle stream.
     #[arg(long, env = "UPLINK_SSE_KEEPALIVE", default_value_t = 15)]
     pub sse_keepalive_secs: u64,
@@ -59,6 +64,10 @@ impl Config {
 
     pub fn upload_idle_timeout(&self) -> Duration {
         Duration::from_secs(self.upload_idle_timeout_secs.max(1))
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
     }
 
     pub fn sse_keepalive(&self) -> Duration {

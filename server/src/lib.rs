@@ -15,7 +15,11 @@ pub mod state;
 pub mod store;
 pub mod uploads;
 
-use std::{future::Future, io};
+use std::{
+    future::{Future, IntoFuture},
+    io,
+    sync::Arc,
+};
 
 use axum::Router;
 use leptos::prelude::*;
@@ -44,22 +48,51 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then ends every event stream
-/// and stops the workers so that in-flight requests can finish.
+/// Serves `state` on `listener` until `shutdown` resolves. Then every event stream
+/// ends, no new job starts, and open requests and running jobs get the shutdown grace
+/// period to finish; jobs still running after it resume from their checkpoint on the
+/// next start.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let token = state.shutdown.clone();
-    let router = app(state);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-            token.cancel();
+    let grace = state.config.shutdown_grace();
+    let jobs = Arc::clone(&state.jobs);
+    let serving = axum::serve(listener, app(state))
+        .with_graceful_shutdown({
+            let token = token.clone();
+            async move {
+                shutdown.await;
+                tracing::info!(grace_secs = grace.as_secs(), "shutting down");
+                token.cancel();
+            }
         })
-        .await
+        .into_future();
+    let serving = async {
+        tokio::select! {
+            result = serving => result,
+            _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!("requests still open after the shutdown grace period; closing them");
+                Ok(())
+            }
+        }
+    };
+    let draining = async {
+        token.cancelled().await;
+        jobs.drain(grace).await;
+    };
+    let (served, ()) = tokio::join!(
+        async {
+            let served = serving.await;
+            // Also when serving failed on its own: nothing may keep running unowned.
+            token.cancel();
+            served
+        },
+        draining
+    );
+    served
 }
 
 /// Leptos's settings: those cargo-leptos passes in the environment, or defaults for a

@@ -4,11 +4,12 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use shared::UploadId;
 use tokio::sync::{mpsc, Mutex as AsyncMutex};
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::worker::{self, WorkerContext};
 
@@ -17,35 +18,52 @@ pub struct Jobs {
     /// Running jobs, so DELETE can stop one. A std mutex: held only to insert, remove or
     /// look up, never across an await.
     running: Arc<Mutex<HashMap<UploadId, CancellationToken>>>,
+    workers: TaskTracker,
+    /// Stops the jobs that are running (at the end of the shutdown grace period).
+    abort: CancellationToken,
 }
 
 impl Jobs {
-    /// Starts `workers` workers; they stop when `shutdown` is cancelled, leaving any job
-    /// they were running to be resumed on the next start.
+    /// Starts `workers` workers. Once `shutdown` is cancelled they take no new job; see
+    /// [`Jobs::drain`] for the ones running then.
     pub fn start(workers: usize, context: WorkerContext, shutdown: CancellationToken) -> Self {
         let (sender, receiver) = mpsc::unbounded_channel::<UploadId>();
         let receiver = Arc::new(AsyncMutex::new(receiver));
         let running: Arc<Mutex<HashMap<UploadId, CancellationToken>>> = Arc::default();
+        let tracker = TaskTracker::new();
+        let abort = CancellationToken::new();
         for _ in 0..workers.max(1) {
             let receiver = Arc::clone(&receiver);
             let running = Arc::clone(&running);
             let context = context.clone();
             let shutdown = shutdown.clone();
-            tokio::spawn(async move {
+            let abort = abort.clone();
+            tracker.spawn(async move {
                 loop {
                     let next = tokio::select! {
                         _ = shutdown.cancelled() => None,
                         id = async { receiver.lock().await.recv().await } => id,
                     };
                     let Some(id) = next else { break };
-                    let cancel = shutdown.child_token();
+                    let cancel = abort.child_token();
                     lock(&running).insert(id.clone(), cancel.clone());
                     worker::process(&context, &id, &cancel).await;
                     lock(&running).remove(&id);
                 }
             });
         }
-        Self { sender, running }
+        tracker.close();
+        Self { sender, running, workers: tracker, abort }
+    }
+
+    /// Waits up to `grace` for the running jobs to finish (call after shutdown began),
+    /// then stops the rest; they stay `processing` and resume on the next start.
+    pub async fn drain(&self, grace: Duration) {
+        if tokio::time::timeout(grace, self.workers.wait()).await.is_err() {
+            tracing::warn!("jobs still running after the shutdown grace period; stopping them");
+            self.abort.cancel();
+            self.workers.wait().await;
+        }
     }
 
     pub fn enqueue(&self, id: UploadId) {

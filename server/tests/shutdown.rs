@@ -1,0 +1,53 @@
+//! Graceful shutdown: streams end, running jobs get the grace period, and what is still
+//! running after it resumes on the next start.
+
+mod common;
+
+use common::{multipart, state_in, SseReader, TestServer};
+use reqwest::header;
+use shared::{UploadId, UploadStatus};
+use uplink::processing::fixtures;
+
+/// Uploads a long PDF and returns its id once extraction has visibly started.
+async fn upload_and_wait_for_first_page(server: &TestServer, pages: u32) -> UploadId {
+    let mut all = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
+    let (content_type, body) = multipart("file", "long.pdf", &fixtures::pdf(pages));
+    let created = reqwest::Client::new()
+        .post(server.url("/api/uploads"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 202);
+    let events = all.until(|e| e.name() == "progress" && e.json()["page"] == 1).await;
+    let id = events.last().unwrap().json()["upload_id"].as_str().unwrap().to_owned();
+    UploadId::parse(&id).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_job_finishes_within_the_grace_period() {
+    let mut server = TestServer::start_with(|c| c.shutdown_grace_secs = 60).await;
+    let id = upload_and_wait_for_first_page(&server, 300).await;
+    server.shut_down().await;
+    let upload = server.state.repo.get(&id).await.unwrap().unwrap();
+    assert_eq!(upload.status, UploadStatus::Done, "shutdown waited for the job");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_still_running_after_the_grace_period_resumes_on_the_next_start() {
+    let mut server = TestServer::start_with(|c| c.shutdown_grace_secs = 0).await;
+    let id = upload_and_wait_for_first_page(&server, 300).await;
+    server.shut_down().await;
+    let upload = server.state.repo.get(&id).await.unwrap().unwrap();
+    assert_eq!(upload.status, UploadStatus::Processing, "stopped, not failed");
+
+    // The next start on the same data directory picks it up and finishes it.
+    let restarted = state_in(&server.dir, |_| {}).await;
+    let mut events = restarted.bus.subscribe();
+    while restarted.repo.get(&id).await.unwrap().unwrap().status != UploadStatus::Done {
+        events.recv().await.unwrap();
+    }
+    let text = restarted.repo.get(&id).await.unwrap().unwrap();
+    assert_eq!((text.pages, text.percent), (Some(300), 100));
+}
