@@ -38,6 +38,11 @@ pub struct Config {
     #[arg(long, env = "UPLINK_SHUTDOWN_GRACE", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
 
+    /// Events buffered in memory per subscriber; one that falls further behind catches
+    /// up from the durable log instead.
+    #[arg(long, env = "UPLINK_EVENT_BUFFER", default_value_t = 4096)]
+    pub event_buffer: usize,
+
     /// Seconds between SSE keep-alive comments on an idle stream.
     #[arg(long, env = "UPLINK_SSE_KEEPALIVE", default_value_t = 15)]
     pub sse_keepalive_secs: u64,

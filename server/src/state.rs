@@ -15,9 +15,6 @@ use crate::{
     uploads::lifecycle::Change,
 };
 
-/// In-memory events buffered per subscriber before it must catch up from the log.
-const HUB_CAPACITY: usize = 4096;
-
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub config: Arc<Config>,
@@ -47,7 +44,7 @@ impl AppState {
         let repo: Arc<dyn MetadataRepo> = Arc::new(SqliteRepo::open(&config.data_dir).await?);
         let blobs: Arc<dyn BlobStore> =
             Arc::new(FsBlobStore::open_dir(config.data_dir.join("blobs")).await?);
-        let bus: Arc<dyn EventBus> = Arc::new(MemoryHub::new(HUB_CAPACITY));
+        let bus: Arc<dyn EventBus> = Arc::new(MemoryHub::new(config.event_buffer.max(1)));
         let recorder = Arc::new(Recorder::new(Arc::clone(&repo), Arc::clone(&bus)));
         let shutdown = CancellationToken::new();
         let jobs = Arc::new(Jobs::start(

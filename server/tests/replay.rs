@@ -1,0 +1,230 @@
+//! Replay under stress: clients that reconnect at random points, and a client that stops
+//! reading, end up with exactly the sequence of a client that never missed anything.
+
+mod common;
+
+use common::{multipart, named, Sse, SseReader, TestServer};
+use reqwest::header;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uplink::processing::fixtures;
+
+async fn upload(server: &TestServer, name: &str, bytes: Vec<u8>) {
+    let (content_type, body) = multipart("file", name, &bytes);
+    let created = reqwest::Client::new()
+        .post(server.url("/api/uploads"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 202);
+}
+
+fn terminal(event: &Sse) -> bool {
+    matches!(event.name(), "done" | "error")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_reconnecting_at_random_points_see_exactly_the_steady_sequence() {
+    let server = TestServer::start().await;
+    let uploads = 8;
+    // Both clients start before anything happened, so both start from the same (empty) state.
+    let reference = tokio::spawn({
+        let url = server.url("/api/events");
+        async move { SseReader::new(reqwest::get(url).await.unwrap()) }
+    })
+    .await
+    .unwrap();
+    let mut flaky = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
+
+    let uploading = async {
+        for i in 0..uploads {
+            let bytes =
+                if i % 2 == 0 { fixtures::pdf(15) } else { format!("text {i}").into_bytes() };
+            upload(&server, &format!("file-{i}"), bytes).await;
+        }
+    };
+    let reading_reference = async {
+        let mut reader = reference;
+        let mut finished = 0;
+        let events = reader
+            .until(|e| {
+                finished += usize::from(terminal(e));
+                finished == uploads
+            })
+            .await;
+        named(&events).into_iter().cloned().collect::<Vec<_>>()
+    };
+    let reading_flaky = async {
+        // A fixed-seed generator: the same "random" disconnects on every run.
+        let mut seed: u64 = 0x5eed_1234;
+        let mut next = move |bound: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            1 + (seed >> 33) % bound
+        };
+        let mut seen: Vec<Sse> = Vec::new();
+        let mut reconnects = 0;
+        let mut finished = 0;
+        loop {
+            let mut budget = next(12);
+            let batch = flaky
+                .until(|e| {
+                    if e.event.is_some() {
+                        budget -= 1;
+                    }
+                    finished += usize::from(terminal(e));
+                    budget == 0 || finished == uploads
+                })
+                .await;
+            seen.extend(named(&batch).into_iter().cloned());
+            if finished == uploads {
+                break;
+            }
+            // Hang up and come back with the last id, by header or by query, alternately.
+            let last = seen.last().map_or(0, |e| e.id.unwrap());
+            reconnects += 1;
+            let request = if reconnects % 2 == 0 {
+                reqwest::Client::new()
+                    .get(server.url("/api/events"))
+                    .header("Last-Event-ID", last.to_string())
+            } else {
+                reqwest::Client::new().get(server.url(&format!("/api/events?last_event_id={last}")))
+            };
+            flaky = SseReader::new(request.send().await.unwrap());
+        }
+        (seen, reconnects)
+    };
+    let ((), steady, (flaky, reconnects)) =
+        tokio::join!(uploading, reading_reference, reading_flaky);
+    assert!(reconnects >= 10, "the test really reconnected ({reconnects} times)");
+    assert_eq!(flaky.len(), steady.len());
+    assert_eq!(flaky, steady, "same events, same order, no gap, no duplicate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_slows_nobody_and_later_gets_every_event() {
+    // A tiny in-memory buffer, so the stalled client certainly falls out of it.
+    let server = TestServer::start_with(|c| c.event_buffer = 16).await;
+
+    // The stalled client: a raw socket with a small receive buffer that sends its request
+    // and then reads nothing.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /api/events HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        server.addr
+    );
+    stalled.write_all(request.as_bytes()).await.unwrap();
+
+    let pages = 400;
+    let reading = tokio::spawn({
+        let url = server.url("/api/events");
+        async move {
+            let mut reader = SseReader::new(reqwest::get(url).await.unwrap());
+            let events = reader.until(terminal).await;
+            named(&events).into_iter().cloned().collect::<Vec<_>>()
+        }
+    });
+    upload(&server, "long.pdf", fixtures::pdf(pages)).await;
+    // The steady client finishes while the stalled one has read nothing at all.
+    let steady = reading.await.unwrap();
+    let reported = steady.iter().filter(|e| e.json()["stage"] == "extracting").count();
+    assert_eq!(reported, pages as usize);
+
+    // Now the stalled client reads: it gets every event, in order, exactly once.
+    let mut raw = Vec::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut parser = common::SseParser::default();
+    let mut events = Vec::new();
+    let head_end = loop {
+        let n = stalled.read(&mut buffer).await.unwrap();
+        assert!(n > 0, "the server closed the stalled connection");
+        raw.extend_from_slice(&buffer[..n]);
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+    };
+    let mut body = Dechunker::default();
+    for event in parser.push(&body.push(&raw[head_end..])) {
+        events.push(event);
+    }
+    while !events.iter().any(terminal) {
+        let n = stalled.read(&mut buffer).await.unwrap();
+        assert!(n > 0, "the stream ended early");
+        events.extend(parser.push(&body.push(&buffer[..n])));
+    }
+    let caught_up: Vec<Sse> = named(&events).into_iter().cloned().collect();
+    assert_eq!(caught_up, steady);
+}
+
+/// Decodes an HTTP/1.1 chunked body incrementally.
+#[derive(Default)]
+struct Dechunker {
+    pending: Vec<u8>,
+}
+
+impl Dechunker {
+    fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.pending.extend_from_slice(bytes);
+        let mut out = Vec::new();
+        loop {
+            let Some(line_end) = self.pending.windows(2).position(|w| w == b"\r\n") else {
+                return out;
+            };
+            let size = std::str::from_utf8(&self.pending[..line_end]).unwrap();
+            let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+            let needed = line_end + 2 + size + 2;
+            if self.pending.len() < needed {
+                return out;
+            }
+            out.extend_from_slice(&self.pending[line_end + 2..line_end + 2 + size]);
+            self.pending.drain(..needed);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_that_falls_out_of_the_buffer_catches_up_from_the_log() {
+    use futures_util::StreamExt;
+    use shared::{Stage, UploadId};
+    use uplink::{
+        events::{event_stream, StreamRequest},
+        store::Scope,
+        uploads::lifecycle::{new_upload, Change},
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = common::state_in(&dir, |c| c.event_buffer = 4).await;
+    let id = UploadId::parse("0191c1d2-6b0e-7a3c-9f00-1234567890ab").unwrap();
+    state
+        .recorder
+        .create(new_upload(id.clone(), "a".into(), None, "t"), Change::default())
+        .await
+        .unwrap();
+
+    let request = StreamRequest { scope: Scope::All, last_event_id: None, end_on_terminal: false };
+    let mut stream = Box::pin(event_stream(state.stream_deps(), request));
+    let mut parser = common::SseParser::default();
+    let mut ids = Vec::new();
+    // retry, then the snapshot (event 1): after it, the stream is live.
+    while ids.is_empty() {
+        let frame = stream.next().await.unwrap().unwrap();
+        ids.extend(parser.push(&frame).into_iter().filter_map(|e| e.id));
+    }
+
+    // 59 events while nobody polls the stream: about 15 times its buffer.
+    for percent in 1..60 {
+        let change = Change {
+            stage: Some(Stage::Receiving),
+            percent: Some(percent / 2),
+            ..Change::default()
+        };
+        state.recorder.record(&id, change).await.unwrap();
+    }
+    while ids.len() < 60 {
+        let frame = stream.next().await.unwrap().unwrap();
+        ids.extend(parser.push(&frame).into_iter().filter_map(|e| e.id));
+    }
+    assert_eq!(ids, (1..=60).collect::<Vec<i64>>(), "every event once, in order, none skipped");
+}
