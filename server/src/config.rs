@@ -38,6 +38,11 @@ pub struct Config {
     #[arg(long, env = "UPLINK_SHUTDOWN_GRACE", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
 
+    /// How long the events of a finished upload are kept for replay: a number with a
+    /// unit, `s`, `m`, `h` or `d` (default 7 days).
+    #[arg(long, env = "UPLINK_EVENT_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub event_retention: Duration,
+
     /// Events buffered in memory per subscriber; one that falls further behind catches
     /// up from the durable log instead.
     #[arg(long, env = "UPLINK_EVENT_BUFFER", default_value_t = 4096)]
@@ -77,5 +82,37 @@ impl Config {
 
     pub fn sse_keepalive(&self) -> Duration {
         Duration::from_secs(self.sse_keepalive_secs.max(1))
+    }
+}
+
+/// `90s`, `15m`, `12h`, `7d`, or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) =
+        text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let number: u64 = number.parse().map_err(|_| format!("not a duration: {text:?}"))?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit in {text:?}: use s, m, h or d")),
+    };
+    Ok(Duration::from_secs(number.saturating_mul(seconds)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        let cases = [("90", 90), ("90s", 90), ("15m", 900), ("12h", 43_200), ("7d", 604_800)];
+        for (text, seconds) in cases {
+            assert_eq!(parse_duration(text), Ok(Duration::from_secs(seconds)), "{text}");
+        }
+        for bad in ["", "d", "7w", "-1d", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 }

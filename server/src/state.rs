@@ -1,6 +1,6 @@
 //! The server's shared state: cheap-to-clone handles to every part, picked once here.
 
-use std::{io, sync::Arc};
+use std::{io, sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
@@ -63,7 +63,39 @@ impl AppState {
             leptos_options,
         };
         state.recover().await?;
+        state.start_compaction();
         Ok(state)
+    }
+
+    /// Removes the events of uploads that finished longer than `UPLINK_EVENT_RETENTION`
+    /// ago; returns how many.
+    pub async fn compact_events(&self) -> Result<u64, StoreError> {
+        let retention = chrono::Duration::from_std(self.config.event_retention)
+            .unwrap_or(chrono::Duration::MAX);
+        let cutoff = chrono::Utc::now()
+            .checked_sub_signed(retention)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.repo.compact(&cutoff).await
+    }
+
+    /// Compacts now and then every hour, until shutdown.
+    fn start_compaction(&self) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = state.shutdown.cancelled() => return,
+                    _ = every.tick() => {}
+                }
+                match state.compact_events().await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, "compacted the event log"),
+                    Err(error) => tracing::error!(%error, "compacting the event log failed"),
+                }
+            }
+        });
     }
 
     /// Uploads a previous run was receiving can never complete (their client's

@@ -228,3 +228,41 @@ async fn a_subscriber_that_falls_out_of_the_buffer_catches_up_from_the_log() {
     }
     assert_eq!(ids, (1..=60).collect::<Vec<i64>>(), "every event once, in order, none skipped");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_past_retention_are_compacted_and_old_ids_get_the_snapshot() {
+    let server = TestServer::start_with(|c| c.event_retention = std::time::Duration::ZERO).await;
+    let (content_type, body) = multipart("file", "old.txt", b"old");
+    let created = reqwest::Client::new()
+        .post(server.url("/api/uploads"))
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::ACCEPT, "text/event-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let history = common::read_sse(created, |_| false).await;
+    let history = named(&history);
+    assert_eq!(history.last().unwrap().name(), "done");
+    let first = history[0].id.unwrap();
+
+    assert_eq!(server.state.compact_events().await.unwrap(), history.len() as u64);
+
+    // Resuming from before the horizon: the present state, not a partial replay.
+    let resumed = reqwest::Client::new()
+        .get(server.url("/api/events"))
+        .header("Last-Event-ID", first.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut resumed = SseReader::new(resumed);
+    let snapshot = resumed.until(|e| e.event.is_some()).await;
+    let snapshot = snapshot.last().unwrap();
+    assert_eq!(snapshot.name(), "done");
+    assert_eq!(snapshot.json()["upload"]["filename"], "old.txt");
+
+    // The upload itself and its bytes are untouched.
+    let id = snapshot.json()["upload_id"].as_str().unwrap().to_owned();
+    let file = reqwest::get(server.url(&format!("/api/uploads/{id}/file"))).await.unwrap();
+    assert_eq!(file.bytes().await.unwrap().as_ref(), b"old");
+}

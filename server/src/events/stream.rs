@@ -67,13 +67,16 @@ pub fn event_stream(
         let mut live = deps.bus.subscribe();
         yield Ok(sse::retry_frame(sse::RETRY_MS));
 
-        // An id this log never handed out (another server's, or from before a reset)
-        // cannot be resumed from: such a client gets the present state instead.
+        // An id this log never handed out (another server's, or from before a reset),
+        // or one from before the retention horizon, cannot be resumed from: such a
+        // client gets the present state instead. `0` asks for all that is retained.
         let last_event_id = match last_event_id {
-            Some(after) => match deps.repo.head().await {
-                Ok(head) => (after <= head).then_some(after),
-                Err(error) => {
-                    tracing::error!(%error, "reading the event log head failed");
+            Some(after) => match (deps.repo.head().await, deps.repo.horizon().await) {
+                (Ok(head), Ok(horizon)) => {
+                    (after <= head && (after == 0 || after >= horizon)).then_some(after)
+                }
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::error!(%error, "reading the event log bounds failed");
                     return;
                 }
             },

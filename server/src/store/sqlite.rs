@@ -316,6 +316,47 @@ impl MetadataRepo for SqliteRepo {
         Ok(())
     }
 
+    async fn compact(&self, before: &str) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let horizon: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(seq) FROM events WHERE upload_id IN \
+                 (SELECT id FROM uploads WHERE status IN ('done', 'failed', 'cancelled') \
+                  AND updated_at < ?1) \
+             OR (upload_id NOT IN (SELECT id FROM uploads) AND recorded_at < ?1)",
+        )
+        .bind(before)
+        .fetch_one(&mut *tx)
+        .await?;
+        let Some(horizon) = horizon else { return Ok(0) };
+        let removed = sqlx::query(
+            "DELETE FROM events WHERE upload_id IN \
+                 (SELECT id FROM uploads WHERE status IN ('done', 'failed', 'cancelled') \
+                  AND updated_at < ?1) \
+             OR (upload_id NOT IN (SELECT id FROM uploads) AND recorded_at < ?1)",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "INSERT INTO store_meta (key, value) VALUES ('compacted_through', ?) \
+             ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+        )
+        .bind(horizon)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn horizon(&self) -> Result<i64, StoreError> {
+        let horizon: Option<i64> =
+            sqlx::query_scalar("SELECT value FROM store_meta WHERE key = 'compacted_through'")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(horizon.unwrap_or(0))
+    }
+
     async fn head(&self) -> Result<i64, StoreError> {
         let head: Option<i64> =
             sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&self.pool).await?;
