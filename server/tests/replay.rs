@@ -3,21 +3,12 @@
 
 mod common;
 
-use common::{multipart, named, Sse, SseReader, TestServer};
-use reqwest::header;
+use common::{named, post_file, post_streaming, Sse, SseReader, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uplink::processing::fixtures;
 
 async fn upload(server: &TestServer, name: &str, bytes: Vec<u8>) {
-    let (content_type, body) = multipart("file", name, &bytes);
-    let created = reqwest::Client::new()
-        .post(server.url("/api/uploads"))
-        .header(header::CONTENT_TYPE, content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 202);
+    post_file(&server.base(), name, &bytes).await;
 }
 
 fn terminal(event: &Sse) -> bool {
@@ -232,15 +223,7 @@ async fn a_subscriber_that_falls_out_of_the_buffer_catches_up_from_the_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_past_retention_are_compacted_and_old_ids_get_the_snapshot() {
     let server = TestServer::start_with(|c| c.event_retention = std::time::Duration::ZERO).await;
-    let (content_type, body) = multipart("file", "old.txt", b"old");
-    let created = reqwest::Client::new()
-        .post(server.url("/api/uploads"))
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::ACCEPT, "text/event-stream")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let created = post_streaming(&server.base(), "old.txt", b"old").await;
     let history = common::read_sse(created, |_| false).await;
     let history = named(&history);
     assert_eq!(history.last().unwrap().name(), "done");

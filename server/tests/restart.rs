@@ -5,8 +5,7 @@ mod common;
 
 use std::{net::SocketAddr, path::Path, process::Stdio};
 
-use common::{multipart, named, read_sse, Sse, SseReader};
-use reqwest::header;
+use common::{assert_ordered, named, post_file, read_sse, Sse, SseReader};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
@@ -75,16 +74,8 @@ async fn a_server_killed_mid_extraction_resumes_and_loses_no_event() {
     let pages = 240u64;
     let first = Process::start(dir.path()).await;
 
-    let (content_type, body) = multipart("file", "long.pdf", &fixtures::pdf(pages as u32));
-    let created = reqwest::Client::new()
-        .post(first.url("/api/uploads"))
-        .header(header::CONTENT_TYPE, content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 202, "the upload is acknowledged");
-    let id = created.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let created = post_file(&first.url(""), "long.pdf", &fixtures::pdf(pages as u32)).await;
+    let id = created["id"].as_str().unwrap().to_owned();
 
     let mut stream = SseReader::new(events(&first, &id, 0).await);
     let before = stream.until(|e| page(e).is_some_and(|p| p >= 10)).await;
@@ -98,17 +89,7 @@ async fn a_server_killed_mid_extraction_resumes_and_loses_no_event() {
     let after: Vec<Sse> = named(&after).into_iter().cloned().collect();
     let sequence: Vec<Sse> = before.into_iter().chain(after).collect();
 
-    let ids: Vec<i64> = sequence.iter().map(|e| e.id.unwrap()).collect();
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids strictly increase across the restart");
-    let percents: Vec<u64> = sequence
-        .iter()
-        .filter_map(|e| match e.name() {
-            "progress" => e.json()["percent"].as_u64(),
-            "done" => Some(100),
-            _ => None,
-        })
-        .collect();
-    assert!(percents.windows(2).all(|w| w[0] <= w[1]), "percent never decreases: {percents:?}");
+    assert_ordered(&sequence.iter().collect::<Vec<_>>());
     let reported: Vec<u64> = sequence.iter().filter_map(page).collect();
     assert_eq!(reported, (1..=pages).collect::<Vec<_>>(), "every page once, in order");
     assert_eq!(sequence.iter().filter(|e| e.name() == "done").count(), 1, "exactly one done");

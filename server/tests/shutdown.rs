@@ -3,23 +3,14 @@
 
 mod common;
 
-use common::{multipart, state_in, SseReader, TestServer};
-use reqwest::header;
+use common::{post_file, state_in, SseReader, TestServer};
 use shared::{UploadId, UploadStatus};
 use uplink::processing::fixtures;
 
 /// Uploads a long PDF and returns its id once extraction has visibly started.
 async fn upload_and_wait_for_first_page(server: &TestServer, pages: u32) -> UploadId {
     let mut all = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
-    let (content_type, body) = multipart("file", "long.pdf", &fixtures::pdf(pages));
-    let created = reqwest::Client::new()
-        .post(server.url("/api/uploads"))
-        .header(header::CONTENT_TYPE, content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 202);
+    post_file(&server.base(), "long.pdf", &fixtures::pdf(pages)).await;
     let events = all.until(|e| e.name() == "progress" && e.json()["page"] == 1).await;
     let id = events.last().unwrap().json()["upload_id"].as_str().unwrap().to_owned();
     UploadId::parse(&id).unwrap()

@@ -4,42 +4,19 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{multipart, named, read_sse, Sse, SseReader, TestServer};
+use common::{
+    assert_ordered, multipart, named, post_file, post_streaming, read_sse, Sse, SseReader,
+    TestServer,
+};
 use reqwest::header;
 use tokio::io::AsyncWriteExt;
 use uplink::processing::fixtures;
-
-async fn post_streaming(server: &TestServer, filename: &str, bytes: &[u8]) -> reqwest::Response {
-    let (content_type, body) = multipart("file", filename, bytes);
-    let response = reqwest::Client::new()
-        .post(server.url("/api/uploads"))
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::ACCEPT, "text/event-stream")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
-    response
-}
 
 /// Checks the invariants of one upload's stream and returns its named events.
 fn check_upload_stream(events: &[Sse]) -> Vec<&Sse> {
     assert_eq!(events.first().and_then(|e| e.retry), Some(2000), "retry comes first");
     let named = named(events);
-    let ids: Vec<i64> = named.iter().map(|e| e.id.expect("every event has an id")).collect();
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids strictly increase: {ids:?}");
-    let percents: Vec<u64> = named
-        .iter()
-        .filter_map(|e| match e.name() {
-            "progress" => e.json()["percent"].as_u64(),
-            "done" => Some(100),
-            _ => None,
-        })
-        .collect();
-    assert!(percents.windows(2).all(|w| w[0] <= w[1]), "percent never decreases: {percents:?}");
-    assert!(percents.iter().rev().skip(1).all(|p| *p < 100), "100 only with done");
+    assert_ordered(&named);
     let terminal = named.iter().filter(|e| e.name() != "progress").count();
     assert_eq!(terminal, 1, "exactly one terminal event");
     assert_ne!(named.last().unwrap().name(), "progress", "the stream ends at its terminal event");
@@ -50,7 +27,7 @@ fn check_upload_stream(events: &[Sse]) -> Vec<&Sse> {
 async fn a_pdf_uploaded_with_accept_event_stream_streams_to_done_one_event_per_page() {
     let server = TestServer::start().await;
     let pages = 12;
-    let response = post_streaming(&server, "twelve.pdf", &fixtures::pdf(pages)).await;
+    let response = post_streaming(&server.base(), "twelve.pdf", &fixtures::pdf(pages)).await;
     let events = read_sse(response, |_| false).await;
     let named = check_upload_stream(&events);
 
@@ -133,10 +110,11 @@ fn named_owned(events: &[Sse]) -> Vec<Sse> {
 async fn corrupt_and_encrypted_pdfs_fail_their_own_uploads_and_nothing_else() {
     let server = TestServer::start().await;
     let good_pdf = fixtures::pdf(2);
-    let good = post_streaming(&server, "good.pdf", &good_pdf);
-    let bad = post_streaming(&server, "bad.pdf", b"%PDF-1.7\nnot a pdf at all");
+    let base = server.base();
+    let good = post_streaming(&base, "good.pdf", &good_pdf);
+    let bad = post_streaming(&base, "bad.pdf", b"%PDF-1.7\nnot a pdf at all");
     let locked =
-        post_streaming(&server, "locked.pdf", include_bytes!("fixtures/encrypted-aes256.pdf"));
+        post_streaming(&base, "locked.pdf", include_bytes!("fixtures/encrypted-aes256.pdf"));
     let (good, bad, locked) = tokio::join!(good, bad, locked);
     let (good, bad, locked) = tokio::join!(
         read_sse(good, |_| false),
@@ -178,15 +156,7 @@ async fn the_all_uploads_stream_carries_new_uploads_live_with_keep_alives() {
             uploads.len() == 2 && keep_alives > 0
         }));
         for (name, bytes) in [("one.pdf", fixtures::pdf(3)), ("two.txt", b"two".to_vec())] {
-            let (content_type, body) = multipart("file", name, &bytes);
-            let created = reqwest::Client::new()
-                .post(server.url("/api/uploads"))
-                .header(header::CONTENT_TYPE, content_type)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(created.status(), 202);
+            post_file(&server.base(), name, &bytes).await;
         }
         reading.await.unwrap()
     };
@@ -242,15 +212,7 @@ async fn an_abandoned_upload_is_marked_failed_and_its_bytes_removed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_stream_ends_when_the_server_shuts_down() {
     let mut server = TestServer::start().await;
-    let (content_type, body) = multipart("file", "kept.txt", b"kept");
-    let created = reqwest::Client::new()
-        .post(server.url("/api/uploads"))
-        .header(header::CONTENT_TYPE, content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 202);
+    post_file(&server.base(), "kept.txt", b"kept").await;
 
     let mut all = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
     // The snapshot has arrived: the stream is established and now idle.

@@ -90,8 +90,8 @@ pub trait MetadataRepo: Send + Sync + 'static {
     /// Drops the stored page texts of `id` once they are assembled.
     async fn clear_page_texts(&self, id: &UploadId) -> Result<(), StoreError>;
 
-    /// Removes the events of uploads that finished before `before` (RFC 3339), and those
-    /// of deleted uploads recorded before it. Returns how many were removed.
+    /// Removes the events of uploads that finished at or before `before` (RFC 3339), and
+    /// those of deleted uploads recorded by then. Returns how many were removed.
     async fn compact(&self, before: &str) -> Result<u64, StoreError>;
 
     /// The highest event id compaction has removed (0 when none): resuming from below it

@@ -321,8 +321,8 @@ impl MetadataRepo for SqliteRepo {
         let horizon: Option<i64> = sqlx::query_scalar(
             "SELECT MAX(seq) FROM events WHERE upload_id IN \
                  (SELECT id FROM uploads WHERE status IN ('done', 'failed', 'cancelled') \
-                  AND updated_at < ?1) \
-             OR (upload_id NOT IN (SELECT id FROM uploads) AND recorded_at < ?1)",
+                  AND updated_at <= ?1) \
+             OR (upload_id NOT IN (SELECT id FROM uploads) AND recorded_at <= ?1)",
         )
         .bind(before)
         .fetch_one(&mut *tx)
@@ -331,8 +331,8 @@ impl MetadataRepo for SqliteRepo {
         let removed = sqlx::query(
             "DELETE FROM events WHERE upload_id IN \
                  (SELECT id FROM uploads WHERE status IN ('done', 'failed', 'cancelled') \
-                  AND updated_at < ?1) \
-             OR (upload_id NOT IN (SELECT id FROM uploads) AND recorded_at < ?1)",
+                  AND updated_at <= ?1) \
+             OR (upload_id NOT IN (SELECT id FROM uploads) AND recorded_at <= ?1)",
         )
         .bind(before)
         .execute(&mut *tx)

@@ -46,6 +46,10 @@ impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
+
+    pub fn base(&self) -> String {
+        self.url("")
+    }
 }
 
 impl Drop for TestServer {
@@ -80,6 +84,54 @@ pub fn multipart(field: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>)
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+/// POSTs `bytes` as the `file` part to the server at `base` (`http://host:port`) and
+/// returns the acknowledged upload's JSON.
+pub async fn post_file(base: &str, filename: &str, bytes: &[u8]) -> serde_json::Value {
+    let (content_type, body) = multipart("file", filename, bytes);
+    let created = reqwest::Client::new()
+        .post(format!("{base}/api/uploads"))
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 202, "the upload is acknowledged");
+    created.json().await.unwrap()
+}
+
+/// POSTs `bytes` with `Accept: text/event-stream` and returns the upload's event stream.
+pub async fn post_streaming(base: &str, filename: &str, bytes: &[u8]) -> reqwest::Response {
+    let (content_type, body) = multipart("file", filename, bytes);
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/uploads"))
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .header(reqwest::header::ACCEPT, "text/event-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()[reqwest::header::CONTENT_TYPE], "text/event-stream");
+    response
+}
+
+/// The ordering invariants of a sequence of events: ids strictly increase, `percent`
+/// never decreases, and 100 comes only with `done`.
+pub fn assert_ordered(events: &[&Sse]) {
+    let ids: Vec<i64> = events.iter().map(|e| e.id.expect("every event has an id")).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids strictly increase: {ids:?}");
+    let percents: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e.name() {
+            "progress" => e.json()["percent"].as_u64(),
+            "done" => Some(100),
+            _ => None,
+        })
+        .collect();
+    assert!(percents.windows(2).all(|w| w[0] <= w[1]), "percent never decreases: {percents:?}");
+    assert!(percents.iter().rev().skip(1).all(|p| *p < 100), "100 only with done");
 }
 
 /// One parsed SSE event.
