@@ -220,7 +220,30 @@ async fn bad_requests_get_their_documented_errors() {
     let (content_type, body) = multipart("file", "a.txt", b"hi");
     let truncated = body[..body.len() - 10].to_vec();
     let response = api.send(post(&content_type, None, truncated)).await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_error(response, StatusCode::BAD_REQUEST, "upload_aborted").await;
+
+    // Two `file` parts: refused, and the first one is not left behind as a live upload.
+    let (content_type, one) = multipart("file", "one.txt", b"1");
+    let (_, two) = multipart("file", "two.txt", b"2");
+    let closing = format!("--{}--\r\n", common::BOUNDARY);
+    let both = [&one[..one.len() - closing.len()], &two[..]].concat();
+    let response = api.send(post(&content_type, Some(both.len()), both)).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let list = json(api.get("/api/uploads").await).await;
+    assert_eq!(
+        (list[0]["filename"].as_str(), list[0]["status"].as_str()),
+        (Some("one.txt"), Some("failed"))
+    );
+
+    for client_ref in ["has space", "semi;colon", &"x".repeat(65)] {
+        let (content_type, body) = multipart("file", "a.txt", b"hi");
+        let request =
+            Request::post(format!("/api/uploads?client_ref={}", client_ref.replace(' ', "%20")))
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body))
+                .unwrap();
+        assert_error(api.send(request).await, StatusCode::BAD_REQUEST, "invalid_request").await;
+    }
 
     assert_error(api.get("/api/uploads/not-an-id").await, StatusCode::BAD_REQUEST, "invalid_id")
         .await;
