@@ -116,29 +116,31 @@ async fn run(
         recorder.record(id, sniffed).await?;
     }
 
-    let mut finish = Change { status: Some(UploadStatus::Done), ..Change::default() };
-    match kind {
+    let pages = match kind {
         Kind::Pdf => {
             let mut bytes = head;
             bytes.reserve(usize::try_from(len).unwrap_or(0).saturating_sub(bytes.len()));
             reader.read_to_end(&mut bytes).await?;
             let checkpoint = recorder.repo().pages_done(id).await?;
-            let pages = extract_pdf(context, id, bytes, checkpoint, cancel).await?;
-            recorder.record(id, stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
-            assemble_text(context, id).await?;
-            finish.pages = Some(pages);
-            finish.has_text = Some(true);
+            Some(extract_pdf(context, id, bytes, checkpoint, cancel).await?)
         }
-        Kind::Text => {
-            recorder.record(id, stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
-            finish.has_text = Some(true);
-        }
-        _ => {
-            recorder.record(id, stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
-        }
+        _ => None,
+    };
+    recorder.record(id, stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
+    if pages.is_some() {
+        assemble_text(context, id).await?;
     }
+    let finish = Change {
+        status: Some(UploadStatus::Done),
+        pages,
+        has_text: Some(matches!(kind, Kind::Pdf | Kind::Text)),
+        ..Change::default()
+    };
     recorder.record(id, finish).await?;
-    recorder.repo().clear_page_texts(id).await?;
+    if pages.is_some() {
+        // Assembled into the text blob and the upload is done: the checkpoint is spent.
+        recorder.repo().clear_page_texts(id).await?;
+    }
     Ok(())
 }
 
