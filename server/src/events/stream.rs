@@ -71,11 +71,11 @@ pub fn event_stream(
         // or one from before the retention horizon, cannot be resumed from: such a
         // client gets the present state instead. `0` asks for all that is retained.
         let last_event_id = match last_event_id {
-            Some(after) => match (deps.repo.head().await, deps.repo.horizon().await) {
-                (Ok(head), Ok(horizon)) => {
+            Some(after) => match deps.repo.log_bounds().await {
+                Ok((horizon, head)) => {
                     (after <= head && (after == 0 || after >= horizon)).then_some(after)
                 }
-                (Err(error), _) | (_, Err(error)) => {
+                Err(error) => {
                     tracing::error!(%error, "reading the event log bounds failed");
                     return;
                 }

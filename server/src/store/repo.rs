@@ -94,12 +94,10 @@ pub trait MetadataRepo: Send + Sync + 'static {
     /// those of deleted uploads recorded by then. Returns how many were removed.
     async fn compact(&self, before: &str) -> Result<u64, StoreError>;
 
-    /// The highest event id compaction has removed (0 when none): resuming from below it
-    /// could miss events, so such clients get a snapshot.
-    async fn horizon(&self) -> Result<i64, StoreError>;
-
-    /// The newest event id (0 when the log is empty).
-    async fn head(&self) -> Result<i64, StoreError>;
+    /// `(horizon, head)` of the log in one read: the highest id compaction has removed
+    /// (resuming from below it could miss events, so such clients get a snapshot) and the
+    /// newest id; each 0 when there is none.
+    async fn log_bounds(&self) -> Result<(i64, i64), StoreError>;
 
     /// Succeeds when the store can answer queries.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -43,6 +43,13 @@ impl SqliteRepo {
 const UPLOAD_COLUMNS: &str = "id, filename, size, content_type, sha256, status, stage, percent, \
      pages, error_code, error_message, created_at, updated_at, client_ref, has_text, last_seq";
 
+/// Events past retention (`?1` is the cutoff): those of uploads finished by then, and
+/// those of deleted uploads recorded by then.
+const COMPACTABLE: &str = "upload_id IN \
+         (SELECT id FROM uploads WHERE status IN ('done', 'failed', 'cancelled') \
+          AND updated_at <= ?1) \
+     OR (upload_id NOT IN (SELECT id FROM uploads) AND recorded_at <= ?1)";
+
 fn upload_from_row(row: &SqliteRow) -> Result<(i64, Upload), StoreError> {
     let corrupt = |what: &str| StoreError::CorruptRow(what.to_owned());
     let id: String = row.try_get("id")?;
@@ -318,26 +325,17 @@ impl MetadataRepo for SqliteRepo {
 
     async fn compact(&self, before: &str) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let horizon: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(seq) FROM events WHERE upload_id IN \
-                 (SELECT id FROM uploads WHERE status IN ('done', 'failed', 'cancelled') \
-                  AND updated_at <= ?1) \
-             OR (upload_id NOT IN (SELECT id FROM uploads) AND recorded_at <= ?1)",
-        )
-        .bind(before)
-        .fetch_one(&mut *tx)
-        .await?;
+        let horizon: Option<i64> =
+            sqlx::query_scalar(&format!("SELECT MAX(seq) FROM events WHERE {COMPACTABLE}"))
+                .bind(before)
+                .fetch_one(&mut *tx)
+                .await?;
         let Some(horizon) = horizon else { return Ok(0) };
-        let removed = sqlx::query(
-            "DELETE FROM events WHERE upload_id IN \
-                 (SELECT id FROM uploads WHERE status IN ('done', 'failed', 'cancelled') \
-                  AND updated_at <= ?1) \
-             OR (upload_id NOT IN (SELECT id FROM uploads) AND recorded_at <= ?1)",
-        )
-        .bind(before)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let removed = sqlx::query(&format!("DELETE FROM events WHERE {COMPACTABLE}"))
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         sqlx::query(
             "INSERT INTO store_meta (key, value) VALUES ('compacted_through', ?) \
              ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
@@ -349,18 +347,14 @@ impl MetadataRepo for SqliteRepo {
         Ok(removed)
     }
 
-    async fn horizon(&self) -> Result<i64, StoreError> {
-        let horizon: Option<i64> =
-            sqlx::query_scalar("SELECT value FROM store_meta WHERE key = 'compacted_through'")
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(horizon.unwrap_or(0))
-    }
-
-    async fn head(&self) -> Result<i64, StoreError> {
-        let head: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&self.pool).await?;
-        Ok(head.unwrap_or(0))
+    async fn log_bounds(&self) -> Result<(i64, i64), StoreError> {
+        let (horizon, head): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT (SELECT value FROM store_meta WHERE key = 'compacted_through'), \
+                    (SELECT MAX(seq) FROM events)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((horizon.unwrap_or(0), head.unwrap_or(0)))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
