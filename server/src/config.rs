@@ -51,6 +51,11 @@ pub struct Config {
     /// Seconds between SSE keep-alive comments on an idle stream.
     #[arg(long, env = "UPLINK_SSE_KEEPALIVE", default_value_t = 15)]
     pub sse_keepalive_secs: u64,
+
+    /// A connection whose client accepts no bytes for this long is closed (a stalled
+    /// event stream reconnects and replays what it missed): a number with a unit.
+    #[arg(long, env = "UPLINK_WRITE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
 }
 
 impl Config {

@@ -60,16 +60,24 @@ pub async fn run(
     let token = state.shutdown.clone();
     let grace = state.config.shutdown_grace();
     let jobs = Arc::clone(&state.jobs);
-    let serving = axum::serve(listener, app(state))
-        .with_graceful_shutdown({
-            let token = token.clone();
-            async move {
-                shutdown.await;
-                tracing::info!(grace_secs = grace.as_secs(), "shutting down");
-                token.cancel();
-            }
-        })
-        .into_future();
+    let listener = http::listener::Listener::new(
+        listener,
+        state.config.write_timeout,
+        Arc::clone(&state.stalled_connections),
+    );
+    let serving = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<http::listener::ClientAddr>(),
+    )
+    .with_graceful_shutdown({
+        let token = token.clone();
+        async move {
+            shutdown.await;
+            tracing::info!(grace_secs = grace.as_secs(), "shutting down");
+            token.cancel();
+        }
+    })
+    .into_future();
     let serving = async {
         tokio::select! {
             result = serving => result,

@@ -5,6 +5,7 @@ use std::{io, sync::Arc, time::Duration};
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use shared::{ErrorBody, ErrorCode, UploadStatus};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -25,6 +26,8 @@ pub struct AppState {
     pub jobs: Arc<Jobs>,
     /// Cancelled when the server begins to shut down: streams end, workers stop.
     pub shutdown: CancellationToken,
+    /// How many connections were closed because their client stopped reading.
+    pub stalled_connections: Arc<watch::Sender<u64>>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -60,6 +63,7 @@ impl AppState {
             recorder,
             jobs,
             shutdown,
+            stalled_connections: Arc::new(watch::Sender::new(0)),
             leptos_options,
         };
         state.recover().await?;

@@ -4,7 +4,6 @@
 mod common;
 
 use common::{named, post_file, post_streaming, Sse, SseReader, TestServer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uplink::processing::fixtures;
 
 async fn upload(server: &TestServer, name: &str, bytes: Vec<u8>) {
@@ -90,89 +89,6 @@ async fn clients_reconnecting_at_random_points_see_exactly_the_steady_sequence()
     assert!(reconnects >= 10, "the test really reconnected ({reconnects} times)");
     assert_eq!(flaky.len(), steady.len());
     assert_eq!(flaky, steady, "same events, same order, no gap, no duplicate");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_stops_reading_slows_nobody_and_later_gets_every_event() {
-    // A tiny in-memory buffer, so the stalled client certainly falls out of it.
-    let server = TestServer::start_with(|c| c.event_buffer = 16).await;
-
-    // The stalled client: a raw socket with a small receive buffer that sends its request
-    // and then reads nothing.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut stalled = socket.connect(server.addr).await.unwrap();
-    let request = format!(
-        "GET /api/events HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        server.addr
-    );
-    stalled.write_all(request.as_bytes()).await.unwrap();
-
-    let pages = 400;
-    let reading = tokio::spawn({
-        let url = server.url("/api/events");
-        async move {
-            let mut reader = SseReader::new(reqwest::get(url).await.unwrap());
-            let events = reader.until(terminal).await;
-            named(&events).into_iter().cloned().collect::<Vec<_>>()
-        }
-    });
-    upload(&server, "long.pdf", fixtures::pdf(pages)).await;
-    // The steady client finishes while the stalled one has read nothing at all.
-    let steady = reading.await.unwrap();
-    let reported = steady.iter().filter(|e| e.json()["stage"] == "extracting").count();
-    assert_eq!(reported, pages as usize);
-
-    // Now the stalled client reads: it gets every event, in order, exactly once.
-    let mut raw = Vec::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut parser = common::SseParser::default();
-    let mut events = Vec::new();
-    let head_end = loop {
-        let n = stalled.read(&mut buffer).await.unwrap();
-        assert!(n > 0, "the server closed the stalled connection");
-        raw.extend_from_slice(&buffer[..n]);
-        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
-        }
-    };
-    let mut body = Dechunker::default();
-    for event in parser.push(&body.push(&raw[head_end..])) {
-        events.push(event);
-    }
-    while !events.iter().any(terminal) {
-        let n = stalled.read(&mut buffer).await.unwrap();
-        assert!(n > 0, "the stream ended early");
-        events.extend(parser.push(&body.push(&buffer[..n])));
-    }
-    let caught_up: Vec<Sse> = named(&events).into_iter().cloned().collect();
-    assert_eq!(caught_up, steady);
-}
-
-/// Decodes an HTTP/1.1 chunked body incrementally.
-#[derive(Default)]
-struct Dechunker {
-    pending: Vec<u8>,
-}
-
-impl Dechunker {
-    fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
-        self.pending.extend_from_slice(bytes);
-        let mut out = Vec::new();
-        loop {
-            let Some(line_end) = self.pending.windows(2).position(|w| w == b"\r\n") else {
-                return out;
-            };
-            let size = std::str::from_utf8(&self.pending[..line_end]).unwrap();
-            let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
-            let needed = line_end + 2 + size + 2;
-            if self.pending.len() < needed {
-                return out;
-            }
-            out.extend_from_slice(&self.pending[line_end + 2..line_end + 2 + size]);
-            self.pending.drain(..needed);
-        }
-    }
 }
 
 #[tokio::test]

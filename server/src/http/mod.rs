@@ -2,6 +2,7 @@
 
 mod events;
 mod health;
+pub mod listener;
 mod uploads;
 
 use axum::{

@@ -242,3 +242,114 @@ pub async fn read_sse(response: reqwest::Response, stop: impl FnMut(&Sse) -> boo
 pub fn named(events: &[Sse]) -> Vec<&Sse> {
     events.iter().filter(|e| e.event.is_some()).collect()
 }
+
+/// An SSE client on a raw socket with a tiny receive buffer, so that when it stops
+/// reading the server's writes to it stall within a few kilobytes.
+pub struct RawSse {
+    socket: tokio::net::TcpStream,
+    head: Option<Vec<u8>>,
+    body: Dechunker,
+    parser: SseParser,
+    pending: std::collections::VecDeque<Sse>,
+}
+
+impl RawSse {
+    /// Sends `GET path` and returns before reading anything.
+    pub async fn connect(addr: SocketAddr, path: &str) -> Self {
+        use tokio::io::AsyncWriteExt;
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut socket = socket.connect(addr).await.unwrap();
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
+        socket.write_all(request.as_bytes()).await.unwrap();
+        Self {
+            socket,
+            head: Some(Vec::new()),
+            body: Dechunker::default(),
+            parser: SseParser::default(),
+            pending: Default::default(),
+        }
+    }
+
+    /// The next event or comment block, or `None` once the server closed the connection
+    /// (an event cut off by the close is dropped, as an EventSource drops it).
+    pub async fn next(&mut self) -> Option<Sse> {
+        use tokio::io::AsyncReadExt;
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            let n = self.socket.read(&mut buffer).await.unwrap();
+            if n == 0 {
+                return None;
+            }
+            let bytes = match &mut self.head {
+                Some(head) => {
+                    head.extend_from_slice(&buffer[..n]);
+                    let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(head));
+                    let rest = head.split_off(end + 4);
+                    self.head = None;
+                    rest
+                }
+                None => buffer[..n].to_vec(),
+            };
+            let decoded = self.body.push(&bytes);
+            self.pending.extend(self.parser.push(&decoded));
+        }
+    }
+}
+
+/// Decodes an HTTP/1.1 chunked body incrementally.
+#[derive(Default)]
+pub struct Dechunker {
+    pending: Vec<u8>,
+}
+
+impl Dechunker {
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.pending.extend_from_slice(bytes);
+        let mut out = Vec::new();
+        loop {
+            let Some(line_end) = self.pending.windows(2).position(|w| w == b"\r\n") else {
+                return out;
+            };
+            let size = std::str::from_utf8(&self.pending[..line_end]).unwrap();
+            let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+            let needed = line_end + 2 + size + 2;
+            if self.pending.len() < needed {
+                return out;
+            }
+            out.extend_from_slice(&self.pending[line_end + 2..line_end + 2 + size]);
+            self.pending.drain(..needed);
+        }
+    }
+}
+
+/// Records `events` progress changes on a new upload straight through the recorder
+/// (the path every real event takes, minus the file), then its `done`. Each carries a
+/// `message` of `padding` bytes, to push many bytes through streams with few commits.
+pub async fn churn(state: &AppState, id: &str, events: u64, padding: usize) {
+    use shared::{Stage, UploadId, UploadStatus};
+    use uplink::uploads::lifecycle::{new_upload, Change};
+    let id = UploadId::parse(id).unwrap();
+    let upload = new_upload(id.clone(), "churn.bin".into(), None, "t");
+    state.recorder.create(upload, Change { introduce: true, ..Change::default() }).await.unwrap();
+    for i in 1..=events {
+        let change = Change {
+            stage: Some(Stage::Receiving),
+            percent: Some((i * 40 / events) as u8),
+            bytes_received: Some(i),
+            bytes_total: Some(events),
+            message: (padding > 0).then(|| "x".repeat(padding)),
+            ..Change::default()
+        };
+        state.recorder.record(&id, change).await.unwrap();
+    }
+    let done = Change { status: Some(UploadStatus::Done), ..Change::default() };
+    state.recorder.record(&id, done).await.unwrap();
+}

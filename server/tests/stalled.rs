@@ -1,0 +1,99 @@
+//! A client that stops reading: it slows nobody, and it gets every event, whether it
+//! reads again or is disconnected and reconnects. (Its memory cost: `memory.rs`.)
+
+mod common;
+
+use std::time::Duration;
+
+use common::{churn, named, RawSse, Sse, SseReader, TestServer};
+
+const UPLOAD: &str = "0191c1d2-6b0e-7a3c-9f00-00000000000a";
+
+fn terminal(event: &Sse) -> bool {
+    matches!(event.name(), "done" | "error")
+}
+
+/// Reads every event until the upload's terminal one; it must not be cut off.
+async fn read_all(mut reader: SseReader) -> Vec<Sse> {
+    let events: Vec<Sse> = named(&reader.until(terminal).await).into_iter().cloned().collect();
+    assert!(events.last().is_some_and(terminal), "the steady stream ended early");
+    events
+}
+
+async fn steady_reader(server: &TestServer) -> SseReader {
+    let mut reader = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
+    // The stream sends `retry:` only after subscribing: from here on nothing is missed.
+    assert!(reader.next().await.unwrap().retry.is_some());
+    reader
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_again_gets_every_event_in_order() {
+    // A tiny in-memory buffer, so the stalled client certainly falls out of it.
+    let server = TestServer::start_with(|c| c.event_buffer = 16).await;
+    let mut stalled = RawSse::connect(server.addr, "/api/events").await;
+    assert!(stalled.next().await.unwrap().retry.is_some());
+    let steady = tokio::spawn(read_all(steady_reader(&server).await));
+
+    churn(&server.state, UPLOAD, 3000, 0).await;
+    // The steady client has everything while the stalled one has read nothing more.
+    let steady = steady.await.unwrap();
+    assert_eq!(steady.len(), 3002);
+
+    let mut caught_up = Vec::new();
+    while !caught_up.iter().any(terminal) {
+        let event = stalled.next().await.expect("the stalled connection stays open");
+        caught_up.push(event);
+    }
+    let caught_up: Vec<Sse> = named(&caught_up).into_iter().cloned().collect();
+    assert!(caught_up == steady, "every event, in order, exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_connection_is_closed_and_its_client_replays_what_it_missed() {
+    let server = TestServer::start_with(|c| {
+        c.write_timeout = Duration::from_secs(2);
+        c.event_buffer = 64;
+    })
+    .await;
+    let mut closed = server.state.stalled_connections.subscribe();
+    let mut stalled = RawSse::connect(server.addr, "/api/events").await;
+    assert!(stalled.next().await.unwrap().retry.is_some());
+    // The steady client reads all along, so its writes never stall.
+    let steady = tokio::spawn(read_all(steady_reader(&server).await));
+
+    // 2,500 events of 4 KiB: more than the kernel's send buffer (up to 4 MiB by default
+    // on Linux) and hyper's write buffer can absorb.
+    churn(&server.state, UPLOAD, 2500, 4096).await;
+    let steady = steady.await.unwrap();
+
+    // Far more than fits in the socket buffers went by, so its writes stall, and after
+    // the write timeout the server hangs up.
+    tokio::time::timeout(Duration::from_secs(60), closed.wait_for(|n| *n >= 1))
+        .await
+        .expect("the server closes a connection whose client stopped reading")
+        .unwrap();
+
+    // What reached the socket before the close, then the end of the stream.
+    let mut before = Vec::new();
+    while let Some(event) = stalled.next().await {
+        before.push(event);
+    }
+    let before: Vec<Sse> = named(&before).into_iter().cloned().collect();
+    assert!(before.len() < steady.len(), "the stalled client missed events");
+    let last = before.last().and_then(|e| e.id).unwrap_or(0);
+
+    // It reconnects as an EventSource would and replays the rest.
+    let resumed = reqwest::Client::new()
+        .get(server.url("/api/events"))
+        .header("Last-Event-ID", last.to_string())
+        .send()
+        .await
+        .unwrap();
+    let rest = SseReader::new(resumed).until(terminal).await;
+    let mut all = before;
+    all.extend(named(&rest).into_iter().cloned());
+    let ids = |events: &[Sse]| events.iter().map(|e| e.id.unwrap()).collect::<Vec<_>>();
+    assert_eq!(ids(&all), ids(&steady), "no gap and no duplicate across the forced reconnect");
+    assert!(all == steady, "and the same events");
+}
