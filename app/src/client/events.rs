@@ -1,5 +1,12 @@
-//! One EventSource on `/api/events` for the whole dashboard. The browser reconnects by
-//! itself and sends `Last-Event-ID`; the server replays what was missed.
+//! One EventSource on `/api/events` for the whole dashboard.
+//!
+//! While the browser can, it reconnects by itself and sends `Last-Event-ID`; the server
+//! replays what was missed. When it gives up (the EventSource is `CLOSED`, as after a
+//! proxy's error page or any answer that is not an event stream), this module opens a
+//! new one after a growing delay, resuming with `?last_event_id=` from the last event it
+//! saw, so the dashboard never stays frozen.
+
+use std::{cell::RefCell, rc::Rc};
 
 use leptos::{prelude::*, task::spawn_local};
 use shared::{Upload, UploadEvent, UploadId};
@@ -8,39 +15,125 @@ use web_sys::{EventSource, MessageEvent};
 
 use crate::{board::Board, components::ConnectionState};
 
+/// Delay before reopening a stream the browser gave up on: doubles from 1 s to 30 s.
+const FIRST_REOPEN_MS: i32 = 1_000;
+const MAX_REOPEN_MS: i32 = 30_000;
+
+/// The dashboard's one stream, reopened as often as needed.
+struct Stream {
+    board: Board,
+    connection: RwSignal<ConnectionState>,
+    source: RefCell<Option<EventSource>>,
+    /// The `id` of the newest event received: where a reopened stream resumes.
+    last_event_id: RefCell<Option<String>>,
+    reopen_ms: RefCell<i32>,
+    /// The page is going away: never reopen.
+    stopped: RefCell<bool>,
+}
+
 /// Opens the stream and routes its events into `board`.
 pub fn connect(board: Board, connection: RwSignal<ConnectionState>) {
-    let Ok(source) = EventSource::new("/api/events") else {
-        connection.set(ConnectionState::Offline);
+    let stream = Rc::new(Stream {
+        board,
+        connection,
+        source: RefCell::new(None),
+        last_event_id: RefCell::new(None),
+        reopen_ms: RefCell::new(FIRST_REOPEN_MS),
+        stopped: RefCell::new(false),
+    });
+    open(&stream);
+    let stream = StoredValue::new_local(stream);
+    on_cleanup(move || {
+        stream.with_value(|stream| {
+            *stream.stopped.borrow_mut() = true;
+            if let Some(source) = stream.source.borrow_mut().take() {
+                source.close();
+            }
+        })
+    });
+}
+
+fn open(stream: &Rc<Stream>) {
+    let url = match stream.last_event_id.borrow().as_deref() {
+        Some(id) => format!("/api/events?last_event_id={id}"),
+        None => "/api/events".to_owned(),
+    };
+    let Ok(source) = EventSource::new(&url) else {
+        stream.connection.set(ConnectionState::Offline);
+        reopen_later(stream);
         return;
     };
 
-    let on_open = Closure::<dyn FnMut()>::new(move || connection.set(ConnectionState::Live));
+    let on_open = Closure::<dyn FnMut()>::new({
+        let stream = Rc::clone(stream);
+        move || {
+            *stream.reopen_ms.borrow_mut() = FIRST_REOPEN_MS;
+            stream.connection.set(ConnectionState::Live);
+        }
+    });
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    // Lives as long as this EventSource, which the stream owns until it is replaced.
     on_open.forget();
 
     for name in [UploadEvent::PROGRESS, UploadEvent::DONE, UploadEvent::ERROR] {
-        let source_for_state = source.clone();
-        let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-            match event.dyn_into::<MessageEvent>() {
-                Ok(message) => on_message(board, name, &message),
+        let listener = Closure::<dyn FnMut(web_sys::Event)>::new({
+            let stream = Rc::clone(stream);
+            let source = source.clone();
+            move |event: web_sys::Event| match event.dyn_into::<MessageEvent>() {
+                Ok(message) => on_message(&stream, name, &message),
                 // A plain `error` Event (not a message) is the connection failing.
-                Err(_) => connection.set(match source_for_state.ready_state() {
-                    EventSource::CONNECTING => ConnectionState::Reconnecting,
-                    _ => ConnectionState::Offline,
-                }),
+                Err(_) => on_connection_error(&stream, &source),
             }
         });
         let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
-        // Lives as long as the page's one EventSource.
         listener.forget();
     }
-
-    let source = StoredValue::new_local(source);
-    on_cleanup(move || source.with_value(EventSource::close));
+    *stream.source.borrow_mut() = Some(source);
 }
 
-fn on_message(board: Board, name: &str, message: &MessageEvent) {
+fn on_connection_error(stream: &Rc<Stream>, source: &EventSource) {
+    if source.ready_state() == EventSource::CONNECTING {
+        // The browser is already retrying, with Last-Event-ID.
+        stream.connection.set(ConnectionState::Reconnecting);
+        return;
+    }
+    stream.connection.set(ConnectionState::Offline);
+    source.close();
+    reopen_later(stream);
+}
+
+fn reopen_later(stream: &Rc<Stream>) {
+    if *stream.stopped.borrow() {
+        return;
+    }
+    let delay = {
+        let mut next = stream.reopen_ms.borrow_mut();
+        let delay = *next;
+        *next = (delay * 2).min(MAX_REOPEN_MS);
+        delay
+    };
+    let reopen = Closure::once_into_js({
+        let stream = Rc::clone(stream);
+        move || {
+            if !*stream.stopped.borrow() {
+                stream.connection.set(ConnectionState::Reconnecting);
+                open(&stream);
+            }
+        }
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            reopen.unchecked_ref(),
+            delay,
+        );
+    }
+}
+
+fn on_message(stream: &Stream, name: &str, message: &MessageEvent) {
+    let id = message.last_event_id();
+    if !id.is_empty() {
+        *stream.last_event_id.borrow_mut() = Some(id);
+    }
     let Some(data) = message.data().as_string() else { return };
     let event = match UploadEvent::deserialize_named(
         name,
@@ -52,8 +145,8 @@ fn on_message(board: Board, name: &str, message: &MessageEvent) {
             return;
         }
     };
-    if let Some(unknown) = board.apply(&event) {
-        fetch_and_adopt(board, unknown);
+    if let Some(unknown) = stream.board.apply(&event) {
+        fetch_and_adopt(stream.board, unknown);
     }
 }
 

@@ -1,0 +1,88 @@
+// The server crashes while the dashboard is open and files are mid-processing: the page
+// says it is reconnecting, then every bar finishes, and none ever moves backwards.
+import { expect, test, type ConsoleMessage } from "@playwright/test";
+
+import { makePdf } from "./support/pdf";
+import { OwnServer } from "./support/server";
+import { find } from "./support/dashboard";
+
+const PAGES = 1200;
+const FILES = ["first.pdf", "second.pdf", "third.pdf"];
+
+let server: OwnServer;
+
+test.beforeEach(async () => {
+  server = new OwnServer();
+  await server.start();
+});
+
+test.afterEach(async ({}, testInfo) => {
+  if (testInfo.status !== testInfo.expectedStatus) {
+    await testInfo.attach("server.log", { body: server.log.join("\n") });
+  }
+  await server.stop();
+});
+
+test("a server crash mid-processing: reconnecting, then every bar finishes", async ({ page }) => {
+  const problems: string[] = [];
+  page.on("console", (m: ConsoleMessage) => {
+    // Chromium itself logs each refused reconnection attempt of the EventSource.
+    if (/\/api\/events.*net::ERR_|net::ERR_.*\/api\/events/.test(m.text() + m.location().url)) return;
+    if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+
+  await page.goto(`${server.url}/`);
+  const badge = find.connection(page);
+  await expect(badge).toHaveAttribute("data-state", "live");
+
+  // Every connection state and every value each bar shows, however briefly.
+  await page.evaluate(() => {
+    const w = window as unknown as { states: string[]; values: Record<string, number[]> };
+    w.states = [];
+    w.values = {};
+    new MutationObserver(() => {
+      const state = document.querySelector(".connection")?.getAttribute("data-state") ?? "";
+      if (w.states.at(-1) !== state) w.states.push(state);
+      for (const card of document.querySelectorAll<HTMLElement>("li.upload")) {
+        const name = card.dataset.filename ?? "";
+        const value = Number(card.querySelector("progress")?.getAttribute("value") ?? 0);
+        const list = (w.values[name] ??= []);
+        if (list.at(-1) !== value) list.push(value);
+      }
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+
+  await find.fileInput(page).setInputFiles(
+    FILES.map((name) => ({ name, mimeType: "application/pdf", buffer: makePdf(PAGES) })),
+  );
+  // All three are uploaded (a crash now loses none of them) and the first is extracting.
+  for (const name of FILES) {
+    await expect(find.card(page, name)).not.toHaveAttribute("data-status", "uploading");
+  }
+  await expect(find.card(page, FILES[0]).locator(".page")).toHaveText(/page \d+ \/ 1200/);
+
+  await server.kill();
+  await expect(badge).toHaveAttribute("data-state", "reconnecting");
+  await server.start();
+  await expect(badge).toHaveAttribute("data-state", "live");
+
+  for (const name of FILES) {
+    const card = find.card(page, name);
+    await expect(card).toHaveAttribute("data-status", "done", { timeout: 45_000 });
+    await expect(card.locator("progress")).toHaveAttribute("value", "100");
+    await expect(card.locator(".stage")).toHaveText(`Done: ${PAGES} pages`);
+  }
+
+  const seen = await page.evaluate(() => {
+    const w = window as unknown as { states: string[]; values: Record<string, number[]> };
+    return { states: w.states, values: w.values };
+  });
+  expect(seen.states.slice(seen.states.indexOf("reconnecting"))).toEqual(["reconnecting", "live"]);
+  for (const name of FILES) {
+    const values = seen.values[name];
+    expect(values, name).toEqual([...values].sort((a, b) => a - b));
+    expect(values.at(-1)).toBe(100);
+  }
+  expect(problems).toEqual([]);
+});
