@@ -60,6 +60,7 @@ pub async fn run(
     let token = state.shutdown.clone();
     let grace = state.config.shutdown_grace();
     let jobs = Arc::clone(&state.jobs);
+    let repo = Arc::clone(&state.repo);
     let listener = http::listener::Listener::new(
         listener,
         state.config.write_timeout,
@@ -100,6 +101,9 @@ pub async fn run(
         },
         draining
     );
+    if let Err(error) = repo.close().await {
+        tracing::error!(%error, "closing the metadata store failed");
+    }
     served
 }
 

@@ -117,3 +117,31 @@ async fn a_server_killed_mid_extraction_resumes_and_loses_no_event() {
     }
     second.kill().await;
 }
+
+#[tokio::test]
+async fn event_ids_skip_ahead_after_an_unclean_stop_and_only_then() {
+    use shared::{Stage, UploadId};
+    use uplink::{
+        store::{MetadataRepo, SqliteRepo},
+        uploads::lifecycle::{new_upload, Change},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let id = UploadId::parse("0191c1d2-6b0e-7a3c-9f00-0000000000ff").unwrap();
+    let step = |percent| Change { stage: Some(Stage::Receiving), percent: Some(percent), ..Change::default() };
+
+    let first = SqliteRepo::open(dir.path()).await.unwrap();
+    let (_, created) =
+        first.insert(new_upload(id.clone(), "a".into(), None, "t"), Change::default()).await.unwrap();
+    assert_eq!(created.seq, 1);
+    drop(first); // never closed: as after a crash or a power loss
+
+    let second = SqliteRepo::open(dir.path()).await.unwrap();
+    let (_, after_crash) = second.record(&id, step(1)).await.unwrap();
+    assert!(after_crash.seq > 1_000_000, "ids skip past any the crashed run may have lost");
+    second.close().await.unwrap();
+    drop(second);
+
+    let third = SqliteRepo::open(dir.path()).await.unwrap();
+    let (_, after_clean) = third.record(&id, step(2)).await.unwrap();
+    assert_eq!(after_clean.seq, after_crash.seq + 1, "a clean stop leaves ids dense");
+}

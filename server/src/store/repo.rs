@@ -101,4 +101,7 @@ pub trait MetadataRepo: Send + Sync + 'static {
 
     /// Succeeds when the store can answer queries.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The server is stopping cleanly: everything it handed out is durable.
+    async fn close(&self) -> Result<(), StoreError>;
 }

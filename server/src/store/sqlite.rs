@@ -36,9 +36,53 @@ impl SqliteRepo {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("src/store/migrations").run(&pool).await?;
-        Ok(Self { pool })
+        let repo = Self { pool };
+        repo.mark_open().await?;
+        Ok(repo)
+    }
+
+    /// Notes that a server has the store open, first moving the event ids past anything
+    /// the previous one may have handed out if it did not close the store cleanly.
+    ///
+    /// Without an fsync per commit, a power loss can take back the last commits before
+    /// the WAL was last synced, and with them ids that clients already saw. New events
+    /// must never reuse those ids (a client resuming from one would skip real events),
+    /// so after an unclean stop the sequence jumps far beyond what one WAL can hold.
+    /// The flag itself is checkpointed, so it survives the very power loss it is for.
+    async fn mark_open(&self) -> Result<(), StoreError> {
+        let running: Option<i64> =
+            sqlx::query_scalar("SELECT value FROM store_meta WHERE key = 'running'")
+                .fetch_optional(&self.pool)
+                .await?;
+        if running == Some(1) {
+            sqlx::query("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'events'")
+                .bind(ID_GAP_AFTER_UNCLEAN_STOP)
+                .execute(&self.pool)
+                .await?;
+            tracing::warn!(
+                gap = ID_GAP_AFTER_UNCLEAN_STOP,
+                "the previous run did not stop cleanly; new event ids skip ahead"
+            );
+        }
+        self.set_running(true).await
+    }
+
+    async fn set_running(&self, running: bool) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO store_meta (key, value) VALUES ('running', ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(i64::from(running))
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(&self.pool).await?;
+        Ok(())
     }
 }
+
+/// How far event ids jump after an unclean stop: far more commits than fit in the
+/// unsynced tail of the WAL (it is checkpointed about every thousand pages).
+const ID_GAP_AFTER_UNCLEAN_STOP: i64 = 1_000_000;
 
 const UPLOAD_COLUMNS: &str = "id, filename, size, content_type, sha256, status, stage, percent, \
      pages, error_code, error_message, created_at, updated_at, client_ref, has_text, last_seq";
@@ -360,5 +404,9 @@ impl MetadataRepo for SqliteRepo {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        self.set_running(false).await
     }
 }
