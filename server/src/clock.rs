@@ -4,3 +4,12 @@
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+/// `duration` from now, spelled like [`now`]; far-future durations saturate.
+pub fn after(duration: std::time::Duration) -> String {
+    let duration = chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
+    chrono::Utc::now()
+        .checked_add_signed(duration)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

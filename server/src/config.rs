@@ -52,6 +52,16 @@ pub struct Config {
     #[arg(long, env = "UPLINK_SSE_KEEPALIVE", default_value_t = 15)]
     pub sse_keepalive_secs: u64,
 
+    /// The address people reach Uplink at, e.g. `https://uplink.example.com`: session
+    /// cookies are `Secure` when it is https, and it is the one origin allowed to make
+    /// state-changing requests (without it, the request's own Host is).
+    #[arg(long, env = "UPLINK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// How long a login lasts: a number with a unit (default 30 days).
+    #[arg(long, env = "UPLINK_SESSION_TTL", default_value = "30d", value_parser = parse_duration)]
+    pub session_ttl: Duration,
+
     /// A connection whose client accepts no bytes for this long is closed (a stalled
     /// event stream reconnects and replays what it missed): a number with a unit.
     #[arg(long, env = "UPLINK_WRITE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
@@ -83,6 +93,10 @@ impl Config {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
     }
 
     pub fn sse_keepalive(&self) -> Duration {

@@ -20,6 +20,16 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("the server is shutting down")]
     Unavailable,
+    #[error("log in first")]
+    Unauthenticated,
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("that username is taken")]
+    UsernameTaken,
+    #[error("too many attempts")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("{0}")]
+    CrossSite(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -47,6 +57,28 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorBody::new(ErrorCode::Unavailable, "the server is shutting down"),
             ),
+            Self::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                ErrorBody::new(ErrorCode::Unauthenticated, "log in first"),
+            ),
+            Self::InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                ErrorBody::new(ErrorCode::InvalidCredentials, "wrong username or password"),
+            ),
+            Self::UsernameTaken => (
+                StatusCode::CONFLICT,
+                ErrorBody::new(ErrorCode::UsernameTaken, "that username is taken"),
+            ),
+            Self::RateLimited { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorBody::new(
+                    ErrorCode::RateLimited,
+                    format!("too many attempts; try again in {retry_after_secs} s"),
+                ),
+            ),
+            Self::CrossSite(message) => {
+                (StatusCode::FORBIDDEN, ErrorBody::new(ErrorCode::CrossSite, message.clone()))
+            }
             Self::Store(_) | Self::Io(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorBody::new(ErrorCode::Internal, "internal error; see the server log"),
@@ -63,6 +95,13 @@ impl IntoResponse for ApiError {
         } else {
             tracing::info!(code = body.code.as_str(), message = %body.message, "request refused");
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::RateLimited { retry_after_secs } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs),
+            );
+        }
+        response
     }
 }

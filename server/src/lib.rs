@@ -4,6 +4,7 @@
 //! [`app`] builds the whole router and [`run`] serves it, so tests and benchmarks start
 //! the real thing on `127.0.0.1:0`; `main.rs` only reads configuration.
 
+pub mod auth;
 mod catalog;
 pub mod clock;
 pub mod config;
@@ -44,6 +45,7 @@ pub fn app(state: AppState) -> Router {
             move || app::shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::origin::refuse_cross_site))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -9,10 +9,12 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    auth::limiter::LoginLimits,
+    clock,
     config::Config,
     events::{EventBus, MemoryHub, Recorder, StreamDeps},
     processing::{worker_context, Jobs},
-    store::{BlobStore, FsBlobStore, MetadataRepo, SqliteRepo, StoreError},
+    store::{AccountRepo, BlobStore, FsBlobStore, MetadataRepo, SqliteRepo, StoreError},
     uploads::lifecycle::Change,
 };
 
@@ -23,6 +25,8 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub bus: Arc<dyn EventBus>,
     pub recorder: Arc<Recorder>,
+    pub accounts: Arc<dyn AccountRepo>,
+    pub login_limits: Arc<LoginLimits>,
     pub jobs: Arc<Jobs>,
     /// Cancelled when the server begins to shut down: streams end, workers stop.
     pub shutdown: CancellationToken,
@@ -44,7 +48,9 @@ impl AppState {
     /// left unfinished, and starts the workers.
     pub async fn open(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
         tokio::fs::create_dir_all(&config.data_dir).await?;
-        let repo: Arc<dyn MetadataRepo> = Arc::new(SqliteRepo::open(&config.data_dir).await?);
+        let sqlite = Arc::new(SqliteRepo::open(&config.data_dir).await?);
+        let repo: Arc<dyn MetadataRepo> = sqlite.clone();
+        let accounts: Arc<dyn AccountRepo> = sqlite;
         let blobs: Arc<dyn BlobStore> =
             Arc::new(FsBlobStore::open_dir(config.data_dir.join("blobs")).await?);
         let bus: Arc<dyn EventBus> = Arc::new(MemoryHub::new(config.event_buffer.max(1)));
@@ -61,6 +67,8 @@ impl AppState {
             blobs,
             bus,
             recorder,
+            accounts,
+            login_limits: Arc::new(LoginLimits::default()),
             jobs,
             shutdown,
             stalled_connections: Arc::new(watch::Sender::new(0)),
@@ -97,6 +105,9 @@ impl AppState {
                     Ok(0) => {}
                     Ok(removed) => tracing::info!(removed, "compacted the event log"),
                     Err(error) => tracing::error!(%error, "compacting the event log failed"),
+                }
+                if let Err(error) = state.accounts.delete_expired_sessions(&clock::now()).await {
+                    tracing::error!(%error, "removing expired sessions failed");
                 }
             }
         });

@@ -127,11 +127,17 @@ async fn event_ids_skip_ahead_after_an_unclean_stop_and_only_then() {
     };
     let dir = tempfile::tempdir().unwrap();
     let id = UploadId::parse("0191c1d2-6b0e-7a3c-9f00-0000000000ff").unwrap();
-    let step = |percent| Change { stage: Some(Stage::Receiving), percent: Some(percent), ..Change::default() };
+    let step = |percent| Change {
+        stage: Some(Stage::Receiving),
+        percent: Some(percent),
+        ..Change::default()
+    };
 
     let first = SqliteRepo::open(dir.path()).await.unwrap();
-    let (_, created) =
-        first.insert(new_upload(id.clone(), "a".into(), None, "t"), Change::default()).await.unwrap();
+    let (_, created) = first
+        .insert(new_upload(id.clone(), "a".into(), None, "t"), Change::default())
+        .await
+        .unwrap();
     assert_eq!(created.seq, 1);
     drop(first); // never closed: as after a crash or a power loss
 

@@ -38,6 +38,16 @@ pub enum ErrorCode {
     Unavailable,
     /// Something went wrong on the server; details are in its log, never in the response.
     Internal,
+    /// The request needs a session (log in) or a valid token.
+    Unauthenticated,
+    /// Unknown username or wrong password: deliberately the same answer for both.
+    InvalidCredentials,
+    /// Registration with a username someone already has.
+    UsernameTaken,
+    /// Too many attempts; retry after the `Retry-After` header's seconds.
+    RateLimited,
+    /// A state-changing request from another site, refused whatever its cookies.
+    CrossSite,
     /// A code this build does not know yet (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -63,6 +73,11 @@ impl ErrorCode {
             Self::Deleted => "deleted",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::UsernameTaken => "username_taken",
+            Self::RateLimited => "rate_limited",
+            Self::CrossSite => "cross_site",
             Self::Unknown => "unknown",
         }
     }
@@ -73,7 +88,7 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 17] = [
+const ALL: [ErrorCode; 22] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidMultipart,
     ErrorCode::MissingFile,
@@ -90,6 +105,11 @@ const ALL: [ErrorCode; 17] = [
     ErrorCode::Deleted,
     ErrorCode::Unavailable,
     ErrorCode::Internal,
+    ErrorCode::Unauthenticated,
+    ErrorCode::InvalidCredentials,
+    ErrorCode::UsernameTaken,
+    ErrorCode::RateLimited,
+    ErrorCode::CrossSite,
     ErrorCode::Unknown,
 ];
 

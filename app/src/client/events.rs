@@ -122,10 +122,8 @@ fn reopen_later(stream: &Rc<Stream>) {
         }
     });
     if let Some(window) = web_sys::window() {
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-            reopen.unchecked_ref(),
-            delay,
-        );
+        let _ = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(reopen.unchecked_ref(), delay);
     }
 }
 

@@ -1,5 +1,6 @@
 //! HTTP routes: thin handlers that parse, call a domain module and map its errors.
 
+mod auth;
 mod events;
 mod health;
 pub mod listener;
@@ -21,6 +22,7 @@ use crate::{error::ApiError, state::AppState};
 /// Every API route; unknown `/api` paths answer with a JSON 404, not the HTML app.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(auth::router())
         .merge(uploads::router())
         .merge(events::router())
         .merge(health::router())

@@ -1,10 +1,13 @@
 //! Where bytes and metadata live: small traits, picked once at start-up, with the
 //! embedded defaults (the filesystem and SQLite) beside them.
 
+mod accounts;
 mod blobs;
 mod repo;
 mod sqlite;
+mod sqlite_accounts;
 
+pub use accounts::{AccountRepo, User};
 pub use blobs::{BlobKey, BlobStore, BlobWriter, FsBlobStore};
 pub use repo::{MetadataRepo, Scope, Snapshot};
 pub use sqlite::SqliteRepo;

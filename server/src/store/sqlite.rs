@@ -41,6 +41,10 @@ impl SqliteRepo {
         Ok(repo)
     }
 
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Notes that a server has the store open, first moving the event ids past anything
     /// the previous one may have handed out if it did not close the store cleanly.
     ///

@@ -1,0 +1,10 @@
+//! Who is asking: accounts with argon2id passwords, server-side sessions behind an
+//! `HttpOnly` cookie, login rate limits, and the refusal of cross-site writes.
+
+pub mod limiter;
+pub mod origin;
+pub mod password;
+pub mod session;
+
+pub use limiter::Limiter;
+pub use session::{CurrentUser, SESSION_COOKIE};

@@ -1,0 +1,103 @@
+//! Sessions: a random token in an `HttpOnly`, `SameSite=Lax` cookie, stored server-side
+//! only as its SHA-256, and the extractor that turns a request's cookie into its user.
+
+use std::time::Duration;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts, HeaderMap, HeaderValue},
+};
+use sha2::{Digest, Sha256};
+
+use crate::{clock, error::ApiError, state::AppState, store::User};
+
+pub const SESSION_COOKIE: &str = "uplink_session";
+
+/// 256 random bits, hex-encoded.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What the store keeps instead of the token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The session token a request carries, if any.
+pub fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty())
+}
+
+/// The `Set-Cookie` value that stores `token` for `max_age`.
+pub fn set_cookie(token: &str, max_age: Duration, secure: bool) -> HeaderValue {
+    cookie(token, max_age.as_secs(), secure)
+}
+
+/// The `Set-Cookie` value that makes the browser forget its session.
+pub fn clear_cookie(secure: bool) -> HeaderValue {
+    cookie("", 0, secure)
+}
+
+fn cookie(value: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .expect("a hex token makes a valid header")
+}
+
+/// The logged-in user of a request; rejects with `401 unauthenticated` otherwise.
+pub struct CurrentUser(pub User);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = cookie_token(&parts.headers).ok_or(ApiError::Unauthenticated)?;
+        let user = state.accounts.session_user(&token_hash(token), &clock::now()).await?;
+        user.map(CurrentUser).ok_or(ApiError::Unauthenticated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, HeaderValue::from_static("theme=dark; uplink_session=abc"));
+        assert_eq!(cookie_token(&headers), Some("abc"));
+        headers.clear();
+        headers.append(header::COOKIE, HeaderValue::from_static("uplink_session_x=1; a=b"));
+        assert_eq!(cookie_token(&headers), None);
+    }
+
+    #[test]
+    fn cookies_are_http_only_lax_and_secure_when_asked() {
+        let plain = set_cookie("t", Duration::from_secs(60), false);
+        assert_eq!(plain, "uplink_session=t; Path=/; Max-Age=60; HttpOnly; SameSite=Lax");
+        let secure = clear_cookie(true);
+        assert_eq!(secure, "uplink_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure");
+    }
+
+    #[test]
+    fn tokens_are_random_and_stored_hashed() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_ne!(token_hash(&a), a);
+        assert_eq!(token_hash(&a), token_hash(&a));
+    }
+}

@@ -1,0 +1,44 @@
+//! Accounts and sessions: who a request is. A trait, like the other stores, so a
+//! Postgres deployment keeps them beside its uploads.
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use super::StoreError;
+
+/// An account, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+}
+
+#[async_trait]
+pub trait AccountRepo: Send + Sync + 'static {
+    /// Creates an account; `None` when the username is taken (in any letter case).
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        at: &str,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// The account called `username` (in any letter case) and its password hash.
+    async fn find_user(&self, username: &str) -> Result<Option<(User, String)>, StoreError>;
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        at: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError>;
+
+    /// The user of the session with this token hash, if it has not expired by `now`.
+    async fn session_user(&self, token_hash: &str, now: &str) -> Result<Option<User>, StoreError>;
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+
+    /// Forgets sessions that expired by `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: &str) -> Result<u64, StoreError>;
+}
