@@ -93,6 +93,18 @@ async fn health_answers() {
 }
 
 #[tokio::test]
+async fn every_kind_of_response_carries_the_hardening_headers() {
+    let api = Api::new().await;
+    for path in ["/", "/healthz", "/api/uploads", "/api/nowhere", "/api/auth/me"] {
+        let response = api.get(path).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+    }
+}
+
+#[tokio::test]
 async fn an_upload_is_created_processed_listed_downloaded_and_deleted() {
     let api = Api::new().await;
     let text = b"hello uplink\nsecond line\n";
