@@ -1,29 +1,15 @@
 // The replay and restart contract, checked with the npm `eventsource` package instead of
 // our own client: its own reconnection logic, its own Last-Event-ID handling.
-import { expect, test } from "@playwright/test";
+import { expect } from "@playwright/test";
 
 import { makePdf } from "./support/pdf";
-import { OwnServer } from "./support/server";
+import { test } from "./support/server";
 import { Collector, isTerminal, upload, type Received } from "./support/events";
-
-let server: OwnServer;
-
-test.beforeEach(async () => {
-  server = new OwnServer();
-  await server.start();
-});
-
-test.afterEach(async ({}, testInfo) => {
-  if (testInfo.status !== testInfo.expectedStatus) {
-    await testInfo.attach("server.log", { body: server.log.join("\n") });
-  }
-  await server.stop();
-});
 
 const finished = (ids: string[]) => (events: Received[]) =>
   ids.every((id) => events.some((e) => e.data.upload_id === id && isTerminal(e)));
 
-test("a client whose connection keeps dropping ends with the steady client's sequence", async () => {
+test("a client whose connection keeps dropping ends with the steady client's sequence", async ({ server }) => {
   // Both ask for the whole history (`0`), so whenever each one's stream starts, the
   // sequences to compare are the same.
   const steady = new Collector(`${server.url}/api/events?last_event_id=0`);
@@ -48,7 +34,7 @@ test("a client whose connection keeps dropping ends with the steady client's seq
   expect(flaky.events).toEqual(steady.events);
 });
 
-test("a client resumes across a server crash with no gap, no duplicate and one done", async () => {
+test("a client resumes across a server crash with no gap, no duplicate and one done", async ({ server }) => {
   const pages = 1500;
   const id = await upload(server.url, "long.pdf", makePdf(pages));
   const live = new Collector(`${server.url}/api/uploads/${id}/events?last_event_id=0`);

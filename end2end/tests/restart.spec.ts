@@ -1,29 +1,15 @@
 // The server crashes while the dashboard is open and files are mid-processing: the page
 // says it is reconnecting, then every bar finishes, and none ever moves backwards.
-import { expect, test, type ConsoleMessage } from "@playwright/test";
+import { expect, type ConsoleMessage } from "@playwright/test";
 
 import { makePdf } from "./support/pdf";
-import { OwnServer } from "./support/server";
+import { test } from "./support/server";
 import { find } from "./support/dashboard";
 
 const PAGES = 1200;
 const FILES = ["first.pdf", "second.pdf", "third.pdf"];
 
-let server: OwnServer;
-
-test.beforeEach(async () => {
-  server = new OwnServer();
-  await server.start();
-});
-
-test.afterEach(async ({}, testInfo) => {
-  if (testInfo.status !== testInfo.expectedStatus) {
-    await testInfo.attach("server.log", { body: server.log.join("\n") });
-  }
-  await server.stop();
-});
-
-test("a server crash mid-processing: reconnecting, then every bar finishes", async ({ page }) => {
+test("a server crash mid-processing: reconnecting, then every bar finishes", async ({ page, server }) => {
   const problems: string[] = [];
   page.on("console", (m: ConsoleMessage) => {
     // Chromium itself logs each refused reconnection attempt of the EventSource.

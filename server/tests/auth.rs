@@ -16,6 +16,12 @@ async fn post(client: &Client, server: &TestServer, path: &str, body: Value) -> 
     client.post(server.url(path)).json(&body).send().await.unwrap()
 }
 
+/// The `name=value` pair a response's `Set-Cookie` sets, ready to send back.
+fn session_cookie(response: &reqwest::Response) -> String {
+    let set = response.headers()[header::SET_COOKIE].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
 async fn error_code(response: reqwest::Response) -> String {
     let body: Value = response.json().await.unwrap();
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
@@ -35,6 +41,7 @@ async fn register_then_me_then_logout() {
     .await;
     assert_eq!(registered.status(), StatusCode::CREATED);
     let cookie = registered.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    let token = session_cookie(&registered);
     assert!(cookie.starts_with("uplink_session="));
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
     assert!(!cookie.contains("Secure"), "no Secure on plain http");
@@ -62,7 +69,6 @@ async fn register_then_me_then_logout() {
     assert_eq!(error_code(me).await, "unauthenticated");
 
     // The old token is dead on the server, not just forgotten by this client.
-    let token = cookie.split(';').next().unwrap().to_owned();
     let replayed = Client::new()
         .get(server.url("/api/auth/me"))
         .header(header::COOKIE, token)
@@ -82,8 +88,7 @@ async fn bad_credentials_get_one_answer_and_login_rotates_the_session() {
         json!({"username": "grace", "password": "cobol-1959"}),
     )
     .await;
-    let first_token =
-        first.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let first_token = session_cookie(&first);
 
     let wrong = post(
         &Client::new(),
@@ -115,8 +120,7 @@ async fn bad_credentials_get_one_answer_and_login_rotates_the_session() {
         .await
         .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
-    let new_token =
-        login.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let new_token = session_cookie(&login);
     assert_ne!(new_token, first_token);
     let me = |token: String| {
         let url = server.url("/api/auth/me");

@@ -1,5 +1,6 @@
 // A server a spec owns: the same debug binary the suite's web server runs, on a port and
 // data directory of its own, so the spec can kill it and start it again mid-test.
+import { test as base } from "@playwright/test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -70,3 +71,17 @@ export class OwnServer {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
+
+/** `test` with `server`: an `OwnServer` started for the spec and stopped after it, its
+ * log attached to the report when the spec fails. */
+export const test = base.extend<{ server: OwnServer }>({
+  server: async ({}, use, testInfo) => {
+    const server = new OwnServer();
+    await server.start();
+    await use(server);
+    if (testInfo.status !== testInfo.expectedStatus) {
+      await testInfo.attach("server.log", { body: server.log.join("\n") });
+    }
+    await server.stop();
+  },
+});
