@@ -9,8 +9,8 @@ use crate::{state::AppState, store::MetadataRepo};
 struct RepoCatalog(Arc<dyn MetadataRepo>);
 
 impl UploadSource for RepoCatalog {
-    fn list(&self) -> CatalogFuture<'_> {
-        Box::pin(async move { self.0.list().await.map_err(|e| e.to_string()) })
+    fn list<'a>(&'a self, owner: &'a str) -> CatalogFuture<'a> {
+        Box::pin(async move { self.0.list(owner).await.map_err(|e| e.to_string()) })
     }
 }
 

@@ -66,6 +66,19 @@ pub struct Config {
     /// event stream reconnects and replays what it missed): a number with a unit.
     #[arg(long, env = "UPLINK_WRITE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub write_timeout: Duration,
+
+    /// Bytes one account may keep stored, counting uploads still arriving (default
+    /// 10 GiB; 0 for no limit).
+    #[arg(long, env = "UPLINK_USER_QUOTA_BYTES", default_value_t = 10 << 30)]
+    pub user_quota_bytes: u64,
+
+    /// Uploads one account may have arriving at once.
+    #[arg(long, env = "UPLINK_USER_MAX_IN_FLIGHT", default_value_t = 8)]
+    pub user_max_in_flight: u32,
+
+    /// How long an events token stays valid: a number with a unit (default 10 minutes).
+    #[arg(long, env = "UPLINK_TOKEN_TTL", default_value = "10m", value_parser = parse_duration)]
+    pub token_ttl: Duration,
 }
 
 impl Config {
@@ -97,6 +110,10 @@ impl Config {
 
     pub fn secure_cookies(&self) -> bool {
         self.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
+    }
+
+    pub fn user_quota(&self) -> Option<u64> {
+        (self.user_quota_bytes > 0).then_some(self.user_quota_bytes)
     }
 
     pub fn sse_keepalive(&self) -> Duration {

@@ -30,6 +30,12 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     CrossSite(String),
+    #[error("the token is invalid or has expired")]
+    InvalidToken,
+    #[error("{0}")]
+    QuotaExceeded(String),
+    #[error("{0}")]
+    TooManyUploads(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -79,6 +85,19 @@ impl ApiError {
             Self::CrossSite(message) => {
                 (StatusCode::FORBIDDEN, ErrorBody::new(ErrorCode::CrossSite, message.clone()))
             }
+            Self::InvalidToken => (
+                StatusCode::UNAUTHORIZED,
+                ErrorBody::new(ErrorCode::InvalidToken, "the token is invalid or has expired"),
+            ),
+            // 413 like any other body the server will not store.
+            Self::QuotaExceeded(message) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorBody::new(ErrorCode::QuotaExceeded, message.clone()),
+            ),
+            Self::TooManyUploads(message) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorBody::new(ErrorCode::TooManyUploads, message.clone()),
+            ),
             Self::Store(_) | Self::Io(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorBody::new(ErrorCode::Internal, "internal error; see the server log"),

@@ -37,14 +37,27 @@ pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let catalog = catalog::for_state(&state);
     let leptos_options = state.leptos_options.clone();
+    let live_reload = http::csp::live_reload_source(&leptos_options);
+    let page_context = move || {
+        provide_context(catalog.clone());
+        // leptos_axum made this response's nonce; the policy allows that one inline script.
+        if let (Some(nonce), Some(response)) =
+            (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+        {
+            let policy = http::csp::page_policy(&nonce, live_reload.as_deref());
+            response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
+        }
+    };
+    // The pages and their server functions, behind the session gate; the static files
+    // of the fallback (the WASM bundle, CSS) are served to anyone.
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes, page_context, move || {
+            app::shell(leptos_options.clone())
+        })
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), http::pages::gate));
     Router::new()
         .merge(http::router())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(catalog.clone()),
-            move || app::shell(leptos_options.clone()),
-        )
+        .merge(pages)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::origin::refuse_cross_site))
         // Every response: no content-type sniffing (an upload served back can never

@@ -5,17 +5,17 @@ use std::{io, sync::Arc, time::Duration};
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use shared::{ErrorBody, ErrorCode, UploadStatus};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::limiter::LoginLimits,
+    auth::{limiter::LoginLimits, token::TokenKey},
     clock,
     config::Config,
     events::{EventBus, MemoryHub, Recorder, StreamDeps},
     processing::{worker_context, Jobs},
     store::{AccountRepo, BlobStore, FsBlobStore, MetadataRepo, SqliteRepo, StoreError},
-    uploads::lifecycle::Change,
+    uploads::{lifecycle::Change, quota::Quotas},
 };
 
 #[derive(Clone, FromRef)]
@@ -27,9 +27,14 @@ pub struct AppState {
     pub recorder: Arc<Recorder>,
     pub accounts: Arc<dyn AccountRepo>,
     pub login_limits: Arc<LoginLimits>,
+    /// Signs the events tokens of `POST /api/uploads/{id}/token`.
+    pub token_key: Arc<TokenKey>,
+    pub quotas: Arc<Quotas>,
     pub jobs: Arc<Jobs>,
     /// Cancelled when the server begins to shut down: streams end, workers stop.
     pub shutdown: CancellationToken,
+    /// The token hash of each session that ends, so the streams it opened end too.
+    pub sessions_ended: broadcast::Sender<Arc<str>>,
     /// How many connections were closed because their client stopped reading.
     pub stalled_connections: Arc<watch::Sender<u64>>,
     pub leptos_options: LeptosOptions,
@@ -53,6 +58,9 @@ impl AppState {
         let accounts: Arc<dyn AccountRepo> = sqlite;
         let blobs: Arc<dyn BlobStore> =
             Arc::new(FsBlobStore::open_dir(config.data_dir.join("blobs")).await?);
+        let token_key =
+            Arc::new(TokenKey::load_or_create(&config.data_dir.join("token.key")).await?);
+        let quotas = Quotas::new(config.user_quota(), config.user_max_in_flight);
         let bus: Arc<dyn EventBus> = Arc::new(MemoryHub::new(config.event_buffer.max(1)));
         let recorder = Arc::new(Recorder::new(Arc::clone(&repo), Arc::clone(&bus)));
         let shutdown = CancellationToken::new();
@@ -69,8 +77,11 @@ impl AppState {
             recorder,
             accounts,
             login_limits: Arc::new(LoginLimits::default()),
+            token_key,
+            quotas,
             jobs,
             shutdown,
+            sessions_ended: broadcast::Sender::new(64),
             stalled_connections: Arc::new(watch::Sender::new(0)),
             leptos_options,
         };
@@ -138,6 +149,15 @@ impl AppState {
             bus: Arc::clone(&self.bus),
             shutdown: self.shutdown.clone(),
             keep_alive: self.config.sse_keepalive(),
+            sessions_ended: self.sessions_ended.clone(),
         }
+    }
+
+    /// Ends a session: it can no longer be used, and the streams it opened close.
+    pub async fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.accounts.delete_session(token_hash).await?;
+        // No receivers (no open streams) is not an error.
+        let _ = self.sessions_ended.send(token_hash.into());
+        Ok(())
     }
 }

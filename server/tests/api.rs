@@ -4,7 +4,7 @@ mod common;
 
 use axum::{
     body::Body,
-    http::{header, Method, Request, StatusCode},
+    http::{header, Request, StatusCode},
     response::Response,
     Router,
 };
@@ -13,8 +13,10 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
+/// The router, with a logged-in account whose cookie every request carries.
 struct Api {
     router: Router,
+    cookie: String,
     _dir: tempfile::TempDir,
 }
 
@@ -26,10 +28,21 @@ impl Api {
     async fn with(configure: impl FnOnce(&mut uplink::Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let state = state_in(&dir, configure).await;
-        Self { router: uplink::app(state), _dir: dir }
+        let router = uplink::app(state);
+        let register = Request::post("/api/auth/register")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"username":"alice","password":"correct horse"}"#))
+            .unwrap();
+        let registered = router.clone().oneshot(register).await.unwrap();
+        assert_eq!(registered.status(), StatusCode::CREATED);
+        let set = registered.headers()[header::SET_COOKIE].to_str().unwrap();
+        let cookie = set.split(';').next().unwrap().to_owned();
+        Self { router, cookie, _dir: dir }
     }
 
-    async fn send(&self, request: Request<Body>) -> Response {
+    /// Sends `request` with the account's session cookie.
+    async fn send(&self, mut request: Request<Body>) -> Response {
+        request.headers_mut().insert(header::COOKIE, self.cookie.parse().unwrap());
         self.router.clone().oneshot(request).await.unwrap()
     }
 
@@ -198,85 +211,6 @@ async fn a_pdf_gets_text_per_page_and_other_bytes_get_none() {
 }
 
 #[tokio::test]
-async fn bad_requests_get_their_documented_errors() {
-    let api = Api::with(|c| c.max_upload_bytes = 1000).await;
-    let post = |content_type: &str, length: Option<usize>, body: Vec<u8>| {
-        let mut request = Request::builder().method(Method::POST).uri("/api/uploads");
-        request = request.header(header::CONTENT_TYPE, content_type);
-        if let Some(length) = length {
-            request = request.header(header::CONTENT_LENGTH, length);
-        }
-        request.body(Body::from(body)).unwrap()
-    };
-
-    let response = api.send(post("application/json", None, b"{}".to_vec())).await;
-    assert_error(response, StatusCode::BAD_REQUEST, "invalid_multipart").await;
-
-    let (content_type, body) = multipart("document", "a.txt", b"hi");
-    let response = api.send(post(&content_type, Some(body.len()), body)).await;
-    assert_error(response, StatusCode::BAD_REQUEST, "missing_file").await;
-
-    // Refused from the Content-Length alone, before any byte is read.
-    let (content_type, body) = multipart("file", "big.bin", &vec![7u8; 200_000]);
-    let response = api.send(post(&content_type, Some(body.len()), body)).await;
-    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
-
-    // No Content-Length: refused while streaming, and the upload is marked failed.
-    let (content_type, body) = multipart("file", "big.bin", &vec![7u8; 5000]);
-    let response = api.send(post(&content_type, None, body)).await;
-    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
-    let list = json(api.get("/api/uploads").await).await;
-    assert_eq!(list[0]["status"], "failed");
-    assert_eq!(list[0]["error"]["code"], "payload_too_large");
-
-    let (content_type, body) = multipart("file", "a.txt", b"hi");
-    let truncated = body[..body.len() - 10].to_vec();
-    let response = api.send(post(&content_type, None, truncated)).await;
-    assert_error(response, StatusCode::BAD_REQUEST, "upload_aborted").await;
-
-    // Two `file` parts: refused, and the first one is not left behind as a live upload.
-    let (content_type, one) = multipart("file", "one.txt", b"1");
-    let (_, two) = multipart("file", "two.txt", b"2");
-    let closing = format!("--{}--\r\n", common::BOUNDARY);
-    let both = [&one[..one.len() - closing.len()], &two[..]].concat();
-    let response = api.send(post(&content_type, Some(both.len()), both)).await;
-    assert_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
-    let list = json(api.get("/api/uploads").await).await;
-    assert_eq!(
-        (list[0]["filename"].as_str(), list[0]["status"].as_str()),
-        (Some("one.txt"), Some("failed"))
-    );
-
-    for client_ref in ["has space", "semi;colon", &"x".repeat(65)] {
-        let (content_type, body) = multipart("file", "a.txt", b"hi");
-        let request =
-            Request::post(format!("/api/uploads?client_ref={}", client_ref.replace(' ', "%20")))
-                .header(header::CONTENT_TYPE, content_type)
-                .body(Body::from(body))
-                .unwrap();
-        assert_error(api.send(request).await, StatusCode::BAD_REQUEST, "invalid_request").await;
-    }
-
-    assert_error(api.get("/api/uploads/not-an-id").await, StatusCode::BAD_REQUEST, "invalid_id")
-        .await;
-    let unknown = "/api/uploads/0191c1d2-6b0e-7a3c-9f00-1234567890ab";
-    for suffix in ["", "/file", "/text", "/events"] {
-        assert_error(
-            api.get(&format!("{unknown}{suffix}")).await,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        )
-        .await;
-    }
-    let response = api.send(Request::delete(unknown).body(Body::empty()).unwrap()).await;
-    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
-    assert_error(api.get("/api/nothing-here").await, StatusCode::NOT_FOUND, "not_found").await;
-
-    // And the server still serves.
-    assert_eq!(api.get("/healthz").await.status(), StatusCode::OK);
-}
-
-#[tokio::test]
 async fn all_events_start_with_a_snapshot_of_every_upload() {
     let api = Api::new().await;
     let a = api.upload("a.txt", b"a").await;
@@ -309,7 +243,24 @@ async fn the_dashboard_is_rendered_on_the_server_with_existing_uploads() {
     api.upload("rendered-on-the-server.txt", b"x").await;
     let response = api.get("/").await;
     assert_eq!(response.status(), StatusCode::OK);
+    let policy = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
     let html = String::from_utf8(body(response).await).unwrap();
     assert!(html.contains("rendered-on-the-server.txt"), "{html}");
     assert!(html.contains("/pkg/uplink"), "hydration scripts are linked");
+    assert!(html.contains("alice"), "the page names who is logged in");
+
+    // Every inline script carries the nonce the policy allows, and nothing else is allowed.
+    let nonce = policy.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    let inline_scripts = html.matches("<script").count();
+    assert!(inline_scripts > 0);
+    assert_eq!(
+        html.matches(&format!("<script type=\"module\" nonce=\"{nonce}\"")).count()
+            + html.matches(&format!("<script nonce=\"{nonce}\"")).count(),
+        inline_scripts,
+        "{html}"
+    );
+    assert!(policy.contains("default-src 'self'") && !policy.contains("unsafe-inline"));
+    // A fresh nonce per response.
+    let again = api.get("/").await.headers()[header::CONTENT_SECURITY_POLICY].clone();
+    assert_ne!(again.to_str().unwrap(), policy);
 }

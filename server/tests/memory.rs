@@ -23,13 +23,14 @@ const MIB: isize = 1 << 20;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_client_holds_bounded_memory_while_events_stream_past_it() {
     let server = TestServer::start_with(|c| c.event_buffer = 256).await;
-    let mut stalled = RawSse::connect(server.addr, "/api/events").await;
+    let mut stalled = RawSse::connect(server.addr, "/api/events", &server.user.cookie).await;
     assert!(stalled.next().await.unwrap().retry.is_some());
-    let mut steady = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
+    let mut steady =
+        SseReader::new(server.client.get(server.url("/api/events")).send().await.unwrap());
     assert!(steady.next().await.unwrap().retry.is_some());
 
     // Warm up: the ring fills, caches and pools reach their working size.
-    churn(&server.state, "0191c1d2-6b0e-7a3c-9f00-000000000001", 2000, 1024).await;
+    churn(&server.state, &server.user.id, "0191c1d2-6b0e-7a3c-9f00-000000000001", 2000, 1024).await;
     let mut last = 0;
     while last < 2002 {
         last = steady.next().await.unwrap().id.unwrap_or(last);
@@ -49,7 +50,8 @@ async fn a_stalled_client_holds_bounded_memory_while_events_stream_past_it() {
     });
     // 10,000 events of about 2 KiB: 20 MiB, five times what the kernel can buffer for
     // the stalled socket.
-    churn(&server.state, "0191c1d2-6b0e-7a3c-9f00-000000000002", 10_000, 2048).await;
+    churn(&server.state, &server.user.id, "0191c1d2-6b0e-7a3c-9f00-000000000002", 10_000, 2048)
+        .await;
     let bytes = counting.await.unwrap();
     let grown = grown(&region);
     eprintln!(

@@ -7,7 +7,7 @@ use common::{named, post_file, post_streaming, Sse, SseReader, TestServer};
 use uplink::processing::fixtures;
 
 async fn upload(server: &TestServer, name: &str, bytes: Vec<u8>) {
-    post_file(&server.base(), name, &bytes).await;
+    post_file(&server.client, &server.base(), name, &bytes).await;
 }
 
 fn terminal(event: &Sse) -> bool {
@@ -20,12 +20,13 @@ async fn clients_reconnecting_at_random_points_see_exactly_the_steady_sequence()
     let uploads = 8;
     // Both clients start before anything happened, so both start from the same (empty) state.
     let reference = tokio::spawn({
-        let url = server.url("/api/events");
-        async move { SseReader::new(reqwest::get(url).await.unwrap()) }
+        let (url, client) = (server.url("/api/events"), server.client.clone());
+        async move { SseReader::new(client.get(url).send().await.unwrap()) }
     })
     .await
     .unwrap();
-    let mut flaky = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
+    let mut flaky =
+        SseReader::new(server.client.get(server.url("/api/events")).send().await.unwrap());
 
     let uploading = async {
         for i in 0..uploads {
@@ -74,11 +75,12 @@ async fn clients_reconnecting_at_random_points_see_exactly_the_steady_sequence()
             let last = seen.last().map_or(0, |e| e.id.unwrap());
             reconnects += 1;
             let request = if reconnects % 2 == 0 {
-                reqwest::Client::new()
+                server
+                    .client
                     .get(server.url("/api/events"))
                     .header("Last-Event-ID", last.to_string())
             } else {
-                reqwest::Client::new().get(server.url(&format!("/api/events?last_event_id={last}")))
+                server.client.get(server.url(&format!("/api/events?last_event_id={last}")))
             };
             flaky = SseReader::new(request.send().await.unwrap());
         }
@@ -106,11 +108,16 @@ async fn a_subscriber_that_falls_out_of_the_buffer_catches_up_from_the_log() {
     let id = UploadId::parse("0191c1d2-6b0e-7a3c-9f00-1234567890ab").unwrap();
     state
         .recorder
-        .create(new_upload(id.clone(), "a".into(), None, "t"), Change::default())
+        .create("owner-1", new_upload(id.clone(), "a".into(), None, "t"), Change::default())
         .await
         .unwrap();
 
-    let request = StreamRequest { scope: Scope::All, last_event_id: None, end_on_terminal: false };
+    let request = StreamRequest {
+        scope: Scope::owner("owner-1"),
+        last_event_id: None,
+        end_on_terminal: false,
+        session: None,
+    };
     let mut stream = Box::pin(event_stream(state.stream_deps(), request));
     let mut parser = common::SseParser::default();
     let mut ids = Vec::new();
@@ -139,7 +146,7 @@ async fn a_subscriber_that_falls_out_of_the_buffer_catches_up_from_the_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_past_retention_are_compacted_and_old_ids_get_the_snapshot() {
     let server = TestServer::start_with(|c| c.event_retention = std::time::Duration::ZERO).await;
-    let created = post_streaming(&server.base(), "old.txt", b"old").await;
+    let created = post_streaming(&server.client, &server.base(), "old.txt", b"old").await;
     let history = common::read_sse(created, |_| false).await;
     let history = named(&history);
     assert_eq!(history.last().unwrap().name(), "done");
@@ -148,7 +155,8 @@ async fn events_past_retention_are_compacted_and_old_ids_get_the_snapshot() {
     assert_eq!(server.state.compact_events().await.unwrap(), history.len() as u64);
 
     // Resuming from before the horizon: the present state, not a partial replay.
-    let resumed = reqwest::Client::new()
+    let resumed = server
+        .client
         .get(server.url("/api/events"))
         .header("Last-Event-ID", first.to_string())
         .send()
@@ -162,6 +170,7 @@ async fn events_past_retention_are_compacted_and_old_ids_get_the_snapshot() {
 
     // The upload itself and its bytes are untouched.
     let id = snapshot.json()["upload_id"].as_str().unwrap().to_owned();
-    let file = reqwest::get(server.url(&format!("/api/uploads/{id}/file"))).await.unwrap();
+    let file =
+        server.client.get(server.url(&format!("/api/uploads/{id}/file"))).send().await.unwrap();
     assert_eq!(file.bytes().await.unwrap().as_ref(), b"old");
 }

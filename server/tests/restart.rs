@@ -5,7 +5,7 @@ mod common;
 
 use std::{net::SocketAddr, path::Path, process::Stdio};
 
-use common::{assert_ordered, named, post_file, read_sse, Sse, SseReader};
+use common::{assert_ordered, named, post_file, read_sse, Account, Sse, SseReader};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
@@ -59,8 +59,9 @@ fn page(event: &Sse) -> Option<u64> {
         .flatten()
 }
 
-async fn events(process: &Process, id: &str, after: i64) -> reqwest::Response {
-    reqwest::Client::new()
+async fn events(process: &Process, account: &Account, id: &str, after: i64) -> reqwest::Response {
+    account
+        .client
         .get(process.url(&format!("/api/uploads/{id}/events")))
         .header("Last-Event-ID", after.to_string())
         .send()
@@ -74,10 +75,13 @@ async fn a_server_killed_mid_extraction_resumes_and_loses_no_event() {
     let pages = 240u64;
     let first = Process::start(dir.path()).await;
 
-    let created = post_file(&first.url(""), "long.pdf", &fixtures::pdf(pages as u32)).await;
+    // The session is stored with the uploads: it outlives the restart too.
+    let alice = Account::register(&first.url(""), "alice").await;
+    let created =
+        post_file(&alice.client, &first.url(""), "long.pdf", &fixtures::pdf(pages as u32)).await;
     let id = created["id"].as_str().unwrap().to_owned();
 
-    let mut stream = SseReader::new(events(&first, &id, 0).await);
+    let mut stream = SseReader::new(events(&first, &alice, &id, 0).await);
     let before = stream.until(|e| page(e).is_some_and(|p| p >= 10)).await;
     first.kill().await;
     drop(stream);
@@ -85,7 +89,7 @@ async fn a_server_killed_mid_extraction_resumes_and_loses_no_event() {
     let before: Vec<Sse> = named(&before).into_iter().cloned().collect();
     let last_seen = before.last().unwrap().id.unwrap();
     let second = Process::start(dir.path()).await;
-    let after = read_sse(events(&second, &id, last_seen).await, |_| false).await;
+    let after = read_sse(events(&second, &alice, &id, last_seen).await, |_| false).await;
     let after: Vec<Sse> = named(&after).into_iter().cloned().collect();
     let sequence: Vec<Sse> = before.into_iter().chain(after).collect();
 
@@ -100,11 +104,14 @@ async fn a_server_killed_mid_extraction_resumes_and_loses_no_event() {
     );
 
     // A client replaying the whole history afterwards sees exactly the same sequence.
-    let replay = read_sse(events(&second, &id, 0).await, |_| false).await;
+    let replay = read_sse(events(&second, &alice, &id, 0).await, |_| false).await;
     assert_eq!(named(&replay).into_iter().cloned().collect::<Vec<_>>(), sequence);
 
     // And the text is complete: every page, once, in order.
-    let text = reqwest::get(second.url(&format!("/api/uploads/{id}/text")))
+    let text = alice
+        .client
+        .get(second.url(&format!("/api/uploads/{id}/text")))
+        .send()
         .await
         .unwrap()
         .text()
@@ -135,7 +142,7 @@ async fn event_ids_skip_ahead_after_an_unclean_stop_and_only_then() {
 
     let first = SqliteRepo::open(dir.path()).await.unwrap();
     let (_, created) = first
-        .insert(new_upload(id.clone(), "a".into(), None, "t"), Change::default())
+        .insert("owner-1", new_upload(id.clone(), "a".into(), None, "t"), Change::default())
         .await
         .unwrap();
     assert_eq!(created.seq, 1);

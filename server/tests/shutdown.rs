@@ -9,8 +9,9 @@ use uplink::processing::fixtures;
 
 /// Uploads a long PDF and returns its id once extraction has visibly started.
 async fn upload_and_wait_for_first_page(server: &TestServer, pages: u32) -> UploadId {
-    let mut all = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
-    post_file(&server.base(), "long.pdf", &fixtures::pdf(pages)).await;
+    let mut all =
+        SseReader::new(server.client.get(server.url("/api/events")).send().await.unwrap());
+    post_file(&server.client, &server.base(), "long.pdf", &fixtures::pdf(pages)).await;
     let events = all.until(|e| e.name() == "progress" && e.json()["page"] == 1).await;
     let id = events.last().unwrap().json()["upload_id"].as_str().unwrap().to_owned();
     UploadId::parse(&id).unwrap()

@@ -27,7 +27,8 @@ fn check_upload_stream(events: &[Sse]) -> Vec<&Sse> {
 async fn a_pdf_uploaded_with_accept_event_stream_streams_to_done_one_event_per_page() {
     let server = TestServer::start().await;
     let pages = 12;
-    let response = post_streaming(&server.base(), "twelve.pdf", &fixtures::pdf(pages)).await;
+    let response =
+        post_streaming(&server.client, &server.base(), "twelve.pdf", &fixtures::pdf(pages)).await;
     let events = read_sse(response, |_| false).await;
     let named = check_upload_stream(&events);
 
@@ -69,7 +70,8 @@ async fn a_pdf_uploaded_with_accept_event_stream_streams_to_done_one_event_per_p
 
     // A client replaying the upload's history afterwards sees exactly the same events.
     let id = done["upload_id"].as_str().unwrap();
-    let replay = reqwest::Client::new()
+    let replay = server
+        .client
         .get(server.url(&format!("/api/uploads/{id}/events")))
         .header("Last-Event-ID", "0")
         .send()
@@ -80,7 +82,8 @@ async fn a_pdf_uploaded_with_accept_event_stream_streams_to_done_one_event_per_p
 
     // Resuming from the middle gives exactly the rest.
     let middle = named[named.len() / 2].id.unwrap();
-    let resumed = reqwest::Client::new()
+    let resumed = server
+        .client
         .get(server.url(&format!("/api/uploads/{id}/events?last_event_id={middle}")))
         .send()
         .await
@@ -91,7 +94,8 @@ async fn a_pdf_uploaded_with_accept_event_stream_streams_to_done_one_event_per_p
 
     // An id from the future (another server's log) gets the present state instead.
     let future = named.last().unwrap().id.unwrap() + 1000;
-    let snapshot = reqwest::Client::new()
+    let snapshot = server
+        .client
         .get(server.url(&format!("/api/uploads/{id}/events")))
         .header("Last-Event-ID", future.to_string())
         .send()
@@ -111,10 +115,14 @@ async fn corrupt_and_encrypted_pdfs_fail_their_own_uploads_and_nothing_else() {
     let server = TestServer::start().await;
     let good_pdf = fixtures::pdf(2);
     let base = server.base();
-    let good = post_streaming(&base, "good.pdf", &good_pdf);
-    let bad = post_streaming(&base, "bad.pdf", b"%PDF-1.7\nnot a pdf at all");
-    let locked =
-        post_streaming(&base, "locked.pdf", include_bytes!("fixtures/encrypted-aes256.pdf"));
+    let good = post_streaming(&server.client, &base, "good.pdf", &good_pdf);
+    let bad = post_streaming(&server.client, &base, "bad.pdf", b"%PDF-1.7\nnot a pdf at all");
+    let locked = post_streaming(
+        &server.client,
+        &base,
+        "locked.pdf",
+        include_bytes!("fixtures/encrypted-aes256.pdf"),
+    );
     let (good, bad, locked) = tokio::join!(good, bad, locked);
     let (good, bad, locked) = tokio::join!(
         read_sse(good, |_| false),
@@ -132,14 +140,14 @@ async fn corrupt_and_encrypted_pdfs_fail_their_own_uploads_and_nothing_else() {
     assert!(error.json()["message"].as_str().unwrap().contains("damaged"));
 
     assert_eq!(check_upload_stream(&good).last().unwrap().name(), "done");
-    let health = reqwest::get(server.url("/healthz")).await.unwrap();
+    let health = server.client.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_all_uploads_stream_carries_new_uploads_live_with_keep_alives() {
     let server = TestServer::start_with(|c| c.sse_keepalive_secs = 1).await;
-    let subscriber = reqwest::get(server.url("/api/events")).await.unwrap();
+    let subscriber = server.client.get(server.url("/api/events")).send().await.unwrap();
     assert_eq!(subscriber.headers()[header::CONTENT_TYPE], "text/event-stream");
 
     let mut uploads = BTreeSet::new();
@@ -156,7 +164,7 @@ async fn the_all_uploads_stream_carries_new_uploads_live_with_keep_alives() {
             uploads.len() == 2 && keep_alives > 0
         }));
         for (name, bytes) in [("one.pdf", fixtures::pdf(3)), ("two.txt", b"two".to_vec())] {
-            post_file(&server.base(), name, &bytes).await;
+            post_file(&server.client, &server.base(), name, &bytes).await;
         }
         reading.await.unwrap()
     };
@@ -175,14 +183,16 @@ async fn the_all_uploads_stream_carries_new_uploads_live_with_keep_alives() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_upload_is_marked_failed_and_its_bytes_removed() {
     let server = TestServer::start().await;
-    let mut subscriber = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
+    let mut subscriber =
+        SseReader::new(server.client.get(server.url("/api/events")).send().await.unwrap());
 
     // Promise a large body, send a little, then hang up.
     let (content_type, body) = multipart("file", "half.bin", &vec![1u8; 1 << 20]);
     let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let head = format!(
-        "POST /api/uploads HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        "POST /api/uploads HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         server.addr,
+        server.user.cookie,
         body.len()
     );
     socket.write_all(head.as_bytes()).await.unwrap();
@@ -197,7 +207,10 @@ async fn an_abandoned_upload_is_marked_failed_and_its_bytes_removed() {
     let error = events.last().unwrap().json();
     assert_eq!(error["code"], "upload_aborted");
     let id = error["upload_id"].as_str().unwrap();
-    let upload: serde_json::Value = reqwest::get(server.url(&format!("/api/uploads/{id}")))
+    let upload: serde_json::Value = server
+        .client
+        .get(server.url(&format!("/api/uploads/{id}")))
+        .send()
         .await
         .unwrap()
         .json()
@@ -212,9 +225,10 @@ async fn an_abandoned_upload_is_marked_failed_and_its_bytes_removed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_stream_ends_when_the_server_shuts_down() {
     let mut server = TestServer::start().await;
-    post_file(&server.base(), "kept.txt", b"kept").await;
+    post_file(&server.client, &server.base(), "kept.txt", b"kept").await;
 
-    let mut all = SseReader::new(reqwest::get(server.url("/api/events")).await.unwrap());
+    let mut all =
+        SseReader::new(server.client.get(server.url("/api/events")).send().await.unwrap());
     // The snapshot has arrived: the stream is established and now idle.
     all.until(|e| e.event.is_some()).await;
 
@@ -227,5 +241,5 @@ async fn every_stream_ends_when_the_server_shuts_down() {
     tokio::time::timeout(std::time::Duration::from_secs(30), ended)
         .await
         .expect("the stream ended and the server stopped");
-    assert!(reqwest::get(server.url("/healthz")).await.is_err(), "no longer listening");
+    assert!(server.client.get(server.url("/healthz")).send().await.is_err(), "no longer listening");
 }

@@ -48,6 +48,12 @@ pub enum ErrorCode {
     RateLimited,
     /// A state-changing request from another site, refused whatever its cookies.
     CrossSite,
+    /// An events token that is malformed, expired, or for another upload.
+    InvalidToken,
+    /// The upload would take the account past `UPLINK_USER_QUOTA_BYTES`.
+    QuotaExceeded,
+    /// The account already has `UPLINK_USER_MAX_IN_FLIGHT` uploads being received.
+    TooManyUploads,
     /// A code this build does not know yet (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -78,6 +84,9 @@ impl ErrorCode {
             Self::UsernameTaken => "username_taken",
             Self::RateLimited => "rate_limited",
             Self::CrossSite => "cross_site",
+            Self::InvalidToken => "invalid_token",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::TooManyUploads => "too_many_uploads",
             Self::Unknown => "unknown",
         }
     }
@@ -88,7 +97,7 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 22] = [
+const ALL: [ErrorCode; 25] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidMultipart,
     ErrorCode::MissingFile,
@@ -110,6 +119,9 @@ const ALL: [ErrorCode; 22] = [
     ErrorCode::UsernameTaken,
     ErrorCode::RateLimited,
     ErrorCode::CrossSite,
+    ErrorCode::InvalidToken,
+    ErrorCode::QuotaExceeded,
+    ErrorCode::TooManyUploads,
     ErrorCode::Unknown,
 ];
 
@@ -142,7 +154,7 @@ mod tests {
     #[test]
     fn unknown_codes_from_a_newer_server_still_decode() {
         let body: ErrorBody =
-            serde_json::from_str(r#"{"code":"quota_exceeded","message":"m"}"#).unwrap();
+            serde_json::from_str(r#"{"code":"a_code_from_the_future","message":"m"}"#).unwrap();
         assert_eq!(body.code, ErrorCode::Unknown);
     }
 }

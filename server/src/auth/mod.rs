@@ -5,6 +5,7 @@ pub mod limiter;
 pub mod origin;
 pub mod password;
 pub mod session;
+pub mod token;
 
 pub use limiter::Limiter;
 pub use session::{CurrentUser, SESSION_COOKIE};

@@ -58,15 +58,34 @@ fn cookie(value: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
 }
 
 /// The logged-in user of a request; rejects with `401 unauthenticated` otherwise.
-pub struct CurrentUser(pub User);
+pub struct CurrentUser {
+    pub user: User,
+    /// The hash of the session token the request carried.
+    pub session: String,
+}
+
+impl CurrentUser {
+    pub fn id(&self) -> &str {
+        &self.user.id
+    }
+}
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = cookie_token(&parts.headers).ok_or(ApiError::Unauthenticated)?;
-        let user = state.accounts.session_user(&token_hash(token), &clock::now()).await?;
-        user.map(CurrentUser).ok_or(ApiError::Unauthenticated)
+        Self::from_headers(&parts.headers, state).await
+    }
+}
+
+impl CurrentUser {
+    /// The user whose session cookie `headers` carry.
+    pub async fn from_headers(headers: &HeaderMap, state: &AppState) -> Result<Self, ApiError> {
+        let token = cookie_token(headers).ok_or(ApiError::Unauthenticated)?;
+        let session = token_hash(token);
+        let user = state.accounts.session_user(&session, &clock::now()).await?;
+        let user = user.ok_or(ApiError::Unauthenticated)?;
+        Ok(Self { user, session })
     }
 }
 

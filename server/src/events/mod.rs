@@ -10,6 +10,8 @@ pub use hub::{EventBus, MemoryHub};
 pub use recorder::Recorder;
 pub use stream::{event_stream, StreamDeps, StreamRequest};
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use shared::{UploadEvent, UploadId};
 
@@ -19,21 +21,30 @@ use shared::{UploadEvent, UploadId};
 pub struct StoredEvent {
     pub seq: i64,
     pub upload_id: UploadId,
+    /// The account whose upload it is: live streams filter on it.
+    pub owner: Arc<str>,
     /// Terminal events end per-upload streams.
     pub terminal: bool,
     pub frame: Bytes,
 }
 
 impl StoredEvent {
-    pub fn new(seq: i64, event: &UploadEvent) -> Self {
-        Self::from_parts(seq, event.upload_id().clone(), event.name(), &encode(event))
+    pub fn new(seq: i64, owner: Arc<str>, event: &UploadEvent) -> Self {
+        Self::from_parts(seq, event.upload_id().clone(), owner, event.name(), &encode(event))
     }
 
     /// Rebuilds an event from its logged name and JSON without decoding it.
-    pub fn from_parts(seq: i64, upload_id: UploadId, name: &str, data: &str) -> Self {
+    pub fn from_parts(
+        seq: i64,
+        upload_id: UploadId,
+        owner: Arc<str>,
+        name: &str,
+        data: &str,
+    ) -> Self {
         Self {
             seq,
             upload_id,
+            owner,
             terminal: name != UploadEvent::PROGRESS,
             frame: sse::event_frame(seq, name, data),
         }

@@ -35,9 +35,15 @@ impl Recorder {
         &self.bus
     }
 
-    pub async fn create(&self, upload: Upload, change: Change) -> Result<Upload, StoreError> {
+    /// Stores a new upload of `owner`'s.
+    pub async fn create(
+        &self,
+        owner: &str,
+        upload: Upload,
+        change: Change,
+    ) -> Result<Upload, StoreError> {
         let _order = self.order.lock().await;
-        let (upload, event) = self.repo.insert(upload, change).await?;
+        let (upload, event) = self.repo.insert(owner, upload, change).await?;
         self.bus.publish(Arc::new(event));
         Ok(upload)
     }

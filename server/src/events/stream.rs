@@ -1,7 +1,8 @@
 //! One SSE stream: `retry:`, then either a replay of the log after the client's
 //! Last-Event-ID or a snapshot of the present state, then live events, with keep-alive
 //! comments while idle. Ends after a terminal event (per-upload streams), when the
-//! server shuts down, or when the client goes away.
+//! session it was opened with ends (logout), when the server shuts down, or when the
+//! client goes away.
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
@@ -9,7 +10,10 @@ use async_stream::stream;
 use bytes::Bytes;
 use futures_util::Stream;
 use shared::UploadStatus;
-use tokio::{sync::broadcast::error::RecvError, time::interval_at};
+use tokio::{
+    sync::broadcast::{self, error::RecvError},
+    time::interval_at,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::{sse, EventBus, StoredEvent};
@@ -29,6 +33,9 @@ pub struct StreamRequest {
     pub last_event_id: Option<i64>,
     /// Stop after the first terminal event (streams about one upload).
     pub end_on_terminal: bool,
+    /// The session (its token hash) that opened the stream; the stream ends with it.
+    /// `None` for streams opened with an events token, which simply expire.
+    pub session: Option<String>,
 }
 
 /// What a stream needs from the server.
@@ -38,16 +45,18 @@ pub struct StreamDeps {
     pub bus: Arc<dyn EventBus>,
     pub shutdown: CancellationToken,
     pub keep_alive: Duration,
+    /// The token hash of every session that ends (logout, or a new login replacing it).
+    pub sessions_ended: broadcast::Sender<Arc<str>>,
 }
 
 /// The snapshot event for an upload: its present state under its newest event's id.
-fn snapshot_event(seq: i64, upload: &shared::Upload) -> StoredEvent {
+fn snapshot_event(seq: i64, owner: &str, upload: &shared::Upload) -> StoredEvent {
     let detail = Detail {
         bytes_received: (upload.status == UploadStatus::Uploading).then_some(upload.size),
         introduce: true,
         ..Detail::default()
     };
-    StoredEvent::new(seq, &event_for(upload, &detail, &upload.updated_at))
+    StoredEvent::new(seq, owner.into(), &event_for(upload, &detail, &upload.updated_at))
 }
 
 enum Next {
@@ -55,6 +64,7 @@ enum Next {
     CatchUp,
     KeepAlive,
     Stop,
+    Nothing,
 }
 
 pub fn event_stream(
@@ -62,9 +72,10 @@ pub fn event_stream(
     request: StreamRequest,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     stream! {
-        let StreamRequest { scope, last_event_id, end_on_terminal } = request;
+        let StreamRequest { scope, last_event_id, end_on_terminal, session } = request;
         // Subscribe before reading the log, so nothing committed after the read is missed.
         let mut live = deps.bus.subscribe();
+        let mut ended = deps.sessions_ended.subscribe();
         yield Ok(sse::retry_frame(sse::RETRY_MS));
 
         // An id this log never handed out (another server's, or from before a reset),
@@ -87,7 +98,7 @@ pub fn event_stream(
             None => match deps.repo.snapshot(&scope).await {
                 Ok(snapshot) => {
                     for (seq, upload) in &snapshot.uploads {
-                        let event = snapshot_event(*seq, upload);
+                        let event = snapshot_event(*seq, scope.owner_id(), upload);
                         yield Ok(event.frame.clone());
                         if end_on_terminal && event.terminal {
                             return;
@@ -134,10 +145,17 @@ pub fn event_stream(
                     Err(RecvError::Closed) => Next::Stop,
                 },
                 _ = keep_alive.tick() => Next::KeepAlive,
+                gone = ended.recv(), if session.is_some() => match gone {
+                    Ok(hash) if session.as_deref() == Some(&*hash) => Next::Stop,
+                    // Logouts are rare; if this stream ever missed one, the next request
+                    // with that cookie is refused anyway.
+                    Ok(_) | Err(RecvError::Lagged(_)) => Next::Nothing,
+                    Err(RecvError::Closed) => Next::Stop,
+                },
             };
             match next {
                 Next::Event(event) => {
-                    if event.seq <= last_sent || !scope.contains(&event.upload_id) {
+                    if event.seq <= last_sent || !scope.contains(&event) {
                         continue;
                     }
                     last_sent = event.seq;
@@ -150,6 +168,7 @@ pub fn event_stream(
                 Next::CatchUp => catching_up = true,
                 Next::KeepAlive => yield Ok(Bytes::from_static(sse::KEEP_ALIVE)),
                 Next::Stop => return,
+                Next::Nothing => {}
             }
         }
     }

@@ -10,7 +10,7 @@ use axum::{
 use serde::Deserialize;
 use shared::ErrorCode;
 
-use super::listener::ClientAddr;
+use super::{extract::Json as JsonBody, listener::ClientAddr};
 use crate::{
     auth::{
         password,
@@ -56,26 +56,6 @@ impl Credentials {
             ));
         }
         Ok(())
-    }
-}
-
-/// A JSON body, with a `{code, message}` 400 instead of axum's plain-text rejection.
-struct JsonBody<T>(T);
-
-impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(
-        request: axum::extract::Request,
-        state: &AppState,
-    ) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::bad_request(
-                ErrorCode::InvalidRequest,
-                format!("send JSON {{\"username\", \"password\"}}: {}", rejection.body_text()),
-            )),
-        }
     }
 }
 
@@ -147,7 +127,7 @@ async fn start_session(
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     if let Some(old) = cookie_token(headers) {
-        state.accounts.delete_session(&token_hash(old)).await?;
+        state.end_session(&token_hash(old)).await?;
     }
     let token = session::new_token();
     let ttl = state.config.session_ttl;
@@ -161,12 +141,12 @@ async fn start_session(
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = cookie_token(&headers) {
-        state.accounts.delete_session(&token_hash(token)).await?;
+        state.end_session(&token_hash(token)).await?;
     }
     let cookie = clear_cookie(state.config.secure_cookies());
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
-async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
-    Json(user)
+async fn me(current: CurrentUser) -> Json<User> {
+    Json(current.user)
 }

@@ -1,16 +1,12 @@
 //! `GET /api/events`: one stream for all of the caller's uploads, new ones included.
 
-use axum::{
-    extract::{Query, State},
-    http::HeaderMap,
-    response::Response,
-    routing::get,
-    Router,
-};
+use axum::{extract::State, http::HeaderMap, response::Response, routing::get, Router};
 use serde::Deserialize;
 
-use super::{last_event_id, sse_response};
+use super::{extract::Query, last_event_id, sse_response};
 use crate::{
+    auth::CurrentUser,
+    error::ApiError,
     events::{event_stream, StreamRequest},
     state::AppState,
     store::Scope,
@@ -23,17 +19,23 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 pub struct StreamQuery {
     pub last_event_id: Option<String>,
+    /// An events token; only an upload's own events route accepts one.
+    pub token: Option<String>,
 }
 
+/// Every upload of the caller's, replay included. A `?token=` is no use here: tokens
+/// open one upload's events, never an account's.
 async fn all_events(
     State(state): State<AppState>,
+    current: CurrentUser,
     headers: HeaderMap,
     Query(query): Query<StreamQuery>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let request = StreamRequest {
-        scope: Scope::All,
+        scope: Scope::owner(current.user.id),
         last_event_id: last_event_id(&headers, query.last_event_id.as_deref()),
         end_on_terminal: false,
+        session: Some(current.session),
     };
-    sse_response(event_stream(state.stream_deps(), request))
+    Ok(sse_response(event_stream(state.stream_deps(), request)))
 }

@@ -1,9 +1,12 @@
 //! HTTP routes: thin handlers that parse, call a domain module and map its errors.
 
 mod auth;
+pub mod csp;
 mod events;
+mod extract;
 mod health;
 pub mod listener;
+pub mod pages;
 mod uploads;
 
 use axum::{
@@ -28,6 +31,12 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .route("/api", any(unknown_route))
         .route("/api/{*rest}", any(unknown_route))
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed() -> Response {
+    let body = shared::ErrorBody::new(ErrorCode::InvalidRequest, "that method is not allowed here");
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }
 
 async fn unknown_route() -> Response {

@@ -1,19 +1,27 @@
-//! `/api/uploads…`: create (streamed), list, get, delete, download, text, events.
+//! `/api/uploads…`: create (streamed), list, get, delete, download, text, events, and
+//! events tokens. Every route needs a session and sees only its account's uploads;
+//! another account's upload is a 404, exactly like one that does not exist. The one
+//! exception is an upload's events route, which also takes `?token=` in place of one.
 
 use axum::{
     body::Body,
-    extract::{DefaultBodyLimit, Path, Query, State},
+    extract::{DefaultBodyLimit, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
     Json, Router,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::{ErrorCode, Upload, UploadStatus};
 use tokio_util::io::ReaderStream;
 
-use super::{events::StreamQuery, last_event_id, sse_response, upload_id};
+use super::{
+    events::StreamQuery,
+    extract::{Path, Query},
+    last_event_id, sse_response, upload_id,
+};
 use crate::{
+    auth::{token::unix_now, CurrentUser},
     error::ApiError,
     events::{event_stream, StreamRequest},
     state::AppState,
@@ -32,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/uploads/{id}/file", get(download))
         .route("/api/uploads/{id}/text", get(text))
         .route("/api/uploads/{id}/events", get(events))
+        .route("/api/uploads/{id}/token", post(token))
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +50,7 @@ struct CreateQuery {
 
 async fn create(
     State(state): State<AppState>,
+    current: CurrentUser,
     headers: HeaderMap,
     Query(query): Query<CreateQuery>,
     body: Body,
@@ -73,7 +83,9 @@ async fn create(
 
     // Received on its own task: if the client disconnects, this handler is dropped, but
     // the receive runs on to notice the broken body and mark the upload failed.
-    let request = IngestRequest { content_length, boundary, client_ref, body };
+    let owner = current.id().to_owned();
+    let request =
+        IngestRequest { owner: owner.clone(), content_length, boundary, client_ref, body };
     let upload = tokio::spawn({
         let state = state.clone();
         async move { ingest(&state, request).await }
@@ -83,10 +95,11 @@ async fn create(
 
     if wants_stream {
         let request = StreamRequest {
-            scope: Scope::Upload(upload.id.clone()),
+            scope: Scope::upload(owner, upload.id.clone()),
             // The whole history of this upload, from its first byte, then live.
             last_event_id: Some(0),
             end_on_terminal: true,
+            session: Some(current.session),
         };
         return Ok(sse_response(event_stream(state.stream_deps(), request)));
     }
@@ -95,39 +108,50 @@ async fn create(
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(upload)).into_response())
 }
 
-async fn list(State(state): State<AppState>) -> Result<Json<Vec<Upload>>, ApiError> {
-    Ok(Json(state.repo.list().await?))
+async fn list(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<Json<Vec<Upload>>, ApiError> {
+    Ok(Json(state.repo.list(current.id()).await?))
 }
 
-async fn find(state: &AppState, raw_id: &str) -> Result<Upload, ApiError> {
+/// The caller's upload with this id: 404 when it does not exist or is someone else's.
+async fn find(state: &AppState, current: &CurrentUser, raw_id: &str) -> Result<Upload, ApiError> {
     let id = upload_id(raw_id)?;
-    state.repo.get(&id).await?.ok_or(ApiError::NotFound)
+    state.repo.get_owned(current.id(), &id).await?.ok_or(ApiError::NotFound)
 }
 
 async fn show(
     State(state): State<AppState>,
+    current: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<Upload>, ApiError> {
-    Ok(Json(find(&state, &id).await?))
+    Ok(Json(find(&state, &current, &id).await?))
 }
 
 async fn remove(
     State(state): State<AppState>,
+    current: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let upload = find(&state, &id).await?;
+    let upload = find(&state, &current, &id).await?;
     state.jobs.cancel(&upload.id);
     state.recorder.remove(&upload.id).await?;
     state.blobs.delete(&BlobKey::Original(upload.id.clone())).await?;
     state.blobs.delete(&BlobKey::Text(upload.id)).await?;
+    // One still arriving gives its bytes back itself, when its receive fails.
+    if upload.status != UploadStatus::Uploading {
+        state.quotas.release(current.id(), upload.size);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn download(
     State(state): State<AppState>,
+    current: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let upload = find(&state, &id).await?;
+    let upload = find(&state, &current, &id).await?;
     if upload.status == UploadStatus::Uploading {
         return Err(ApiError::NotFound);
     }
@@ -141,8 +165,12 @@ async fn download(
     .await
 }
 
-async fn text(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let upload = find(&state, &id).await?;
+async fn text(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let upload = find(&state, &current, &id).await?;
     if !upload.has_text {
         return Err(ApiError::NotFound);
     }
@@ -196,19 +224,61 @@ fn content_disposition(filename: &str) -> String {
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
+/// One upload's events, to its owner's session or to anyone with a valid `?token=` for
+/// it. A token is checked before the upload is looked up, so a bad one learns nothing.
 async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Result<Response, ApiError> {
-    let upload = find(&state, &id).await?;
+    let id = upload_id(&id)?;
+    let (owner, session) = match query.token.as_deref() {
+        Some(token) => {
+            if !state.token_key.verify(token, &id, unix_now()) {
+                return Err(ApiError::InvalidToken);
+            }
+            (state.repo.owner_of(&id).await?.ok_or(ApiError::NotFound)?, None)
+        }
+        None => {
+            let current = CurrentUser::from_headers(&headers, &state).await?;
+            state.repo.get_owned(current.id(), &id).await?.ok_or(ApiError::NotFound)?;
+            (current.user.id, Some(current.session))
+        }
+    };
     let request = StreamRequest {
-        scope: Scope::Upload(upload.id),
+        scope: Scope::upload(owner, id),
         last_event_id: last_event_id(&headers, query.last_event_id.as_deref()),
         end_on_terminal: true,
+        session,
     };
     Ok(sse_response(event_stream(state.stream_deps(), request)))
+}
+
+/// What `POST /api/uploads/{id}/token` answers.
+#[derive(Debug, Serialize)]
+struct EventsToken {
+    token: String,
+    /// RFC 3339.
+    expires_at: String,
+    /// The events route with the token in place: hand this to the other client.
+    events_url: String,
+}
+
+async fn token(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<EventsToken>, ApiError> {
+    let upload = find(&state, &current, &id).await?;
+    let ttl = state.config.token_ttl;
+    let expires = unix_now() + ttl.as_secs().max(1);
+    let token = state.token_key.issue(&upload.id, expires);
+    let expires_at = chrono::DateTime::from_timestamp(expires as i64, 0)
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    let events_url = format!("/api/uploads/{}/events?token={token}", upload.id);
+    Ok(Json(EventsToken { token, expires_at, events_url }))
 }
 
 #[cfg(test)]

@@ -7,19 +7,35 @@ use shared::{Upload, UploadId};
 use super::StoreError;
 use crate::{events::StoredEvent, uploads::lifecycle::Change};
 
-/// Which uploads a stream or query covers.
+/// Which uploads a stream or query covers: always one account's, and perhaps only one
+/// of them. There is deliberately no "everyone's" scope: no route can ask for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    All,
-    Upload(UploadId),
+pub struct Scope {
+    owner: String,
+    upload: Option<UploadId>,
 }
 
 impl Scope {
-    pub fn contains(&self, id: &UploadId) -> bool {
-        match self {
-            Self::All => true,
-            Self::Upload(own) => own == id,
-        }
+    /// Every upload of `owner`, new ones included.
+    pub fn owner(owner: impl Into<String>) -> Self {
+        Self { owner: owner.into(), upload: None }
+    }
+
+    /// One upload of `owner`.
+    pub fn upload(owner: impl Into<String>, id: UploadId) -> Self {
+        Self { owner: owner.into(), upload: Some(id) }
+    }
+
+    pub fn owner_id(&self) -> &str {
+        &self.owner
+    }
+
+    pub fn upload_id(&self) -> Option<&UploadId> {
+        self.upload.as_ref()
+    }
+
+    pub fn contains(&self, event: &StoredEvent) -> bool {
+        *event.owner == *self.owner && self.upload.as_ref().is_none_or(|id| *id == event.upload_id)
     }
 }
 
@@ -38,9 +54,10 @@ pub struct Snapshot {
 /// transaction and returns it: an event is durable before anyone can see it.
 #[async_trait]
 pub trait MetadataRepo: Send + Sync + 'static {
-    /// Stores a new upload, announcing it with `change` applied to it.
+    /// Stores a new upload of `owner`, announcing it with `change` applied to it.
     async fn insert(
         &self,
+        owner: &str,
         upload: Upload,
         change: Change,
     ) -> Result<(Upload, StoredEvent), StoreError>;
@@ -57,10 +74,22 @@ pub trait MetadataRepo: Send + Sync + 'static {
     /// `deleted`) is logged and returned.
     async fn remove(&self, id: &UploadId) -> Result<Option<StoredEvent>, StoreError>;
 
+    /// Any upload, whoever owns it: for the server's own work, never for a request.
     async fn get(&self, id: &UploadId) -> Result<Option<Upload>, StoreError>;
 
-    /// All uploads, newest first.
-    async fn list(&self) -> Result<Vec<Upload>, StoreError>;
+    /// The upload if `owner` owns it. Requests read uploads through this alone, so another
+    /// account's upload is indistinguishable from one that does not exist.
+    async fn get_owned(&self, owner: &str, id: &UploadId) -> Result<Option<Upload>, StoreError>;
+
+    /// Who owns an upload (for a request that proves its right with a token instead).
+    async fn owner_of(&self, id: &UploadId) -> Result<Option<String>, StoreError>;
+
+    /// All uploads of `owner`, newest first.
+    async fn list(&self, owner: &str) -> Result<Vec<Upload>, StoreError>;
+
+    /// Bytes `owner` has stored: the sizes of their uploads that are no longer being
+    /// received (those still arriving are counted by the quota as they arrive).
+    async fn stored_bytes(&self, owner: &str) -> Result<u64, StoreError>;
 
     /// Uploads not yet finished, oldest first (for recovery at start-up).
     async fn unfinished(&self) -> Result<Vec<Upload>, StoreError>;

@@ -1,6 +1,6 @@
 //! The embedded metadata store: one SQLite file in the data directory.
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadEvent, UploadId, UploadStatus};
@@ -125,42 +125,55 @@ fn upload_from_row(row: &SqliteRow) -> Result<(i64, Upload), StoreError> {
     Ok((row.try_get("last_seq")?, upload))
 }
 
+/// An upload and its owner (`""` for uploads from before accounts: nobody's).
 async fn fetch_upload(
     conn: &mut SqliteConnection,
     id: &UploadId,
-) -> Result<Option<(i64, Upload)>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?"))
-        .bind(id.as_str())
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(upload_from_row).transpose()
+) -> Result<Option<(Arc<str>, Upload)>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {UPLOAD_COLUMNS}, COALESCE(owner_id, '') AS owner FROM uploads WHERE id = ?"
+    ))
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let owner: String = row.try_get("owner")?;
+    Ok(Some((owner.into(), upload_from_row(&row)?.1)))
 }
 
 async fn append_event(
     conn: &mut SqliteConnection,
+    owner: Arc<str>,
     event: &UploadEvent,
 ) -> Result<StoredEvent, StoreError> {
     let data = encode(event);
     let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO events (upload_id, name, data) VALUES (?, ?, ?) RETURNING seq",
+        "INSERT INTO events (upload_id, owner_id, name, data, recorded_at) \
+         VALUES (?, ?, ?, ?, ?) RETURNING seq",
     )
     .bind(event.upload_id().as_str())
+    .bind(&*owner)
     .bind(event.name())
     .bind(&data)
+    .bind(clock::now())
     .fetch_one(conn)
     .await?;
-    Ok(StoredEvent::from_parts(seq, event.upload_id().clone(), event.name(), &data))
+    Ok(StoredEvent::from_parts(seq, event.upload_id().clone(), owner, event.name(), &data))
 }
 
-/// Writes every column of `upload`; `insert` chooses INSERT or UPDATE.
+/// Writes every column of `upload`: a new row of `new_owner`'s, or (with `None`) an
+/// update of the existing one, whose owner never changes.
 async fn write_upload(
     conn: &mut SqliteConnection,
     upload: &Upload,
     last_seq: i64,
-    insert: bool,
+    new_owner: Option<&str>,
 ) -> Result<(), StoreError> {
-    let sql = if insert {
-        format!("INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    let sql = if new_owner.is_some() {
+        format!(
+            "INSERT INTO uploads ({UPLOAD_COLUMNS}, owner_id) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        )
     } else {
         "UPDATE uploads SET id = ?, filename = ?, size = ?, content_type = ?, sha256 = ?, \
          status = ?, stage = ?, percent = ?, pages = ?, error_code = ?, error_message = ?, \
@@ -184,17 +197,22 @@ async fn write_upload(
         .bind(&upload.client_ref)
         .bind(upload.has_text)
         .bind(last_seq);
-    if !insert {
-        query = query.bind(upload.id.as_str());
-    }
+    query = match new_owner {
+        Some(owner) => query.bind(owner),
+        None => query.bind(upload.id.as_str()),
+    };
     query.execute(conn).await?;
     Ok(())
 }
 
-fn scope_filter(scope: &Scope) -> (&'static str, Option<&str>) {
-    match scope {
-        Scope::All => ("", None),
-        Scope::Upload(id) => (" AND upload_id = ?", Some(id.as_str())),
+/// The `WHERE` terms of a scope over a table whose upload column is `upload_column`,
+/// with the values to bind in order.
+fn scope_filter<'a>(scope: &'a Scope, upload_column: &str) -> (String, Vec<&'a str>) {
+    match scope.upload_id() {
+        None => ("owner_id = ?".to_owned(), vec![scope.owner_id()]),
+        Some(id) => {
+            (format!("owner_id = ? AND {upload_column} = ?"), vec![scope.owner_id(), id.as_str()])
+        }
     }
 }
 
@@ -202,14 +220,15 @@ fn scope_filter(scope: &Scope) -> (&'static str, Option<&str>) {
 impl MetadataRepo for SqliteRepo {
     async fn insert(
         &self,
+        owner: &str,
         mut upload: Upload,
         change: Change,
     ) -> Result<(Upload, StoredEvent), StoreError> {
         let at = clock::now();
         let event = lifecycle::apply(&mut upload, change, &at).map_err(|_| StoreError::Finished)?;
         let mut tx = self.pool.begin().await?;
-        let stored = append_event(&mut tx, &event).await?;
-        write_upload(&mut tx, &upload, stored.seq, true).await?;
+        let stored = append_event(&mut tx, owner.into(), &event).await?;
+        write_upload(&mut tx, &upload, stored.seq, Some(owner)).await?;
         tx.commit().await?;
         Ok((upload, stored))
     }
@@ -221,7 +240,7 @@ impl MetadataRepo for SqliteRepo {
     ) -> Result<(Upload, StoredEvent), StoreError> {
         let page_text = change.page_text.take().zip(change.page);
         let mut tx = self.pool.begin().await?;
-        let (_, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let (owner, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         let event = lifecycle::apply(&mut upload, change, &clock::now())
             .map_err(|Refused::Finished| StoreError::Finished)?;
         if let Some((text, page)) = page_text {
@@ -234,22 +253,22 @@ impl MetadataRepo for SqliteRepo {
             .execute(&mut *tx)
             .await?;
         }
-        let stored = append_event(&mut tx, &event).await?;
-        write_upload(&mut tx, &upload, stored.seq, false).await?;
+        let stored = append_event(&mut tx, owner, &event).await?;
+        write_upload(&mut tx, &upload, stored.seq, None).await?;
         tx.commit().await?;
         Ok((upload, stored))
     }
 
     async fn remove(&self, id: &UploadId) -> Result<Option<StoredEvent>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let (_, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let (owner, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         let deleted = Change::failed(
             UploadStatus::Cancelled,
             ErrorBody::new(ErrorCode::Deleted, "the upload was deleted"),
         );
         // A finished upload already had its one terminal event; it just disappears.
         let stored = match lifecycle::apply(&mut upload, deleted, &clock::now()) {
-            Ok(event) => Some(append_event(&mut tx, &event).await?),
+            Ok(event) => Some(append_event(&mut tx, owner, &event).await?),
             Err(Refused::Finished) => None,
         };
         sqlx::query("DELETE FROM uploads WHERE id = ?").bind(id.as_str()).execute(&mut *tx).await?;
@@ -266,13 +285,42 @@ impl MetadataRepo for SqliteRepo {
         Ok(fetch_upload(&mut conn, id).await?.map(|(_, upload)| upload))
     }
 
-    async fn list(&self) -> Result<Vec<Upload>, StoreError> {
+    async fn get_owned(&self, owner: &str, id: &UploadId) -> Result<Option<Upload>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(fetch_upload(&mut conn, id)
+            .await?
+            .filter(|(found, _)| !owner.is_empty() && **found == *owner)
+            .map(|(_, upload)| upload))
+    }
+
+    async fn owner_of(&self, id: &UploadId) -> Result<Option<String>, StoreError> {
+        let owner: Option<Option<String>> =
+            sqlx::query_scalar("SELECT owner_id FROM uploads WHERE id = ?")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(owner.flatten())
+    }
+
+    async fn list(&self, owner: &str) -> Result<Vec<Upload>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {UPLOAD_COLUMNS} FROM uploads ORDER BY created_at DESC, id DESC"
+            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE owner_id = ? \
+             ORDER BY created_at DESC, id DESC"
         ))
+        .bind(owner)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|row| upload_from_row(row).map(|(_, u)| u)).collect()
+    }
+
+    async fn stored_bytes(&self, owner: &str) -> Result<u64, StoreError> {
+        let bytes: Option<i64> = sqlx::query_scalar(
+            "SELECT SUM(size) FROM uploads WHERE owner_id = ? AND status != 'uploading'",
+        )
+        .bind(owner)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(bytes.unwrap_or(0).max(0) as u64)
     }
 
     async fn unfinished(&self) -> Result<Vec<Upload>, StoreError> {
@@ -291,15 +339,17 @@ impl MetadataRepo for SqliteRepo {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let (filter, upload) = scope_filter(scope);
+        let (filter, values) = scope_filter(scope, "upload_id");
         let sql = format!(
-            "SELECT seq, upload_id, name, data FROM events WHERE seq > ?{filter} ORDER BY seq LIMIT ?"
+            "SELECT seq, upload_id, name, data FROM events WHERE seq > ? AND {filter} \
+             ORDER BY seq LIMIT ?"
         );
         let mut query = sqlx::query(&sql).bind(after);
-        if let Some(upload) = upload {
-            query = query.bind(upload);
+        for value in values {
+            query = query.bind(value);
         }
         let rows = query.bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        let owner: Arc<str> = scope.owner_id().into();
         rows.iter()
             .map(|row| {
                 let upload_id: String = row.try_get("upload_id")?;
@@ -308,6 +358,7 @@ impl MetadataRepo for SqliteRepo {
                 Ok(StoredEvent::from_parts(
                     row.try_get("seq")?,
                     upload_id,
+                    Arc::clone(&owner),
                     row.try_get::<&str, _>("name")?,
                     row.try_get::<&str, _>("data")?,
                 ))
@@ -320,14 +371,11 @@ impl MetadataRepo for SqliteRepo {
         let mut tx = self.pool.begin().await?;
         let head: Option<i64> =
             sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&mut *tx).await?;
-        let (filter, upload) = scope_filter(scope);
-        let sql = format!(
-            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE 1 = 1{} ORDER BY last_seq",
-            filter.replace("upload_id", "id")
-        );
+        let (filter, values) = scope_filter(scope, "id");
+        let sql = format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE {filter} ORDER BY last_seq");
         let mut query = sqlx::query(&sql);
-        if let Some(upload) = upload {
-            query = query.bind(upload);
+        for value in values {
+            query = query.bind(value);
         }
         let rows = query.fetch_all(&mut *tx).await?;
         tx.commit().await?;

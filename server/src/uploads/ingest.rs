@@ -1,6 +1,6 @@
 //! Receiving an upload: the multipart body is streamed into blob storage as it arrives
 //! (never held whole in memory), hashed on the way, held to the size limit, and its
-//! progress published at a bounded rate.
+//! progress published at a bounded rate, within its account's quota.
 
 use std::{
     sync::{
@@ -19,6 +19,7 @@ use tokio::time::{timeout, Instant};
 use super::{
     display_name,
     lifecycle::{self, Change},
+    quota::Ticket,
 };
 use crate::{
     clock,
@@ -28,8 +29,13 @@ use crate::{
 };
 
 /// Room for multipart boundaries and part headers on top of the file itself when the
-/// Content-Length is checked up front.
+/// Content-Length is checked against the size limit up front.
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+/// What the quota check up front takes off the Content-Length for the same: enough for
+/// any ordinary form, so only an upload within a few KiB of the quota can be refused
+/// early that would just have fitted.
+const TYPICAL_FORM_OVERHEAD: u64 = 4 * 1024;
 
 /// At most this many receiving-progress events per second per upload.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
@@ -38,6 +44,8 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
 const MAX_FIELD_BYTES: usize = 64 * 1024;
 
 pub struct IngestRequest {
+    /// The account the upload will belong to.
+    pub owner: String,
     pub content_length: Option<u64>,
     pub boundary: String,
     pub client_ref: Option<String>,
@@ -59,6 +67,9 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
     if request.content_length.is_some_and(|len| len > max.saturating_add(MULTIPART_OVERHEAD)) {
         return Err(too_large(max));
     }
+    let stored = state.repo.stored_bytes(&request.owner).await?;
+    let announced = request.content_length.map(|len| len.saturating_sub(TYPICAL_FORM_OVERHEAD));
+    let mut ticket = state.quotas.admit(&request.owner, stored, announced)?;
     let received = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&received);
     let body = request.body.into_data_stream().inspect_ok(move |chunk| {
@@ -93,7 +104,7 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
                 introduce: true,
                 ..Change::default()
             };
-            let upload = state.recorder.create(upload, start).await?;
+            let upload = state.recorder.create(&request.owner, upload, start).await?;
             let writer = state.blobs.create(&BlobKey::Original(upload.id.clone())).await?;
             let receiving = current.insert(Receiving {
                 id: upload.id,
@@ -101,7 +112,8 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
                 size: 0,
                 sha256: String::new(),
             });
-            receive_file(state, field, receiving, &received, request.content_length).await?;
+            let total = request.content_length;
+            receive_file(state, field, receiving, &mut ticket, &received, total).await?;
         }
     }
     .await;
@@ -125,6 +137,7 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
                 ..Change::default()
             };
             let upload = state.recorder.record(&receiving.id, stored).await?;
+            ticket.keep();
             state.jobs.enqueue(upload.id.clone());
             Ok(upload)
         }
@@ -155,6 +168,7 @@ async fn receive_file(
     state: &AppState,
     mut field: multer::Field<'static>,
     receiving: &mut Receiving,
+    ticket: &mut Ticket,
     received: &AtomicU64,
     total: Option<u64>,
 ) -> Result<(), ApiError> {
@@ -174,6 +188,7 @@ async fn receive_file(
         if receiving.size > max {
             return Err(too_large(max));
         }
+        ticket.add(chunk.len() as u64)?;
         hasher.update(&chunk);
         writer.write(&chunk).await?;
         if last_progress.elapsed() >= PROGRESS_INTERVAL {
@@ -230,10 +245,14 @@ fn abandoned() -> ApiError {
 fn multipart_error(error: multer::Error) -> ApiError {
     match error {
         // The body itself broke off: the client went away or the connection dropped.
-        multer::Error::StreamReadFailed(_)
-        | multer::Error::IncompleteStream
+        multer::Error::StreamReadFailed(_) => abandoned(),
+        // The body ended cleanly but the form inside it did not.
+        multer::Error::IncompleteStream
         | multer::Error::IncompleteFieldData { .. }
-        | multer::Error::IncompleteHeaders => abandoned(),
+        | multer::Error::IncompleteHeaders => ApiError::bad_request(
+            ErrorCode::InvalidMultipart,
+            "the multipart body ended before its closing boundary",
+        ),
         other => ApiError::bad_request(
             ErrorCode::InvalidMultipart,
             format!("malformed multipart body: {other}"),
@@ -247,6 +266,9 @@ fn failure_body(error: &ApiError) -> ErrorBody {
         ApiError::BadRequest(code, message) => ErrorBody::new(*code, message.clone()),
         ApiError::PayloadTooLarge(message) => {
             ErrorBody::new(ErrorCode::PayloadTooLarge, message.clone())
+        }
+        ApiError::QuotaExceeded(message) => {
+            ErrorBody::new(ErrorCode::QuotaExceeded, message.clone())
         }
         _ => ErrorBody::new(ErrorCode::Internal, "the upload could not be stored"),
     }

@@ -3,5 +3,6 @@
 mod filename;
 pub mod ingest;
 pub mod lifecycle;
+pub mod quota;
 
 pub use filename::display_name;

@@ -1,5 +1,5 @@
-//! Test harness: the real server on 127.0.0.1:0 with a fresh data directory, plus a
-//! multipart builder and an SSE reader.
+//! Test harness: the real server on 127.0.0.1:0 with a fresh data directory and a
+//! logged-in account, plus a multipart builder and an SSE reader.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -12,6 +12,9 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub state: AppState,
     pub dir: tempfile::TempDir,
+    /// Logged in as `alice`, whose uploads most tests make.
+    pub client: reqwest::Client,
+    pub user: Account,
     stop: Option<oneshot::Sender<()>>,
     serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -30,7 +33,9 @@ impl TestServer {
         let serving = tokio::spawn(uplink::run(listener, state.clone(), async {
             let _ = stopped.await;
         }));
-        Self { addr, state, dir, stop: Some(stop), serving: Some(serving) }
+        let user = Account::register(&format!("http://{addr}"), "alice").await;
+        let client = user.client.clone();
+        Self { addr, state, dir, client, user, stop: Some(stop), serving: Some(serving) }
     }
 
     /// Asks for a graceful shutdown and waits until the server has stopped serving.
@@ -69,6 +74,39 @@ pub async fn state_in(dir: &tempfile::TempDir, configure: impl FnOnce(&mut Confi
     AppState::open(config, options).await.unwrap()
 }
 
+/// An account with a session: a cookie-keeping client, and the raw cookie for clients
+/// that are not reqwest.
+#[derive(Clone)]
+pub struct Account {
+    pub id: String,
+    pub client: reqwest::Client,
+    /// `uplink_session=…`, ready for a `Cookie` header.
+    pub cookie: String,
+}
+
+impl Account {
+    /// Registers `username` (password `correct horse`) on the server at `base`.
+    pub async fn register(base: &str, username: &str) -> Self {
+        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let response = client
+            .post(format!("{base}/api/auth/register"))
+            .json(&serde_json::json!({"username": username, "password": "correct horse"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "registering {username}");
+        let cookie = session_cookie(&response);
+        let user: serde_json::Value = response.json().await.unwrap();
+        Self { id: user["id"].as_str().unwrap().to_owned(), client, cookie }
+    }
+}
+
+/// The `name=value` pair a response's `Set-Cookie` sets, ready to send back.
+pub fn session_cookie(response: &reqwest::Response) -> String {
+    let set = response.headers()[reqwest::header::SET_COOKIE].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
 pub const BOUNDARY: &str = "uplink-test-boundary-7MA4YWxkTrZu0gW";
 
 /// A multipart/form-data body with one file part named `field`.
@@ -86,11 +124,16 @@ pub fn multipart(field: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>)
     (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
 
-/// POSTs `bytes` as the `file` part to the server at `base` (`http://host:port`) and
-/// returns the acknowledged upload's JSON.
-pub async fn post_file(base: &str, filename: &str, bytes: &[u8]) -> serde_json::Value {
+/// POSTs `bytes` as the `file` part to the server at `base` (`http://host:port`) as
+/// `client`'s account and returns the acknowledged upload's JSON.
+pub async fn post_file(
+    client: &reqwest::Client,
+    base: &str,
+    filename: &str,
+    bytes: &[u8],
+) -> serde_json::Value {
     let (content_type, body) = multipart("file", filename, bytes);
-    let created = reqwest::Client::new()
+    let created = client
         .post(format!("{base}/api/uploads"))
         .header(reqwest::header::CONTENT_TYPE, content_type)
         .body(body)
@@ -102,9 +145,14 @@ pub async fn post_file(base: &str, filename: &str, bytes: &[u8]) -> serde_json::
 }
 
 /// POSTs `bytes` with `Accept: text/event-stream` and returns the upload's event stream.
-pub async fn post_streaming(base: &str, filename: &str, bytes: &[u8]) -> reqwest::Response {
+pub async fn post_streaming(
+    client: &reqwest::Client,
+    base: &str,
+    filename: &str,
+    bytes: &[u8],
+) -> reqwest::Response {
     let (content_type, body) = multipart("file", filename, bytes);
-    let response = reqwest::Client::new()
+    let response = client
         .post(format!("{base}/api/uploads"))
         .header(reqwest::header::CONTENT_TYPE, content_type)
         .header(reqwest::header::ACCEPT, "text/event-stream")
@@ -254,14 +302,14 @@ pub struct RawSse {
 }
 
 impl RawSse {
-    /// Sends `GET path` and returns before reading anything.
-    pub async fn connect(addr: SocketAddr, path: &str) -> Self {
+    /// Sends `GET path` with `cookie` and returns before reading anything.
+    pub async fn connect(addr: SocketAddr, path: &str, cookie: &str) -> Self {
         use tokio::io::AsyncWriteExt;
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(4096).unwrap();
         let mut socket = socket.connect(addr).await.unwrap();
         let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\nCookie: {cookie}\r\n\r\n");
         socket.write_all(request.as_bytes()).await.unwrap();
         Self {
             socket,
@@ -330,15 +378,17 @@ impl Dechunker {
     }
 }
 
-/// Records `events` progress changes on a new upload straight through the recorder
-/// (the path every real event takes, minus the file), then its `done`. Each carries a
-/// `message` of `padding` bytes, to push many bytes through streams with few commits.
-pub async fn churn(state: &AppState, id: &str, events: u64, padding: usize) {
+/// Records `events` progress changes on a new upload of `owner`'s straight through the
+/// recorder (the path every real event takes, minus the file), then its `done`. Each
+/// carries a `message` of `padding` bytes, to push many bytes through streams with few
+/// commits.
+pub async fn churn(state: &AppState, owner: &str, id: &str, events: u64, padding: usize) {
     use shared::{Stage, UploadId, UploadStatus};
     use uplink::uploads::lifecycle::{new_upload, Change};
     let id = UploadId::parse(id).unwrap();
     let upload = new_upload(id.clone(), "churn.bin".into(), None, "t");
-    state.recorder.create(upload, Change { introduce: true, ..Change::default() }).await.unwrap();
+    let introduce = Change { introduce: true, ..Change::default() };
+    state.recorder.create(owner, upload, introduce).await.unwrap();
     for i in 1..=events {
         let change = Change {
             stage: Some(Stage::Receiving),

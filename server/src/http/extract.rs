@@ -1,0 +1,64 @@
+//! axum's extractors with our error body: a malformed query, path or JSON body gets a
+//! `400 {code, message}` like every other refusal, never axum's plain-text rejection.
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request},
+    http::request::Parts,
+};
+use serde::de::DeserializeOwned;
+use shared::ErrorCode;
+
+use crate::{error::ApiError, state::AppState};
+
+/// A query string; unreadable ones are `400 invalid_request`.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| {
+                ApiError::bad_request(
+                    ErrorCode::InvalidRequest,
+                    format!("unreadable query string: {}", rejection.body_text()),
+                )
+            })
+    }
+}
+
+/// Path parameters; segments that are not valid UTF-8 are `400 invalid_id` (every path
+/// parameter we have is an upload id).
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|_| ApiError::bad_request(ErrorCode::InvalidId, "that is not an upload id"))
+    }
+}
+
+/// A JSON body; anything else is `400 invalid_request` saying what was wrong.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        axum::Json::<T>::from_request(request, state)
+            .await
+            .map(|axum::Json(value)| Self(value))
+            .map_err(|rejection| {
+                ApiError::bad_request(
+                    ErrorCode::InvalidRequest,
+                    format!("unreadable JSON body: {}", rejection.body_text()),
+                )
+            })
+    }
+}
