@@ -1,12 +1,24 @@
 //! Server functions: data the server-rendered page needs, serialized for hydration.
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 use shared::Upload;
 
-/// The uploads to show on first paint, newest first.
-#[server(prefix = "/rpc", endpoint = "uploads")]
-pub async fn list_uploads() -> Result<Vec<Upload>, ServerFnError> {
+/// What the dashboard shows on first paint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardData {
+    pub username: String,
+    /// The viewer's uploads, newest first.
+    pub uploads: Vec<Upload>,
+}
+
+#[server(prefix = "/rpc", endpoint = "dashboard")]
+pub async fn load_dashboard() -> Result<DashboardData, ServerFnError> {
     let catalog = use_context::<crate::UploadCatalog>()
         .ok_or_else(|| ServerFnError::new("the server provided no upload catalog"))?;
-    catalog.0.list().await.map_err(ServerFnError::new)
+    let axum::Extension(viewer) = leptos_axum::extract::<axum::Extension<crate::Viewer>>()
+        .await
+        .map_err(|_| ServerFnError::new("log in first"))?;
+    let uploads = catalog.0.list(&viewer.user_id).await.map_err(ServerFnError::new)?;
+    Ok(DashboardData { username: viewer.username, uploads })
 }

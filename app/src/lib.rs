@@ -13,9 +13,10 @@ pub mod client;
 mod components;
 pub mod format;
 mod pages;
+pub mod session;
 
 #[cfg(feature = "ssr")]
-pub use catalog::{CatalogFuture, UploadCatalog, UploadSource};
+pub use catalog::{CatalogFuture, UploadCatalog, UploadSource, Viewer};
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -54,6 +55,8 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=pages::Dashboard/>
+                    <Route path=StaticSegment("login") view=pages::Login/>
+                    <Route path=StaticSegment("register") view=pages::Register/>
                 </Routes>
             </main>
         </Router>

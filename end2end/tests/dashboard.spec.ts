@@ -6,7 +6,8 @@ import { act, check, find } from "./support/dashboard";
 
 const PAGES = 40;
 
-test("uploads, processing and downloads all show live on one dashboard", async ({ page, request }) => {
+test("uploads, processing and downloads all show live on one dashboard", async ({ page }) => {
+  const request = page.request;
   const problems: string[] = [];
   page.on("console", (m: ConsoleMessage) => {
     if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
@@ -17,7 +18,7 @@ test("uploads, processing and downloads all show live on one dashboard", async (
     if (new URL(r.url()).pathname === "/api/events") eventStreams.push(r.url());
   });
 
-  await act.open(page);
+  await act.register(page);
   await act.recordPageLabels(page);
 
   const pdf = makePdf(PAGES);
@@ -66,7 +67,10 @@ test("uploads, processing and downloads all show live on one dashboard", async (
   expect(problems).toEqual([]);
 });
 
-test("a reload shows the true state, rendered by the server", async ({ page, request }) => {
+test("a reload shows the true state, rendered by the server", async ({ page }) => {
+  // The page's own request context shares its cookies: the API calls are this account's.
+  const request = page.request;
+  await act.register(page);
   const response = await request.post("/api/uploads", {
     multipart: { file: { name: "server-side.txt", mimeType: "text/plain", buffer: Buffer.from("hello\n") } },
   });

@@ -4,7 +4,7 @@ import { expect } from "@playwright/test";
 
 import { makePdf } from "./support/pdf";
 import { test } from "./support/server";
-import { Collector, isTerminal, upload, type Received } from "./support/events";
+import { Collector, isTerminal, register, tokenUrl, upload, type Received } from "./support/events";
 
 const finished = (ids: string[]) => (events: Received[]) =>
   ids.every((id) => events.some((e) => e.data.upload_id === id && isTerminal(e)));
@@ -12,17 +12,18 @@ const finished = (ids: string[]) => (events: Received[]) =>
 test("a client whose connection keeps dropping ends with the steady client's sequence", async ({ server }) => {
   // Both ask for the whole history (`0`), so whenever each one's stream starts, the
   // sequences to compare are the same.
-  const steady = new Collector(`${server.url}/api/events?last_event_id=0`);
+  const account = await register(server.url);
+  const steady = new Collector(`${server.url}/api/events?last_event_id=0`, [], account.cookie);
   // Dropped at arbitrary bytes, mid-event included; it reconnects on its own.
   const cuts = Array.from({ length: 5 }, () => 300 + Math.floor(Math.random() * 6000));
-  const flaky = new Collector(`${server.url}/api/events?last_event_id=0`, [...cuts]);
+  const flaky = new Collector(`${server.url}/api/events?last_event_id=0`, [...cuts], account.cookie);
 
   const ids = await Promise.all([
-    upload(server.url, "a.pdf", makePdf(300)),
-    upload(server.url, "notes.txt", Buffer.from("plain text\n")),
-    upload(server.url, "b.pdf", makePdf(200)),
-    upload(server.url, "broken.pdf", Buffer.from("%PDF-1.7\nnot really\n")),
-    upload(server.url, "c.pdf", makePdf(100)),
+    upload(account, "a.pdf", makePdf(300)),
+    upload(account, "notes.txt", Buffer.from("plain text\n")),
+    upload(account, "b.pdf", makePdf(200)),
+    upload(account, "broken.pdf", Buffer.from("%PDF-1.7\nnot really\n")),
+    upload(account, "c.pdf", makePdf(100)),
   ]);
   await steady.until(finished(ids));
   await flaky.until((events) => finished(ids)(events) && events.length >= steady.events.length);
@@ -36,8 +37,12 @@ test("a client whose connection keeps dropping ends with the steady client's seq
 
 test("a client resumes across a server crash with no gap, no duplicate and one done", async ({ server }) => {
   const pages = 1500;
-  const id = await upload(server.url, "long.pdf", makePdf(pages));
-  const live = new Collector(`${server.url}/api/uploads/${id}/events?last_event_id=0`);
+  const account = await register(server.url);
+  const id = await upload(account, "long.pdf", makePdf(pages));
+  // No cookie: the client follows the upload with an events token, which also outlives
+  // the restart (its signing key is kept in the data directory).
+  const url = await tokenUrl(account, id);
+  const live = new Collector(`${url}&last_event_id=0`);
   await live.until((events) => events.some((e) => e.data.stage === "extracting"));
   await server.restart();
   await live.until((events) => events.some(isTerminal));
@@ -57,7 +62,7 @@ test("a client resumes across a server crash with no gap, no duplicate and one d
   expect(sequence.some((e) => e.data.message === "resuming after a server restart")).toBe(true);
 
   // A client replaying the whole history afterwards gets exactly the same sequence.
-  const replay = new Collector(`${server.url}/api/uploads/${id}/events?last_event_id=0`);
+  const replay = new Collector(`${url}&last_event_id=0`);
   await replay.until((events) => events.some(isTerminal));
   replay.close();
   expect(replay.events).toEqual(sequence);

@@ -4,7 +4,7 @@ import { expect, type ConsoleMessage } from "@playwright/test";
 
 import { makePdf } from "./support/pdf";
 import { test } from "./support/server";
-import { find } from "./support/dashboard";
+import { act, find } from "./support/dashboard";
 
 const PAGES = 1200;
 const FILES = ["first.pdf", "second.pdf", "third.pdf"];
@@ -18,7 +18,7 @@ test("a server crash mid-processing: reconnecting, then every bar finishes", asy
   });
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
 
-  await page.goto(`${server.url}/`);
+  await act.register(page, undefined, server.url);
   const badge = find.connection(page);
   await expect(badge).toHaveAttribute("data-state", "live");
 

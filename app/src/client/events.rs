@@ -4,7 +4,8 @@
 //! replays what was missed. When it gives up (the EventSource is `CLOSED`, as after a
 //! proxy's error page or any answer that is not an event stream), this module opens a
 //! new one after a growing delay, resuming with `?last_event_id=` from the last event it
-//! saw, so the dashboard never stays frozen.
+//! saw, so the dashboard never stays frozen. Before reopening it asks whether the
+//! session still holds; if not, it waits for the user to sign in again.
 
 use std::{cell::RefCell, rc::Rc};
 
@@ -13,7 +14,7 @@ use shared::{Upload, UploadEvent, UploadId};
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{EventSource, MessageEvent};
 
-use crate::{board::Board, components::ConnectionState};
+use crate::{board::Board, components::ConnectionState, session::Session};
 
 /// Delay before reopening a stream the browser gave up on: doubles from 1 s to 30 s.
 const FIRST_REOPEN_MS: i32 = 1_000;
@@ -23,6 +24,9 @@ const MAX_REOPEN_MS: i32 = 30_000;
 struct Stream {
     board: Board,
     connection: RwSignal<ConnectionState>,
+    session: Session,
+    /// Waiting for the session to come back before reopening.
+    paused: RefCell<bool>,
     source: RefCell<Option<EventSource>>,
     /// The `id` of the newest event received: where a reopened stream resumes.
     last_event_id: RefCell<Option<String>>,
@@ -32,10 +36,12 @@ struct Stream {
 }
 
 /// Opens the stream and routes its events into `board`.
-pub fn connect(board: Board, connection: RwSignal<ConnectionState>) {
+pub fn connect(board: Board, connection: RwSignal<ConnectionState>, session: Session) {
     let stream = Rc::new(Stream {
         board,
         connection,
+        session,
+        paused: RefCell::new(false),
         source: RefCell::new(None),
         last_event_id: RefCell::new(None),
         reopen_ms: RefCell::new(FIRST_REOPEN_MS),
@@ -43,6 +49,15 @@ pub fn connect(board: Board, connection: RwSignal<ConnectionState>) {
     });
     open(&stream);
     let stream = StoredValue::new_local(stream);
+    Effect::new(move |_| {
+        if !session.lost.get() {
+            stream.with_value(|stream| {
+                if stream.paused.replace(false) {
+                    open(stream);
+                }
+            });
+        }
+    });
     on_cleanup(move || {
         stream.with_value(|stream| {
             *stream.stopped.borrow_mut() = true;
@@ -115,10 +130,20 @@ fn reopen_later(stream: &Rc<Stream>) {
     let reopen = Closure::once_into_js({
         let stream = Rc::clone(stream);
         move || {
-            if !*stream.stopped.borrow() {
-                stream.connection.set(ConnectionState::Reconnecting);
-                open(&stream);
+            if *stream.stopped.borrow() {
+                return;
             }
+            stream.connection.set(ConnectionState::Reconnecting);
+            spawn_local(async move {
+                // A stream refused for its session would only be refused again.
+                if crate::client::auth::session_holds().await == Some(false) {
+                    *stream.paused.borrow_mut() = true;
+                    *stream.reopen_ms.borrow_mut() = FIRST_REOPEN_MS;
+                    stream.session.lost.set(true);
+                } else {
+                    open(&stream);
+                }
+            });
         }
     });
     if let Some(window) = web_sys::window() {

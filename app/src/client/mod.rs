@@ -1,5 +1,6 @@
 //! Browser-only clients: the EventSource that carries every upload's events, and the
 //! XMLHttpRequest sender that reports bytes sent (fetch cannot).
 
+pub mod auth;
 pub mod events;
 pub mod upload;

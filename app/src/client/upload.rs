@@ -9,7 +9,10 @@ use shared::{ErrorBody, Upload};
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{File, FormData, ProgressEvent, XmlHttpRequest};
 
-use crate::board::{Board, Card, Sending};
+use crate::{
+    board::{Board, Card, Sending},
+    session::Session,
+};
 
 const CONCURRENT: usize = 3;
 
@@ -17,17 +20,26 @@ const CONCURRENT: usize = 3;
 #[derive(Clone, Copy)]
 pub struct Sender {
     board: Board,
+    session: Session,
     waiting: StoredValue<VecDeque<(Card, File)>, LocalStorage>,
     in_flight: StoredValue<usize>,
 }
 
 impl Sender {
-    pub fn new(board: Board) -> Self {
-        Self {
+    pub fn new(board: Board, session: Session) -> Self {
+        let sender = Self {
             board,
+            session,
             waiting: StoredValue::new_local(VecDeque::new()),
             in_flight: StoredValue::new(0),
-        }
+        };
+        // Whatever waited while the session was gone goes once it is back.
+        Effect::new(move |_| {
+            if !session.lost.get() {
+                sender.pump();
+            }
+        });
+        sender
     }
 
     /// Shows the file on the board at once and sends it when a slot is free.
@@ -38,19 +50,33 @@ impl Sender {
     }
 
     fn pump(&self) {
-        while self.in_flight.get_value() < CONCURRENT {
+        while self.in_flight.get_value() < CONCURRENT && !self.session.lost.get_untracked() {
             let Some((card, file)) = self.waiting.try_update_value(|q| q.pop_front()).flatten()
             else {
                 return;
             };
             self.in_flight.update_value(|n| *n += 1);
             let this = *self;
-            send(self.board, card, &file, move || {
+            send(self.board, card.clone(), &file.clone(), move |outcome| {
                 this.in_flight.update_value(|n| *n -= 1);
+                if outcome == Outcome::Unauthenticated {
+                    // Not sent: it goes first once the user has signed in again.
+                    card.sending.set(Sending::Waiting);
+                    this.waiting.update_value(|q| q.push_front((card, file)));
+                    this.session.lost.set(true);
+                }
                 this.pump();
             });
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Sent, or failed for a reason shown on its card.
+    Settled,
+    /// The server refused the session: nothing was stored.
+    Unauthenticated,
 }
 
 fn new_client_ref() -> String {
@@ -59,12 +85,12 @@ fn new_client_ref() -> String {
     format!("c{now:x}{random:x}")
 }
 
-fn send(board: Board, card: Card, file: &File, finished: impl FnOnce() + 'static) {
+fn send(board: Board, card: Card, file: &File, finished: impl FnOnce(Outcome) + 'static) {
     let fail = |card: &Card, message: &str| card.sending.set(Sending::Failed(message.to_owned()));
     let Some(client_ref) = card.client_ref.clone() else { return };
     let (Ok(xhr), Ok(form)) = (XmlHttpRequest::new(), FormData::new()) else {
         fail(&card, "this browser cannot send files");
-        finished();
+        finished(Outcome::Settled);
         return;
     };
     let opened = xhr
@@ -73,7 +99,7 @@ fn send(board: Board, card: Card, file: &File, finished: impl FnOnce() + 'static
         .and_then(|()| form.append_with_blob_and_filename("file", file, &file.name()));
     if opened.is_err() {
         fail(&card, "the upload could not be started");
-        finished();
+        finished(Outcome::Settled);
         return;
     }
 
@@ -109,6 +135,7 @@ fn send(board: Board, card: Card, file: &File, finished: impl FnOnce() + 'static
                 Err(_) => fail(&card, "the server's answer could not be read"),
             },
             0 => fail(&card, "the connection to the server was lost"),
+            401 => return finished(Outcome::Unauthenticated),
             _ => {
                 let message = serde_json::from_str::<ErrorBody>(&body)
                     .map(|e| e.message)
@@ -116,7 +143,7 @@ fn send(board: Board, card: Card, file: &File, finished: impl FnOnce() + 'static
                 fail(&card, &message);
             }
         }
-        finished();
+        finished(Outcome::Settled);
     });
     xhr.set_onloadend(Some(on_end.unchecked_ref()));
     if xhr.send_with_opt_form_data(Some(&form)).is_err() {

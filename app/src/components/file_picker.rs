@@ -7,7 +7,8 @@ pub fn FilePicker() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let on_change = {
         let board = expect_context::<crate::board::Board>();
-        let sender = crate::client::upload::Sender::new(board);
+        let session = expect_context::<crate::session::Session>();
+        let sender = crate::client::upload::Sender::new(board, session);
         move |event: leptos::ev::Event| {
             use wasm_bindgen::JsCast;
             let Some(input) =

@@ -1,11 +1,15 @@
 //! Reusable pieces of the dashboard.
 
 mod connection_badge;
+mod credentials_form;
 mod file_picker;
+mod session_dialog;
 mod upload_card;
 mod upload_list;
 
 pub use connection_badge::{ConnectionBadge, ConnectionState};
+pub use credentials_form::{CredentialsForm, FormKind};
 pub use file_picker::FilePicker;
+pub use session_dialog::SessionDialog;
 pub use upload_card::UploadCard;
 pub use upload_list::UploadList;

@@ -1,19 +1,23 @@
-//! `/`: pick files, watch every upload move live.
+//! `/`: pick files, watch every upload move live. Only ever rendered for a logged-in
+//! account (the server sends visitors to `/login`).
 
 use leptos::prelude::*;
 
 use crate::{
-    api::list_uploads,
+    api::load_dashboard,
     board::Board,
-    components::{ConnectionBadge, ConnectionState, FilePicker, UploadList},
+    components::{ConnectionBadge, ConnectionState, FilePicker, SessionDialog, UploadList},
+    session::Session,
 };
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let board = Board::new();
     provide_context(board);
+    let session = Session::new(String::new());
+    provide_context(session);
     let connection = RwSignal::new(ConnectionState::Connecting);
-    let initial = Resource::new(|| (), |_| list_uploads());
+    let initial = Resource::new(|| (), |_| load_dashboard());
 
     // One EventSource for every upload on the page, opened after the server-rendered
     // list is in, so live events always land on hydrated cards.
@@ -23,7 +27,7 @@ pub fn Dashboard() -> impl IntoView {
         Effect::new(move |_| {
             if board.seeded.get() && !connected.get_value() {
                 connected.set_value(true);
-                crate::client::events::connect(board, connection);
+                crate::client::events::connect(board, connection, session);
             }
         });
     }
@@ -33,13 +37,18 @@ pub fn Dashboard() -> impl IntoView {
             <h1>"Uplink"</h1>
             <ConnectionBadge state=connection/>
         </header>
-        <FilePicker/>
         <Suspense fallback=|| view! { <p class="loading">"Loading uploads…"</p> }>
             {move || Suspend::new(async move {
                 match initial.await {
-                    Ok(uploads) => {
-                        board.seed(uploads);
-                        view! { <UploadList/> }.into_any()
+                    Ok(data) => {
+                        board.seed(data.uploads);
+                        session.username.set(data.username.clone());
+                        view! {
+                            <AccountBar username=data.username/>
+                            <FilePicker/>
+                            <UploadList/>
+                        }
+                            .into_any()
                     }
                     Err(error) => {
                         view! {
@@ -52,5 +61,24 @@ pub fn Dashboard() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <SessionDialog/>
+    }
+}
+
+/// Who is logged in, and the way out.
+#[component]
+fn AccountBar(username: String) -> impl IntoView {
+    let on_logout = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async {
+            crate::client::auth::logout().await;
+            crate::client::auth::go_to("/login");
+        });
+    };
+    view! {
+        <div class="account-bar">
+            <span>"Signed in as " <strong class="username">{username}</strong></span>
+            <button type="button" class="logout" on:click=on_logout>"Log out"</button>
+        </div>
     }
 }

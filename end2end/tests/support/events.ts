@@ -18,11 +18,13 @@ export class Collector {
   connections = 0;
   private waiters: Array<() => void> = [];
 
-  /** `cuts[n]`: the (n+1)th connection drops after that many bytes. */
-  constructor(url: string, cuts: number[] = []) {
+  /** `cuts[n]`: the (n+1)th connection drops after that many bytes. `cookie`: the
+   * session to send (streams opened with an events token need none). */
+  constructor(url: string, cuts: number[] = [], cookie?: string) {
     const counting: FetchLike = async (input, init) => {
       this.connections += 1;
-      const response = await fetch(input, init as RequestInit);
+      const headers = { ...(init?.headers as Record<string, string>), ...(cookie ? { cookie } : {}) };
+      const response = await fetch(input, { ...(init as RequestInit), headers });
       const limit = cuts.shift();
       return limit === undefined ? response : cutAfter(response, limit);
     };
@@ -81,11 +83,45 @@ export function isTerminal(event: Received): boolean {
   return event.type === "done" || event.type === "error";
 }
 
+/** A scripted client's account: the server's address and the session cookie. */
+export interface Account {
+  base: string;
+  cookie: string;
+}
+
+/** Registers a fresh account, as a script would, and keeps its session cookie. */
+export async function register(base: string, prefix = "script"): Promise<Account> {
+  const username = `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
+  const response = await fetch(`${base}/api/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: "correct horse" }),
+  });
+  if (response.status !== 201) throw new Error(`register: ${response.status}`);
+  const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0];
+  return { base, cookie };
+}
+
 /** Uploads `bytes` as `name` through the JSON API and returns the upload's id. */
-export async function upload(base: string, name: string, bytes: Buffer): Promise<string> {
+export async function upload(account: Account, name: string, bytes: Buffer): Promise<string> {
   const form = new FormData();
   form.append("file", new Blob([new Uint8Array(bytes)]), name);
-  const response = await fetch(`${base}/api/uploads`, { method: "POST", body: form });
+  const response = await fetch(`${account.base}/api/uploads`, {
+    method: "POST",
+    body: form,
+    headers: { cookie: account.cookie },
+  });
   if (response.status !== 202) throw new Error(`upload of ${name}: ${response.status}`);
   return ((await response.json()) as { id: string }).id;
+}
+
+/** The events URL of one upload with a short-lived token in it: for a client that has
+ * no cookie. */
+export async function tokenUrl(account: Account, id: string): Promise<string> {
+  const response = await fetch(`${account.base}/api/uploads/${id}/token`, {
+    method: "POST",
+    headers: { cookie: account.cookie },
+  });
+  if (response.status !== 200) throw new Error(`token: ${response.status}`);
+  return `${account.base}${((await response.json()) as { events_url: string }).events_url}`;
 }
