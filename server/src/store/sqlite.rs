@@ -45,6 +45,13 @@ impl SqliteRepo {
         &self.pool
     }
 
+    /// A transaction that takes the write lock at once. A deferred one that reads first
+    /// and writes later fails outright (SQLITE_BUSY, no waiting) if another connection
+    /// wrote in between; taking the lock up front makes it wait its turn instead.
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Notes that a server has the store open, first moving the event ids past anything
     /// the previous one may have handed out if it did not close the store cleanly.
     ///
@@ -226,7 +233,7 @@ impl MetadataRepo for SqliteRepo {
     ) -> Result<(Upload, StoredEvent), StoreError> {
         let at = clock::now();
         let event = lifecycle::apply(&mut upload, change, &at).map_err(|_| StoreError::Finished)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let stored = append_event(&mut tx, owner.into(), &event).await?;
         write_upload(&mut tx, &upload, stored.seq, Some(owner)).await?;
         tx.commit().await?;
@@ -239,7 +246,7 @@ impl MetadataRepo for SqliteRepo {
         mut change: Change,
     ) -> Result<(Upload, StoredEvent), StoreError> {
         let page_text = change.page_text.take().zip(change.page);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (owner, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         let event = lifecycle::apply(&mut upload, change, &clock::now())
             .map_err(|Refused::Finished| StoreError::Finished)?;
@@ -260,7 +267,7 @@ impl MetadataRepo for SqliteRepo {
     }
 
     async fn remove(&self, id: &UploadId) -> Result<Option<StoredEvent>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (owner, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         let deleted = Change::failed(
             UploadStatus::Cancelled,
@@ -420,7 +427,7 @@ impl MetadataRepo for SqliteRepo {
     }
 
     async fn compact(&self, before: &str) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let horizon: Option<i64> =
             sqlx::query_scalar(&format!("SELECT MAX(seq) FROM events WHERE {COMPACTABLE}"))
                 .bind(before)

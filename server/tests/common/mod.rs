@@ -25,6 +25,11 @@ impl TestServer {
     }
 
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
+        // The server's warnings and errors, shown with a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn,uplink::error=error")
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().unwrap();
         let state = state_in(&dir, configure).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
