@@ -104,15 +104,7 @@ async fn every_hostile_request_gets_its_documented_answer_and_harms_nothing() {
     // Finished before the barrage, so any later change to it would be the barrage's.
     let events = server.client.get(server.url(&format!("/api/uploads/{id}/events"))).send();
     common::read_sse(events.await.unwrap(), |_| false).await;
-    let before: Value = server
-        .client
-        .get(server.url(&format!("/api/uploads/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before = common::get_json(&server.client, server.url(&format!("/api/uploads/{id}"))).await;
     let form_type = format!("multipart/form-data; boundary={BOUNDARY}");
     let valid = form(&[part("file", "a.txt", b"hello")]);
     let oversize = form(&[part("file", "big.bin", &vec![0u8; MAX_UPLOAD as usize + 1])]);
@@ -234,15 +226,7 @@ async fn every_hostile_request_gets_its_documented_answer_and_harms_nothing() {
 
     // Still serving, and the bystander is exactly as it was.
     assert_eq!(server.client.get(server.url("/healthz")).send().await.unwrap().status(), 200);
-    let after: Value = server
-        .client
-        .get(server.url(&format!("/api/uploads/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after = common::get_json(&server.client, server.url(&format!("/api/uploads/{id}"))).await;
     assert_eq!(after, before);
     let file =
         server.client.get(server.url(&format!("/api/uploads/{id}/file"))).send().await.unwrap();

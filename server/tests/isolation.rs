@@ -73,14 +73,7 @@ async fn another_accounts_uploads_are_not_found_on_every_route() {
     }
     // The attempted deletes changed nothing.
     for id in &alice_ids {
-        let upload: Value = alice
-            .get(server.url(&format!("/api/uploads/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let upload = common::get_json(alice, server.url(&format!("/api/uploads/{id}"))).await;
         assert_eq!(upload["status"], "done");
     }
     let file = alice.get(server.url(&format!("/api/uploads/{}/file", alice_ids[0]))).send().await;

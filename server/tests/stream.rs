@@ -207,15 +207,7 @@ async fn an_abandoned_upload_is_marked_failed_and_its_bytes_removed() {
     let error = events.last().unwrap().json();
     assert_eq!(error["code"], "upload_aborted");
     let id = error["upload_id"].as_str().unwrap();
-    let upload: serde_json::Value = server
-        .client
-        .get(server.url(&format!("/api/uploads/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let upload = common::get_json(&server.client, server.url(&format!("/api/uploads/{id}"))).await;
     assert_eq!(upload["status"], "failed");
     let blobs = server.dir.path().join("blobs");
     assert!(!blobs.join("originals").join(id).exists());

@@ -106,6 +106,11 @@ impl Account {
     }
 }
 
+/// GETs `url` with `client`'s session and returns the JSON it answers.
+pub async fn get_json(client: &reqwest::Client, url: String) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// The `name=value` pair a response's `Set-Cookie` sets, ready to send back.
 pub fn session_cookie(response: &reqwest::Response) -> String {
     let set = response.headers()[reqwest::header::SET_COOKIE].to_str().unwrap();
