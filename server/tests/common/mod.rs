@@ -27,7 +27,7 @@ impl TestServer {
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
         // The server's warnings and errors, shown with a failing test's output.
         let _ = tracing_subscriber::fmt()
-            .with_env_filter("warn,uplink::error=error")
+            .with_env_filter("warn,lopdf=error,uplink::error=error")
             .with_test_writer()
             .try_init();
         let dir = tempfile::tempdir().unwrap();
