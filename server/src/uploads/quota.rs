@@ -42,28 +42,25 @@ impl Quotas {
         announced: Option<u64>,
     ) -> Result<Ticket, ApiError> {
         let mut accounts = self.lock();
-        let load = accounts.entry(owner.to_owned()).or_insert(Load { in_flight: 0, used: stored });
-        if load.in_flight >= self.max_in_flight {
-            let refused = ApiError::TooManyUploads(format!(
-                "{} uploads are already arriving; wait for one to finish",
-                load.in_flight
-            ));
-            if load.in_flight == 0 {
-                accounts.remove(owner);
-            }
-            return Err(refused);
+        let (in_flight, used) =
+            accounts.get(owner).map_or((0, stored), |load| (load.in_flight, load.used));
+        if in_flight >= self.max_in_flight {
+            return Err(ApiError::TooManyUploads(format!(
+                "{in_flight} uploads are already arriving; wait for one to finish"
+            )));
         }
         if let (Some(max), Some(size)) = (self.max_bytes, announced) {
-            if load.used.saturating_add(size) > max {
-                let refused = over_quota(max, load.used);
-                if load.in_flight == 0 {
-                    accounts.remove(owner);
-                }
-                return Err(refused);
+            if used.saturating_add(size) > max {
+                return Err(over_quota(max, used));
             }
         }
-        load.in_flight += 1;
+        accounts.entry(owner.to_owned()).or_insert(Load { in_flight: 0, used }).in_flight += 1;
         Ok(Ticket { quotas: Arc::clone(self), owner: owner.to_owned(), bytes: 0, kept: false })
+    }
+
+    /// Whether admitting needs to know the bytes an account keeps.
+    pub fn limits_bytes(&self) -> bool {
+        self.max_bytes.is_some()
     }
 
     /// A kept upload of `owner` of `bytes` was deleted.
