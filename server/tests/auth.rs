@@ -4,22 +4,12 @@
 
 mod common;
 
-use common::TestServer;
+use common::{browser, session_cookie, TestServer};
 use reqwest::{header, Client, StatusCode};
 use serde_json::{json, Value};
 
-fn browser() -> Client {
-    Client::builder().cookie_store(true).build().unwrap()
-}
-
 async fn post(client: &Client, server: &TestServer, path: &str, body: Value) -> reqwest::Response {
     client.post(server.url(path)).json(&body).send().await.unwrap()
-}
-
-/// The `name=value` pair a response's `Set-Cookie` sets, ready to send back.
-fn session_cookie(response: &reqwest::Response) -> String {
-    let set = response.headers()[header::SET_COOKIE].to_str().unwrap();
-    set.split(';').next().unwrap().to_owned()
 }
 
 async fn error_code(response: reqwest::Response) -> String {

@@ -83,6 +83,18 @@ fn form(parts: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// POSTs `body` to `/api/uploads` as `client`'s account.
+async fn post_upload(
+    client: &reqwest::Client,
+    server: &TestServer,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    let request = client.post(server.url("/api/uploads"));
+    let request = request.header(reqwest::header::CONTENT_TYPE, content_type).body(body);
+    request.send().await.unwrap()
+}
+
 struct Case {
     name: &'static str,
     head: String,
@@ -253,14 +265,7 @@ async fn hostile_filenames_are_stored_safely_and_served_back_encoded() {
     ];
     for (raw_name, stored) in names {
         let (content_type, body) = multipart("file", raw_name, b"bytes");
-        let created = server
-            .client
-            .post(server.url("/api/uploads"))
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let created = post_upload(&server.client, &server, &content_type, body).await;
         assert_eq!(created.status(), StatusCode::ACCEPTED, "{raw_name:.40}");
         let upload: Value = created.json().await.unwrap();
         assert_eq!(upload["filename"], stored, "{raw_name:.40}");
@@ -312,13 +317,7 @@ async fn each_account_has_its_own_byte_quota_and_uploads_in_flight() {
 
     // Announced by Content-Length: refused before anything is stored.
     let (content_type, body) = multipart("file", "nine.bin", &[9u8; 9_000]);
-    let refused = alice
-        .post(server.url("/api/uploads"))
-        .header(reqwest::header::CONTENT_TYPE, &content_type)
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
+    let refused = post_upload(alice, &server, &content_type, body.clone()).await;
     assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let refused: Value = refused.json().await.unwrap();
     assert_eq!(refused["code"], "quota_exceeded");
@@ -329,13 +328,8 @@ async fn each_account_has_its_own_byte_quota_and_uploads_in_flight() {
     let stream = futures_util::stream::iter(
         body.chunks(1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
     );
-    let refused = alice
-        .post(server.url("/api/uploads"))
-        .header(reqwest::header::CONTENT_TYPE, &content_type)
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await
-        .unwrap();
+    let refused =
+        post_upload(alice, &server, &content_type, reqwest::Body::wrap_stream(stream)).await;
     assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let list = server.state.repo.list(&server.user.id).await.unwrap();
     assert_eq!(
@@ -382,13 +376,7 @@ async fn each_account_has_its_own_byte_quota_and_uploads_in_flight() {
     let mut events =
         common::SseReader::new(alice.get(server.url("/api/events")).send().await.unwrap());
     events.until(|e| e.data.contains("slow.bin")).await;
-    let second = alice
-        .post(server.url("/api/uploads"))
-        .header(reqwest::header::CONTENT_TYPE, &content_type)
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
+    let second = post_upload(alice, &server, &content_type, body.clone()).await;
     assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(second.json::<Value>().await.unwrap()["code"], "too_many_uploads");
     sending.send(Ok(body[body.len() - 10..].to_vec())).await.unwrap();

@@ -2,6 +2,8 @@
 // independent of ours and of Chromium's, to hold the server to the SSE contract.
 import { EventSource, type FetchLike } from "eventsource";
 
+import { newUsername } from "./dashboard";
+
 export interface Received {
   id: number;
   type: string;
@@ -91,7 +93,7 @@ export interface Account {
 
 /** Registers a fresh account, as a script would, and keeps its session cookie. */
 export async function register(base: string, prefix = "script"): Promise<Account> {
-  const username = `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
+  const username = newUsername(prefix);
   const response = await fetch(`${base}/api/auth/register`, {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -92,7 +92,7 @@ pub struct Account {
 impl Account {
     /// Registers `username` (password `correct horse`) on the server at `base`.
     pub async fn register(base: &str, username: &str) -> Self {
-        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let client = browser();
         let response = client
             .post(format!("{base}/api/auth/register"))
             .json(&serde_json::json!({"username": username, "password": "correct horse"}))
@@ -109,6 +109,11 @@ impl Account {
 /// GETs `url` with `client`'s session and returns the JSON it answers.
 pub async fn get_json(client: &reqwest::Client, url: String) -> serde_json::Value {
     client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// A client that keeps cookies, as a browser does.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).build().unwrap()
 }
 
 /// The `name=value` pair a response's `Set-Cookie` sets, ready to send back.
