@@ -23,7 +23,8 @@ async fn read_all(mut reader: SseReader) -> Vec<Sse> {
 async fn steady_reader(server: &TestServer) -> SseReader {
     let mut reader =
         SseReader::new(server.client.get(server.url("/api/events")).send().await.unwrap());
-    // The stream sends `retry:` only after subscribing: from here on nothing is missed.
+    // The stream sends `retry:` only once it is subscribed and has taken its snapshot:
+    // from here on nothing is missed, and the snapshot holds no upload yet.
     assert!(reader.next().await.unwrap().retry.is_some());
     reader
 }

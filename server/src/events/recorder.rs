@@ -1,11 +1,11 @@
 //! Records changes (durably, which assigns each event its id) and publishes them.
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
 use shared::{Upload, UploadId};
 use tokio::sync::Mutex;
 
-use super::EventBus;
+use super::{EventBus, StoredEvent};
 use crate::{
     store::{MetadataRepo, StoreError},
     uploads::lifecycle::Change,
@@ -19,12 +19,12 @@ use crate::{
 pub struct Recorder {
     repo: Arc<dyn MetadataRepo>,
     bus: Arc<dyn EventBus>,
-    order: Mutex<()>,
+    order: Arc<Mutex<()>>,
 }
 
 impl Recorder {
     pub fn new(repo: Arc<dyn MetadataRepo>, bus: Arc<dyn EventBus>) -> Self {
-        Self { repo, bus, order: Mutex::new(()) }
+        Self { repo, bus, order: Arc::default() }
     }
 
     pub fn repo(&self) -> &Arc<dyn MetadataRepo> {
@@ -42,24 +42,52 @@ impl Recorder {
         upload: Upload,
         change: Change,
     ) -> Result<Upload, StoreError> {
-        let _order = self.order.lock().await;
-        let (upload, event) = self.repo.insert(owner, upload, change).await?;
-        self.bus.publish(Arc::new(event));
-        Ok(upload)
+        let owner = owner.to_owned();
+        self.commit(|repo| async move {
+            let (upload, event) = repo.insert(&owner, upload, change).await?;
+            Ok((upload, Some(event)))
+        })
+        .await
     }
 
     pub async fn record(&self, id: &UploadId, change: Change) -> Result<Upload, StoreError> {
-        let _order = self.order.lock().await;
-        let (upload, event) = self.repo.record(id, change).await?;
-        self.bus.publish(Arc::new(event));
-        Ok(upload)
+        let id = id.clone();
+        self.commit(|repo| async move {
+            let (upload, event) = repo.record(&id, change).await?;
+            Ok((upload, Some(event)))
+        })
+        .await
     }
 
     pub async fn remove(&self, id: &UploadId) -> Result<(), StoreError> {
-        let _order = self.order.lock().await;
-        if let Some(event) = self.repo.remove(id).await? {
-            self.bus.publish(Arc::new(event));
+        let id = id.clone();
+        self.commit(|repo| async move { Ok(((), repo.remove(&id).await?)) }).await
+    }
+
+    /// Commits a change and publishes its event in a task of its own. Callers go away
+    /// midway all the time (a client hangs up, a job is stopped); the change they asked
+    /// for then still commits and publishes as one, so no event is ever committed but
+    /// never published, and no transaction is left open holding the store's write lock.
+    async fn commit<T, F, Fut>(&self, change: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<dyn MetadataRepo>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(T, Option<StoredEvent>), StoreError>> + Send,
+    {
+        let (repo, bus, order) = (self.repo.clone(), self.bus.clone(), self.order.clone());
+        let task = tokio::spawn(async move {
+            let _order = order.lock().await;
+            let (value, event) = change(repo).await?;
+            if let Some(event) = event {
+                bus.publish(Arc::new(event));
+            }
+            Ok(value)
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            // Only when the runtime itself is shutting down.
+            Err(_) => Err(StoreError::Stopped),
         }
-        Ok(())
     }
 }

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{sse, EventBus, StoredEvent};
 use crate::{
-    store::{MetadataRepo, Scope},
+    store::{MetadataRepo, Scope, Snapshot},
     uploads::lifecycle::{event_for, Detail},
 };
 
@@ -59,6 +59,12 @@ fn snapshot_event(seq: i64, owner: &str, upload: &shared::Upload) -> StoredEvent
     StoredEvent::new(seq, owner.into(), &event_for(upload, &detail, &upload.updated_at))
 }
 
+/// Where a stream begins: after a logged id, or with the present state.
+enum Start {
+    After(i64),
+    Snapshot(Snapshot),
+}
+
 enum Next {
     Event(Arc<StoredEvent>),
     CatchUp,
@@ -76,7 +82,6 @@ pub fn event_stream(
         // Subscribe before reading the log, so nothing committed after the read is missed.
         let mut live = deps.bus.subscribe();
         let mut ended = deps.sessions_ended.subscribe();
-        yield Ok(sse::retry_frame(sse::RETRY_MS));
 
         // An id this log never handed out (another server's, or from before a reset),
         // or one from before the retention horizon, cannot be resumed from: such a
@@ -93,24 +98,31 @@ pub fn event_stream(
             },
             None => None,
         };
-        let mut last_sent = match last_event_id {
-            Some(after) => after,
+        let start = match last_event_id {
+            Some(after) => Start::After(after),
             None => match deps.repo.snapshot(&scope).await {
-                Ok(snapshot) => {
-                    for (seq, upload) in &snapshot.uploads {
-                        let event = snapshot_event(*seq, scope.owner_id(), upload);
-                        yield Ok(event.frame.clone());
-                        if end_on_terminal && event.terminal {
-                            return;
-                        }
-                    }
-                    snapshot.head
-                }
+                Ok(snapshot) => Start::Snapshot(snapshot),
                 Err(error) => {
                     tracing::error!(%error, "snapshot for an event stream failed");
                     return;
                 }
             },
+        };
+        // `retry:` goes out only once the stream is subscribed and knows where it starts,
+        // so a client that has read it misses nothing committed afterwards.
+        yield Ok(sse::retry_frame(sse::RETRY_MS));
+        let mut last_sent = match start {
+            Start::After(after) => after,
+            Start::Snapshot(snapshot) => {
+                for (seq, upload) in &snapshot.uploads {
+                    let event = snapshot_event(*seq, scope.owner_id(), upload);
+                    yield Ok(event.frame.clone());
+                    if end_on_terminal && event.terminal {
+                        return;
+                    }
+                }
+                snapshot.head
+            }
         };
         let mut catching_up = last_event_id.is_some();
 

@@ -136,11 +136,8 @@ async fn run(
         has_text: Some(matches!(kind, Kind::Pdf | Kind::Text)),
         ..Change::default()
     };
+    // Also drops the page texts: they are in the text blob now.
     recorder.record(id, finish).await?;
-    if pages.is_some() {
-        // Assembled into the text blob and the upload is done: the checkpoint is spent.
-        recorder.repo().clear_page_texts(id).await?;
-    }
     Ok(())
 }
 

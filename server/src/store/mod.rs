@@ -26,4 +26,7 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     CorruptRow(String),
+    /// The runtime shut down while a change was being recorded.
+    #[error("the store was stopped")]
+    Stopped,
 }

@@ -63,7 +63,9 @@ pub trait MetadataRepo: Send + Sync + 'static {
     ) -> Result<(Upload, StoredEvent), StoreError>;
 
     /// Applies `change` under the lifecycle rules and logs the event it makes (and the
-    /// page text it carries, if any) in one transaction.
+    /// page text it carries, if any) in one transaction. Page texts are a running job's
+    /// checkpoint: the change that finishes the upload drops them in the same transaction.
+    /// Callers must let it run to its end (the [`Recorder`](crate::events::Recorder) does).
     async fn record(
         &self,
         id: &UploadId,
@@ -115,9 +117,6 @@ pub trait MetadataRepo: Send + Sync + 'static {
         after: u32,
         limit: u32,
     ) -> Result<Vec<(u32, String)>, StoreError>;
-
-    /// Drops the stored page texts of `id` once they are assembled.
-    async fn clear_page_texts(&self, id: &UploadId) -> Result<(), StoreError>;
 
     /// Removes the events of uploads that finished at or before `before` (RFC 3339), and
     /// those of deleted uploads recorded by then. Returns how many were removed.

@@ -45,13 +45,16 @@ impl SqliteRepo {
         &self.pool
     }
 
-    /// A transaction for a change. Known problem: a deferred one that reads first and writes
-    /// later fails outright (SQLITE_BUSY) if another connection wrote in between
-    /// (`tests/store.rs`, ignored). `BEGIN IMMEDIATE` fixes that but let a job left running
-    /// by an in-process restart starve the new store's first write; both need the worker's
-    /// page-text writes moved under the recorder, which is the next fix.
+    /// A transaction for a change that reads before it writes. `IMMEDIATE` takes the write
+    /// lock up front, so it waits out other writers (the busy timeout); a deferred one
+    /// would fail outright (SQLITE_BUSY) if another connection wrote between its read
+    /// and its write (`tests/store.rs`).
+    ///
+    /// Its future must not be dropped midway: sqlx 0.8 leaks a custom `BEGIN` whose future
+    /// is dropped right after it ran, and that transaction would hold the write lock for
+    /// good. The recorder runs every change in a task of its own for this reason.
     async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin().await?)
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Notes that a server has the store open, first moving the event ids past anything
@@ -175,6 +178,14 @@ async fn append_event(
     Ok(StoredEvent::from_parts(seq, event.upload_id().clone(), owner, event.name(), &data))
 }
 
+async fn delete_page_texts(conn: &mut SqliteConnection, id: &UploadId) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM page_texts WHERE upload_id = ?")
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Writes every column of `upload`: a new row of `new_owner`'s, or (with `None`) an
 /// update of the existing one, whose owner never changes.
 async fn write_upload(
@@ -267,6 +278,10 @@ impl MetadataRepo for SqliteRepo {
             .execute(&mut *tx)
             .await?;
         }
+        if upload.status.is_terminal() {
+            // The text is assembled (done) or never will be: the checkpoint is spent.
+            delete_page_texts(&mut tx, id).await?;
+        }
         let stored = append_event(&mut tx, owner, &event).await?;
         write_upload(&mut tx, &upload, stored.seq, None).await?;
         tx.commit().await?;
@@ -286,10 +301,7 @@ impl MetadataRepo for SqliteRepo {
             Err(Refused::Finished) => None,
         };
         sqlx::query("DELETE FROM uploads WHERE id = ?").bind(id.as_str()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM page_texts WHERE upload_id = ?")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
+        delete_page_texts(&mut tx, id).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -423,14 +435,6 @@ impl MetadataRepo for SqliteRepo {
         rows.iter()
             .map(|row| Ok((row.try_get::<i64, _>("page")? as u32, row.try_get("text")?)))
             .collect()
-    }
-
-    async fn clear_page_texts(&self, id: &UploadId) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM page_texts WHERE upload_id = ?")
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     async fn compact(&self, before: &str) -> Result<u64, StoreError> {
