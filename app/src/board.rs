@@ -23,6 +23,8 @@ pub struct ServerState {
     pub size: u64,
     pub error: Option<ErrorBody>,
     pub has_text: bool,
+    /// While queued: how many jobs the server says will start first.
+    pub ahead: Option<u32>,
 }
 
 fn rank(status: UploadStatus) -> u8 {
@@ -45,6 +47,7 @@ impl ServerState {
             size: upload.size,
             error: upload.error.clone(),
             has_text: upload.has_text,
+            ahead: None,
         }
     }
 
@@ -69,6 +72,8 @@ impl ServerState {
                     next.page = p.page.or(next.page);
                 }
                 next.pages = p.pages.or(next.pages);
+                // Only queued events carry it; an older position stays until a newer one.
+                next.ahead = p.ahead.or(next.ahead).filter(|_| p.status == UploadStatus::Queued);
                 if p.status == UploadStatus::Uploading {
                     next.size = next.size.max(p.bytes_received.unwrap_or(0));
                 }
@@ -326,6 +331,7 @@ mod tests {
             page,
             pages: page.map(|_| 4),
             message: None,
+            ahead: None,
             at: String::new(),
             upload: None,
         })
@@ -341,6 +347,7 @@ mod tests {
             size: 0,
             error: None,
             has_text: false,
+            ahead: None,
         }
     }
 

@@ -127,7 +127,7 @@ impl AppState {
     /// Uploads a previous run was receiving can never complete (their client's
     /// connection is gone); queued and processing ones are queued again.
     async fn recover(&self) -> Result<(), StoreError> {
-        for upload in self.repo.unfinished().await? {
+        for (owner, upload) in self.repo.unfinished().await? {
             if upload.status == UploadStatus::Uploading {
                 let interrupted = ErrorBody::new(
                     ErrorCode::Interrupted,
@@ -137,7 +137,7 @@ impl AppState {
                     .record(&upload.id, Change::failed(UploadStatus::Failed, interrupted))
                     .await?;
             } else {
-                self.jobs.enqueue(upload.id);
+                self.jobs.enqueue(&owner, upload.id);
             }
         }
         Ok(())

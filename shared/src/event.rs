@@ -20,6 +20,10 @@ pub struct ProgressEvent {
     pub page: Option<u32>,
     pub pages: Option<u32>,
     pub message: Option<String>,
+    /// While `queued`: how many jobs will start before this one (exact up to 10, then
+    /// rounded up to 20, 30 … 100, 200 …). Absent on other events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ahead: Option<u32>,
     /// Server time the event was made, RFC 3339 with milliseconds.
     pub at: String,
     /// The whole upload, on the event that introduces it (its first event, and the
@@ -154,6 +158,7 @@ mod tests {
             page: Some(2),
             pages: Some(7),
             message: None,
+            ahead: None,
             at: "2026-11-21T10:00:00.123Z".into(),
             upload: None,
         })

@@ -50,7 +50,16 @@ fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
                 },
                 _ => plain("uploading", "Receiving", "Receiving"),
             },
-            UploadStatus::Queued => plain("queued", "Queued", "Waiting for a worker"),
+            UploadStatus::Queued => {
+                let detail = match state.ahead {
+                    Some(0) => "Next in line".to_owned(),
+                    Some(1) => "1 job ahead".to_owned(),
+                    Some(n) if n > 10 => format!("Up to {n} jobs ahead"),
+                    Some(n) => format!("{n} jobs ahead"),
+                    None => "Waiting for a worker".to_owned(),
+                };
+                Phase { detail, ..plain("queued", "Queued", "") }
+            }
             UploadStatus::Processing => {
                 let stage = state.stage.unwrap_or(Stage::Validating);
                 let page = match (stage, state.page, state.pages) {
@@ -150,6 +159,7 @@ mod tests {
             size: 1,
             error: None,
             has_text: false,
+            ahead: None,
         }
     }
 
@@ -170,5 +180,11 @@ mod tests {
 
         let done = server(UploadStatus::Done, Stage::Finalizing, Some(7));
         assert_eq!(phase(&Sending::Elsewhere, Some(&done)).detail, "Done: 7 pages");
+
+        let queued = |ahead| ServerState { ahead, ..server(UploadStatus::Queued, Stage::Receiving, None) };
+        let said: Vec<String> = [None, Some(0), Some(3), Some(40)]
+            .map(|ahead| phase(&Sending::Finished, Some(&queued(ahead))).detail)
+            .to_vec();
+        assert_eq!(said, ["Waiting for a worker", "Next in line", "3 jobs ahead", "Up to 40 jobs ahead"]);
     }
 }

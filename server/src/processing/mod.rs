@@ -1,6 +1,7 @@
 //! Background processing: a bounded pool of workers that turn stored bytes into results,
 //! reporting each stage (and each page) as events.
 
+mod fair;
 pub mod fixtures;
 mod pdf;
 mod queue;

@@ -26,7 +26,20 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     CorruptRow(String),
+    /// A queue position for an upload that is no longer queued.
+    #[error("the upload is no longer queued")]
+    NotQueued,
     /// The runtime shut down while a change was being recorded.
     #[error("the store was stopped")]
     Stopped,
+}
+
+impl From<crate::uploads::lifecycle::Refused> for StoreError {
+    fn from(refused: crate::uploads::lifecycle::Refused) -> Self {
+        use crate::uploads::lifecycle::Refused;
+        match refused {
+            Refused::Finished => Self::Finished,
+            Refused::NotQueued => Self::NotQueued,
+        }
+    }
 }

@@ -93,8 +93,9 @@ pub trait MetadataRepo: Send + Sync + 'static {
     /// received (those still arriving are counted by the quota as they arrive).
     async fn stored_bytes(&self, owner: &str) -> Result<u64, StoreError>;
 
-    /// Uploads not yet finished, oldest first (for recovery at start-up).
-    async fn unfinished(&self) -> Result<Vec<Upload>, StoreError>;
+    /// Uploads not yet finished with their owners, those that were processing first, then
+    /// oldest first (for recovery at start-up).
+    async fn unfinished(&self) -> Result<Vec<(String, Upload)>, StoreError>;
 
     /// Up to `limit` events in `scope` with ids greater than `after`, in id order.
     async fn events_after(

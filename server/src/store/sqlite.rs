@@ -250,7 +250,7 @@ impl MetadataRepo for SqliteRepo {
         change: Change,
     ) -> Result<(Upload, StoredEvent), StoreError> {
         let at = clock::now();
-        let event = lifecycle::apply(&mut upload, change, &at).map_err(|_| StoreError::Finished)?;
+        let event = lifecycle::apply(&mut upload, change, &at)?;
         let mut tx = self.write_tx().await?;
         let stored = append_event(&mut tx, owner.into(), &event).await?;
         write_upload(&mut tx, &upload, stored.seq, Some(owner)).await?;
@@ -266,8 +266,7 @@ impl MetadataRepo for SqliteRepo {
         let page_text = change.page_text.take().zip(change.page);
         let mut tx = self.write_tx().await?;
         let (owner, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-        let event = lifecycle::apply(&mut upload, change, &clock::now())
-            .map_err(|Refused::Finished| StoreError::Finished)?;
+        let event = lifecycle::apply(&mut upload, change, &clock::now())?;
         if let Some((text, page)) = page_text {
             sqlx::query(
                 "INSERT OR REPLACE INTO page_texts (upload_id, page, text) VALUES (?, ?, ?)",
@@ -298,7 +297,7 @@ impl MetadataRepo for SqliteRepo {
         // A finished upload already had its one terminal event; it just disappears.
         let stored = match lifecycle::apply(&mut upload, deleted, &clock::now()) {
             Ok(event) => Some(append_event(&mut tx, owner, &event).await?),
-            Err(Refused::Finished) => None,
+            Err(Refused::Finished | Refused::NotQueued) => None,
         };
         sqlx::query("DELETE FROM uploads WHERE id = ?").bind(id.as_str()).execute(&mut *tx).await?;
         delete_page_texts(&mut tx, id).await?;
@@ -349,14 +348,16 @@ impl MetadataRepo for SqliteRepo {
         Ok(bytes.unwrap_or(0).max(0) as u64)
     }
 
-    async fn unfinished(&self) -> Result<Vec<Upload>, StoreError> {
+    async fn unfinished(&self) -> Result<Vec<(String, Upload)>, StoreError> {
+        // Jobs a restart interrupted first: they were already running.
         let rows = sqlx::query(&format!(
-            "SELECT {UPLOAD_COLUMNS} FROM uploads \
-             WHERE status IN ('uploading', 'queued', 'processing') ORDER BY created_at, id"
+            "SELECT {UPLOAD_COLUMNS}, COALESCE(owner_id, '') AS owner FROM uploads \
+             WHERE status IN ('uploading', 'queued', 'processing') \
+             ORDER BY status != 'processing', created_at, id"
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|row| upload_from_row(row).map(|(_, u)| u)).collect()
+        rows.iter().map(|row| Ok((row.try_get("owner")?, upload_from_row(row)?.1))).collect()
     }
 
     async fn events_after(

@@ -143,7 +143,7 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
             };
             let upload = state.recorder.record(&receiving.id, stored).await?;
             ticket.keep();
-            state.jobs.enqueue(upload.id.clone());
+            state.jobs.enqueue(&request.owner, upload.id.clone());
             Ok(upload)
         }
         (Err(error), None) => Err(error),

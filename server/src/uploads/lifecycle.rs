@@ -25,6 +25,8 @@ pub struct Change {
     pub bytes_total: Option<u64>,
     pub page: Option<u32>,
     pub message: Option<String>,
+    /// How many jobs are ahead of this queued one. Refused once it is no longer queued.
+    pub ahead: Option<u32>,
     /// The event introduces the upload: it carries the whole `Upload`.
     pub introduce: bool,
     /// The text of `page`, stored with the event that announces it (never sent).
@@ -43,6 +45,8 @@ impl Change {
 pub enum Refused {
     /// The upload is already done, failed or cancelled.
     Finished,
+    /// A queue position for an upload that has left the queue.
+    NotQueued,
 }
 
 /// An upload whose first bytes are arriving now.
@@ -69,6 +73,9 @@ pub fn new_upload(id: UploadId, filename: String, client_ref: Option<String>, at
 pub fn apply(upload: &mut Upload, change: Change, at: &str) -> Result<UploadEvent, Refused> {
     if upload.status.is_terminal() {
         return Err(Refused::Finished);
+    }
+    if change.ahead.is_some() && upload.status != UploadStatus::Queued {
+        return Err(Refused::NotQueued);
     }
     let detail = change.detail();
     let status = change.status.unwrap_or(upload.status);
@@ -133,6 +140,7 @@ pub fn event_for(upload: &Upload, detail: &Detail, at: &str) -> UploadEvent {
             page: detail.page,
             pages: upload.pages,
             message: detail.message.clone(),
+            ahead: detail.ahead,
             at: at.to_owned(),
             upload: detail.introduce.then(|| Box::new(upload.clone())),
         }),
@@ -146,6 +154,7 @@ pub struct Detail {
     pub bytes_total: Option<u64>,
     pub page: Option<u32>,
     pub message: Option<String>,
+    pub ahead: Option<u32>,
     /// Carry the whole upload (see `ProgressEvent::upload`).
     pub introduce: bool,
 }
@@ -157,6 +166,7 @@ impl Change {
             bytes_total: self.bytes_total,
             page: self.page,
             message: self.message.clone(),
+            ahead: self.ahead,
             introduce: self.introduce,
         }
     }
