@@ -36,6 +36,9 @@ pub enum ApiError {
     QuotaExceeded(String),
     #[error("{0}")]
     TooManyUploads(String),
+    /// The upload's status does not allow the request.
+    #[error("{0}")]
+    InvalidState(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -97,6 +100,10 @@ impl ApiError {
             Self::TooManyUploads(message) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorBody::new(ErrorCode::TooManyUploads, message.clone()),
+            ),
+            Self::InvalidState(message) => (
+                StatusCode::CONFLICT,
+                ErrorBody::new(ErrorCode::InvalidState, message.clone()),
             ),
             Self::Store(_) | Self::Io(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -54,6 +54,8 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// The account already has `UPLINK_USER_MAX_IN_FLIGHT` uploads being received.
     TooManyUploads,
+    /// The upload's status does not allow this (cancelling one that already finished).
+    InvalidState,
     /// A code this build does not know yet (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -87,6 +89,7 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::QuotaExceeded => "quota_exceeded",
             Self::TooManyUploads => "too_many_uploads",
+            Self::InvalidState => "invalid_state",
             Self::Unknown => "unknown",
         }
     }
@@ -97,7 +100,7 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 25] = [
+const ALL: [ErrorCode; 26] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidMultipart,
     ErrorCode::MissingFile,
@@ -122,6 +125,7 @@ const ALL: [ErrorCode; 25] = [
     ErrorCode::InvalidToken,
     ErrorCode::QuotaExceeded,
     ErrorCode::TooManyUploads,
+    ErrorCode::InvalidState,
     ErrorCode::Unknown,
 ];
 

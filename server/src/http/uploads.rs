@@ -12,7 +12,7 @@ use axum::{
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
-use shared::{ErrorCode, Upload, UploadStatus};
+use shared::{ErrorBody, ErrorCode, Upload, UploadStatus};
 use tokio_util::io::ReaderStream;
 
 use super::{
@@ -25,8 +25,11 @@ use crate::{
     error::ApiError,
     events::{event_stream, StreamRequest},
     state::AppState,
-    store::{BlobKey, Scope},
-    uploads::ingest::{ingest, IngestRequest},
+    store::{BlobKey, Scope, StoreError},
+    uploads::{
+        ingest::{ingest, IngestRequest},
+        lifecycle::Change,
+    },
 };
 
 pub fn router() -> Router<AppState> {
@@ -41,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/uploads/{id}/text", get(text))
         .route("/api/uploads/{id}/events", get(events))
         .route("/api/uploads/{id}/token", post(token))
+        .route("/api/uploads/{id}/cancel", post(cancel))
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,6 +131,37 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Upload>, ApiError> {
     Ok(Json(find(&state, &current, &id).await?))
+}
+
+/// Stops a queued or running job and keeps the bytes: `200` and the cancelled upload.
+async fn cancel(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Upload>, ApiError> {
+    let upload = find(&state, &current, &id).await?;
+    if !matches!(upload.status, UploadStatus::Queued | UploadStatus::Processing) {
+        return Err(ApiError::InvalidState(format!(
+            "only a queued or processing upload can be cancelled; this one is {}",
+            upload.status.as_str()
+        )));
+    }
+    // Recorded first: from here on the job's own changes are refused (nothing follows a
+    // terminal status), so it cannot report progress or `done` after the `error` event.
+    let cancelled = Change::failed(
+        UploadStatus::Cancelled,
+        ErrorBody::new(ErrorCode::Cancelled, "the upload was cancelled"),
+    );
+    let upload = match state.recorder.record(&upload.id, cancelled).await {
+        Err(StoreError::Finished) => {
+            return Err(ApiError::InvalidState("the upload finished meanwhile".into()))
+        }
+        recorded => recorded?,
+    };
+    // Then the work stops: out of the queue, or the running job and its parser.
+    state.jobs.cancel(&upload.id);
+    tracing::info!(upload = %upload.id, "upload cancelled");
+    Ok(Json(upload))
 }
 
 async fn remove(
