@@ -198,6 +198,18 @@ impl Board {
         }
     }
 
+    /// Drops the card of a deleted upload, and anything waiting for it.
+    pub fn remove(&self, id: &UploadId) {
+        self.forget(id);
+        let Some(card) = self.by_id.try_update_value(|m| m.remove(id)).flatten() else { return };
+        if let Some(client_ref) = &card.client_ref {
+            self.by_ref.update_value(|m| {
+                m.remove(client_ref);
+            });
+        }
+        self.cards.update(|cards| cards.retain(|c| c.key != card.key));
+    }
+
     pub fn knows(&self, id: &UploadId) -> bool {
         self.by_id.with_value(|m| m.contains_key(id))
     }

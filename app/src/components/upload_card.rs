@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use shared::{Stage, UploadStatus};
 
 use crate::{
-    board::{Card, Sending, ServerState},
+    board::{Board, Card, Sending, ServerState},
     format,
 };
 
@@ -108,6 +108,7 @@ pub fn UploadCard(card: Card) -> impl IntoView {
             .filter(|_| now.with(|p| p.key == "done"))
             .map(|id| format!("/api/uploads/{id}/file"))
     };
+    let actions = card_actions(&card, now);
     let filename = card.filename.clone();
     let label = format!("Progress of {filename}");
     let size = format::bytes(card.size);
@@ -131,17 +132,67 @@ pub fn UploadCard(card: Card) -> impl IntoView {
                 now.with(|p| p.error.clone())
                     .map(|message| view! { <p class="error-message" role="alert">{message}</p> })
             }}
-            {move || {
-                download()
-                    .map(|href| {
-                        view! {
-                            <a class="download" href=href download>
-                                "Download"
-                            </a>
-                        }
-                    })
-            }}
+            <div class="upload-actions">
+                {move || {
+                    download()
+                        .map(|href| {
+                            view! {
+                                <a class="download" href=href download>
+                                    "Download"
+                                </a>
+                            }
+                        })
+                }}
+                {actions}
+            </div>
         </li>
+    }
+}
+
+/// Whether the card offers Cancel: the server still has work to stop.
+fn cancellable(phase: &Phase) -> bool {
+    matches!(phase.key, "queued" | "processing")
+}
+
+/// Cancel and Delete, once the server knows the upload, and what went wrong with either.
+fn card_actions(card: &Card, now: Memo<Phase>) -> impl IntoView {
+    let board = expect_context::<Board>();
+    let failed = RwSignal::new(None::<String>);
+    let id = card.id.clone();
+    let known = move || id.with(Option::is_some);
+    let act = {
+        let id = card.id.clone();
+        move |delete: bool| {
+            let Some(id) = id.get_untracked() else { return };
+            failed.set(None);
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                use crate::client::actions;
+                let done = if delete { actions::delete(&id).await } else { actions::cancel(&id).await };
+                match done {
+                    Ok(()) if delete => board.remove(&id),
+                    Ok(()) => {}
+                    Err(message) => failed.set(Some(message)),
+                }
+            });
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (id, board, delete);
+        }
+    };
+    let cancel = {
+        let act = act.clone();
+        move |_| act(false)
+    };
+    let delete = move |_| act(true);
+    let known_too = known.clone();
+    view! {
+        <Show when=move || known() && now.with(cancellable)>
+            <button type="button" class="cancel" on:click=cancel.clone()>"Cancel"</button>
+        </Show>
+        <Show when=known_too.clone()>
+            <button type="button" class="delete" on:click=delete.clone()>"Delete"</button>
+        </Show>
+        {move || failed.get().map(|message| view! { <p class="action-error" role="alert">{message}</p> })}
     }
 }
 
