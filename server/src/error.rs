@@ -101,10 +101,9 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorBody::new(ErrorCode::TooManyUploads, message.clone()),
             ),
-            Self::InvalidState(message) => (
-                StatusCode::CONFLICT,
-                ErrorBody::new(ErrorCode::InvalidState, message.clone()),
-            ),
+            Self::InvalidState(message) => {
+                (StatusCode::CONFLICT, ErrorBody::new(ErrorCode::InvalidState, message.clone()))
+            }
             Self::Store(_) | Self::Io(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorBody::new(ErrorCode::Internal, "internal error; see the server log"),

@@ -27,7 +27,9 @@ async fn running_and_queued_jobs_stop_and_keep_their_bytes() {
     let queued = post_file(&alice.client, &server.base(), "next.pdf", &fixtures::pdf(2)).await;
     let queued = queued["id"].as_str().unwrap().to_owned();
     let mut seen = all
-        .until(|e| e.name() == "progress" && e.json()["upload_id"] == running && e.json()["page"] == 1)
+        .until(|e| {
+            e.name() == "progress" && e.json()["upload_id"] == running && e.json()["page"] == 1
+        })
         .await;
 
     // The queued one first, while the single worker is busy: it must never start.
@@ -55,11 +57,13 @@ async fn running_and_queued_jobs_stop_and_keep_their_bytes() {
         queued_events.iter().all(|e| e.json()["stage"] != "validating"),
         "the queued job never started"
     );
-    let pages_after_cancel = about(&seen, &running).iter().filter(|e| e.json()["page"].is_u64()).count();
+    let pages_after_cancel =
+        about(&seen, &running).iter().filter(|e| e.json()["page"].is_u64()).count();
     assert!(pages_after_cancel < 3000, "the running job stopped early");
 
     // The bytes stay.
-    let file = alice.client.get(server.url(&format!("/api/uploads/{running}/file"))).send().await.unwrap();
+    let file =
+        alice.client.get(server.url(&format!("/api/uploads/{running}/file"))).send().await.unwrap();
     assert_eq!(file.status(), 200);
     assert_eq!(file.bytes().await.unwrap().as_ref(), long.as_slice());
     let upload = get_json(&alice.client, server.url(&format!("/api/uploads/{running}"))).await;

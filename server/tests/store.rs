@@ -14,7 +14,11 @@ use uplink::{
 const OWNER: &str = "owner";
 
 fn receiving(i: u32) -> Change {
-    Change { stage: Some(Stage::Receiving), bytes_received: Some(u64::from(i)), ..Change::default() }
+    Change {
+        stage: Some(Stage::Receiving),
+        bytes_received: Some(u64::from(i)),
+        ..Change::default()
+    }
 }
 
 async fn store_with(ids: &[&str]) -> (tempfile::TempDir, Arc<SqliteRepo>, Vec<UploadId>) {

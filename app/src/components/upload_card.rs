@@ -168,7 +168,8 @@ fn card_actions(card: &Card, now: Memo<Phase>) -> impl IntoView {
             #[cfg(feature = "hydrate")]
             leptos::task::spawn_local(async move {
                 use crate::client::actions;
-                let done = if delete { actions::delete(&id).await } else { actions::cancel(&id).await };
+                let done =
+                    if delete { actions::delete(&id).await } else { actions::cancel(&id).await };
                 match done {
                     Ok(()) if delete => board.remove(&id),
                     Ok(()) => {}
@@ -232,10 +233,14 @@ mod tests {
         let done = server(UploadStatus::Done, Stage::Finalizing, Some(7));
         assert_eq!(phase(&Sending::Elsewhere, Some(&done)).detail, "Done: 7 pages");
 
-        let queued = |ahead| ServerState { ahead, ..server(UploadStatus::Queued, Stage::Receiving, None) };
+        let queued =
+            |ahead| ServerState { ahead, ..server(UploadStatus::Queued, Stage::Receiving, None) };
         let said: Vec<String> = [None, Some(0), Some(3), Some(40)]
             .map(|ahead| phase(&Sending::Finished, Some(&queued(ahead))).detail)
             .to_vec();
-        assert_eq!(said, ["Waiting for a worker", "Next in line", "3 jobs ahead", "Up to 40 jobs ahead"]);
+        assert_eq!(
+            said,
+            ["Waiting for a worker", "Next in line", "3 jobs ahead", "Up to 40 jobs ahead"]
+        );
     }
 }

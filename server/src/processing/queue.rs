@@ -162,7 +162,11 @@ impl Shared {
 /// Records the positions waiting jobs moved to, front of the queue first. When the queue
 /// moves faster than events are recorded, it announces only where jobs are now, skipping
 /// the places they passed meanwhile.
-async fn announce_positions(context: WorkerContext, shared: Arc<Shared>, shutdown: CancellationToken) {
+async fn announce_positions(
+    context: WorkerContext,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -173,8 +177,11 @@ async fn announce_positions(context: WorkerContext, shared: Arc<Shared>, shutdow
             let change = Change { ahead: Some(ahead), ..Change::default() };
             match context.recorder.record(&id, change).await {
                 // Started, finished or deleted since: its position no longer matters.
-                Ok(_) | Err(StoreError::NotQueued | StoreError::Finished | StoreError::NotFound) => {}
-                Err(error) => tracing::warn!(upload = %id, %error, "announcing a queue position failed"),
+                Ok(_)
+                | Err(StoreError::NotQueued | StoreError::Finished | StoreError::NotFound) => {}
+                Err(error) => {
+                    tracing::warn!(upload = %id, %error, "announcing a queue position failed")
+                }
             }
         }
     }
