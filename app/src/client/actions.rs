@@ -1,7 +1,9 @@
 //! What a card's buttons ask of the server: cancel a job, delete an upload.
 
 use gloo_net::http::{Request, Response};
-use shared::{ErrorBody, UploadId};
+use shared::UploadId;
+
+use super::{refusal, UNREACHABLE};
 
 /// Stops the upload's job; its `error` event (code `cancelled`) updates the card.
 pub async fn cancel(id: &UploadId) -> Result<(), String> {
@@ -15,12 +17,9 @@ pub async fn delete(id: &UploadId) -> Result<(), String> {
 
 /// `Ok` for a success, else the server's message (or why there was no answer).
 async fn outcome(sent: Result<Response, gloo_net::Error>) -> Result<(), String> {
-    let response = sent.map_err(|_| "the server cannot be reached".to_owned())?;
+    let response = sent.map_err(|_| UNREACHABLE.to_owned())?;
     if response.ok() {
         return Ok(());
     }
-    let text = response.text().await.unwrap_or_default();
-    Err(serde_json::from_str::<ErrorBody>(&text)
-        .map(|e| e.message)
-        .unwrap_or_else(|_| format!("the server answered {}", response.status())))
+    Err(refusal(&response.text().await.unwrap_or_default(), response.status()))
 }

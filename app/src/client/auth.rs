@@ -2,7 +2,8 @@
 //! session still holds.
 
 use gloo_net::http::Request;
-use shared::ErrorBody;
+
+use super::{refusal, UNREACHABLE};
 
 /// Which of the two forms is being sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,15 +26,13 @@ impl Action {
 pub async fn submit(action: Action, username: &str, password: &str) -> Result<String, String> {
     let body = serde_json::json!({ "username": username, "password": password });
     let request = Request::post(action.path()).json(&body).map_err(|e| e.to_string())?;
-    let response = request.send().await.map_err(|_| "the server cannot be reached".to_owned())?;
+    let response = request.send().await.map_err(|_| UNREACHABLE.to_owned())?;
     let text = response.text().await.unwrap_or_default();
     if response.ok() {
         let user: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         return Ok(user["username"].as_str().unwrap_or(username).to_owned());
     }
-    Err(serde_json::from_str::<ErrorBody>(&text)
-        .map(|e| e.message)
-        .unwrap_or_else(|_| format!("the server answered {}", response.status())))
+    Err(refusal(&text, response.status()))
 }
 
 /// Ends the session on the server (the server also ends its event streams).
