@@ -2,7 +2,7 @@
 //! waits for other writers instead of failing, and once asked for it commits and
 //! publishes even if nobody waits for it any more.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use shared::{Stage, UploadId};
 use uplink::{
@@ -75,11 +75,20 @@ async fn a_change_whose_caller_gives_up_still_commits_and_publishes() {
     // The store is not left locked: one more change goes through at once.
     recorder.record(&ids[0], receiving(ABANDONED + 1)).await.unwrap();
 
+    // The abandoned changes run on in their own tasks, some perhaps after that last one:
+    // wait for every one to be published (the timeout only turns a lost change into a
+    // failure instead of a hang).
+    let mut live = Vec::new();
+    for _ in 0..=ABANDONED {
+        let event = tokio::time::timeout(Duration::from_secs(30), published.recv())
+            .await
+            .expect("every change is published, even with nobody waiting for it")
+            .unwrap();
+        live.push(event.seq);
+    }
     let logged = repo.events_after(&Scope::owner(OWNER), 0, 1000).await.unwrap();
     assert_eq!(logged.len() as u32, 1 + ABANDONED + 1, "the insert and every change");
-    for event in &logged[1..] {
-        let live = published.recv().await.unwrap();
-        assert_eq!(live.seq, event.seq, "published once each, in id order");
-    }
+    let logged: Vec<i64> = logged[1..].iter().map(|e| e.seq).collect();
+    assert_eq!(live, logged, "published once each, in id order");
     assert!(published.try_recv().is_err(), "nothing published twice");
 }
