@@ -1,5 +1,6 @@
-//! A client that stops reading: it slows nobody, and it gets every event, whether it
-//! reads again or is disconnected and reconnects. (Its memory cost: `memory.rs`.)
+//! A client that stops reading: it slows nobody (the others' event latency is measured
+//! with and without it), and it gets every event, whether it reads again or is
+//! disconnected and reconnects. (Its memory cost: `memory.rs`.)
 
 mod common;
 
@@ -100,4 +101,90 @@ async fn a_stalled_connection_is_closed_and_its_client_replays_what_it_missed() 
     assert_eq!(ids(&all), ids(&steady), "no gap and no duplicate across the forced reconnect");
     let differ = all.iter().zip(&steady).find(|(a, b)| a != b);
     assert!(differ.is_none(), "and the same events: {differ:?}");
+}
+
+/// Publishes `count` events one at a time and waits for `reader` to receive each before
+/// the next: every figure is one event's full trip, from the change to the client.
+async fn lockstep(
+    server: &TestServer,
+    reader: &mut SseReader,
+    id: &str,
+    count: u64,
+) -> Vec<Duration> {
+    use shared::{Stage, UploadId};
+    use uplink::uploads::lifecycle::{new_upload, Change};
+    let upload_id = UploadId::parse(id).unwrap();
+    let upload = new_upload(upload_id.clone(), "lockstep.bin".into(), None, "t");
+    let introduce = Change { introduce: true, ..Change::default() };
+    server.state.recorder.create(&server.user.id, upload, introduce).await.unwrap();
+    let mut trips = Vec::new();
+    for i in 1..=count {
+        let started = std::time::Instant::now();
+        let change = Change {
+            stage: Some(Stage::Receiving),
+            bytes_received: Some(i),
+            bytes_total: Some(count),
+            ..Change::default()
+        };
+        server.state.recorder.record(&upload_id, change).await.unwrap();
+        let this = |e: &Sse| {
+            e.name() == "progress" && e.json()["upload_id"] == id && e.json()["bytes_received"] == i
+        };
+        let seen = reader.until(this).await;
+        assert!(seen.last().is_some_and(this), "the stream ended early");
+        trips.push(started.elapsed());
+    }
+    trips
+}
+
+fn median(mut trips: Vec<Duration>) -> Duration {
+    trips.sort();
+    trips[trips.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_leaves_the_others_latency_unchanged() {
+    // The write timeout is far away: the stalled connection stays open and stalled
+    // throughout the second measurement.
+    let server = TestServer::start_with(|c| {
+        c.write_timeout = Duration::from_secs(600);
+        c.event_buffer = 64;
+    })
+    .await;
+    let mut steady = steady_reader(&server).await;
+    let alone =
+        median(lockstep(&server, &mut steady, "0191c1d2-6b0e-7a3c-9f00-0000000000b1", 300).await);
+
+    let mut stalled = RawSse::connect(server.addr, "/api/events", &server.user.cookie).await;
+    assert!(stalled.next().await.unwrap().retry.is_some());
+    // 10 MB the stalled client never reads: its socket (4 KiB receive buffer) and the
+    // server's send buffer are full, and the server's writes to it are pending.
+    let draining = tokio::spawn(read_all(steady));
+    churn(&server.state, &server.user.id, UPLOAD, 2500, 4096).await;
+    let drained = draining.await.unwrap();
+    let mut steady = steady_reader(&server).await;
+    let beside = lockstep(&server, &mut steady, "0191c1d2-6b0e-7a3c-9f00-0000000000b2", 300);
+    // A hub that waited on its slowest subscriber would never deliver: fail, not hang.
+    let beside = tokio::time::timeout(Duration::from_secs(60), beside)
+        .await
+        .expect("a stalled client held up the others' events");
+    let beside = median(beside);
+
+    eprintln!("median event latency, commit to client: alone {alone:?}, beside a stalled client {beside:?}");
+    // A generous bound: a shared machine's noise passes, a client that blocked the hub
+    // or the publisher (seconds, or never) does not.
+    assert!(
+        beside <= alone * 3 + Duration::from_millis(5),
+        "latency rose from {alone:?} to {beside:?} beside a stalled client"
+    );
+
+    // And the stalled client, reading again, still receives everything it missed.
+    let mut caught_up = Vec::new();
+    while !caught_up.iter().any(terminal) {
+        caught_up.push(stalled.next().await.expect("the stalled connection stays open"));
+    }
+    let caught_up: Vec<Sse> = named(&caught_up).into_iter().cloned().collect();
+    let first = caught_up.iter().position(|e| e.id == drained.first().and_then(|d| d.id));
+    let first = first.expect("the churned upload's events reach the stalled client");
+    assert!(caught_up[first..] == drained[..], "every event, in order, exactly once");
 }
