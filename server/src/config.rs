@@ -29,6 +29,15 @@ pub struct Config {
     #[arg(long, env = "UPLINK_JOB_TIMEOUT", default_value_t = 300)]
     pub job_timeout_secs: u64,
 
+    /// Memory one PDF extraction may use, in MiB: a file that needs more (a
+    /// decompression bomb, or a PDF larger than about half of it) fails `too_complex`.
+    #[arg(long, env = "UPLINK_EXTRACT_MEMORY", default_value_t = 1024)]
+    pub extract_memory_mib: u64,
+
+    /// The executable that runs extractions: this one, unless a test says otherwise.
+    #[arg(skip)]
+    pub extractor: Option<PathBuf>,
+
     /// An upload whose client sends nothing for this many seconds is abandoned.
     #[arg(long, env = "UPLINK_UPLOAD_IDLE_TIMEOUT", default_value_t = 60)]
     pub upload_idle_timeout_secs: u64,
@@ -98,6 +107,15 @@ impl Config {
 
     pub fn job_timeout(&self) -> Duration {
         Duration::from_secs(self.job_timeout_secs.max(1))
+    }
+
+    /// How extraction children are started.
+    pub fn sandbox(&self) -> std::io::Result<crate::processing::Sandbox> {
+        let program = match &self.extractor {
+            Some(program) => program.clone(),
+            None => std::env::current_exe()?,
+        };
+        Ok(crate::processing::Sandbox { program, memory: self.extract_memory_mib.max(64) << 20 })
     }
 
     pub fn upload_idle_timeout(&self) -> Duration {

@@ -1,11 +1,34 @@
-//! `uplink`: reads configuration and serves until Ctrl-C or SIGTERM.
+//! `uplink`: reads configuration and serves until Ctrl-C or SIGTERM. Started with
+//! `__extract-pdf`, it is instead a sandboxed extraction child of a running server.
+
+use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use uplink::{AppState, Config};
+use uplink::{processing, AppState, Config};
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(processing::CHILD_COMMAND) {
+        return processing::run_child(&args[2..]);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("uplink: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()

@@ -66,7 +66,12 @@ impl AppState {
         let shutdown = CancellationToken::new();
         let jobs = Arc::new(Jobs::start(
             config.workers(),
-            worker_context(Arc::clone(&recorder), Arc::clone(&blobs), config.job_timeout()),
+            worker_context(
+                Arc::clone(&recorder),
+                Arc::clone(&blobs),
+                config.job_timeout(),
+                config.sandbox()?,
+            ),
             shutdown.clone(),
         ));
         let state = Self {

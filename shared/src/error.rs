@@ -28,6 +28,9 @@ pub enum ErrorCode {
     Encrypted,
     /// Processing took longer than the job time limit.
     Timeout,
+    /// Reading the file needs more memory (a decompression bomb) or deeper nesting than
+    /// processing allows.
+    TooComplex,
     /// Processing failed for a reason the server logged.
     ProcessingFailed,
     /// The upload was cancelled.
@@ -75,6 +78,7 @@ impl ErrorCode {
             Self::Interrupted => "interrupted",
             Self::Corrupt => "corrupt",
             Self::Encrypted => "encrypted",
+            Self::TooComplex => "too_complex",
             Self::Timeout => "timeout",
             Self::ProcessingFailed => "processing_failed",
             Self::Cancelled => "cancelled",
@@ -100,7 +104,7 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 26] = [
+const ALL: [ErrorCode; 27] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidMultipart,
     ErrorCode::MissingFile,
@@ -112,6 +116,7 @@ const ALL: [ErrorCode; 26] = [
     ErrorCode::Corrupt,
     ErrorCode::Encrypted,
     ErrorCode::Timeout,
+    ErrorCode::TooComplex,
     ErrorCode::ProcessingFailed,
     ErrorCode::Cancelled,
     ErrorCode::Deleted,

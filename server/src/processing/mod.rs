@@ -5,10 +5,12 @@ mod fair;
 pub mod fixtures;
 mod pdf;
 mod queue;
+mod sandbox;
 mod sniff;
 mod worker;
 
 pub use queue::Jobs;
+pub use sandbox::{run_child, Sandbox, CHILD_COMMAND};
 pub use sniff::{sniff, Kind};
 pub use worker::WorkerContext;
 
@@ -19,6 +21,7 @@ pub fn worker_context(
     recorder: Arc<crate::events::Recorder>,
     blobs: Arc<dyn crate::store::BlobStore>,
     job_timeout: Duration,
+    sandbox: Sandbox,
 ) -> WorkerContext {
-    WorkerContext { recorder, blobs, job_timeout }
+    WorkerContext { recorder, blobs, job_timeout, sandbox }
 }

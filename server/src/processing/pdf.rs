@@ -1,15 +1,13 @@
 //! Text extraction from PDFs, one page at a time.
 //!
-//! Runs on a blocking thread: parsing is CPU-bound and a hostile file may take long or
-//! panic, so the caller wraps it in `catch_unwind` and a deadline, and `stop` lets it
-//! give up between pages.
-
-use std::sync::atomic::{AtomicBool, Ordering};
+//! Runs only inside the extraction child process (`sandbox`): a hostile file may take
+//! long, exhaust memory, overflow the stack or panic, and the child's death costs the
+//! server nothing.
 
 use lopdf::Document;
 
 /// The text of one page, 1-based.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct PageText {
     pub page: u32,
     pub pages: u32,
@@ -29,7 +27,6 @@ pub enum PdfError {
 pub fn extract_pages(
     bytes: &[u8],
     skip: u32,
-    stop: &AtomicBool,
     mut on_page: impl FnMut(PageText) -> bool,
 ) -> Result<u32, PdfError> {
     let doc = Document::load_mem(bytes).map_err(|e| {
@@ -51,9 +48,6 @@ pub fn extract_pages(
         return Err(PdfError::Corrupt("the document has no pages".into()));
     }
     for page in page_numbers.into_iter().filter(|&page| page > skip) {
-        if stop.load(Ordering::Relaxed) {
-            return Err(PdfError::Stopped);
-        }
         // A page whose text cannot be decoded (an unsupported font encoding, say) still
         // counts as a page: it is reported with empty text rather than failing the file.
         let text = doc.extract_text(&[page]).unwrap_or_default();
@@ -71,7 +65,7 @@ mod tests {
 
     fn extract(bytes: &[u8]) -> Result<Vec<PageText>, PdfError> {
         let mut pages = Vec::new();
-        extract_pages(bytes, 0, &AtomicBool::new(false), |p| {
+        extract_pages(bytes, 0, |p| {
             pages.push(p);
             true
         })?;
@@ -91,7 +85,7 @@ mod tests {
     #[test]
     fn a_resumed_extraction_starts_after_its_checkpoint() {
         let mut pages = Vec::new();
-        let count = extract_pages(&fixtures::pdf(5), 3, &AtomicBool::new(false), |p| {
+        let count = extract_pages(&fixtures::pdf(5), 3, |p| {
             pages.push(p.page);
             true
         });
@@ -125,13 +119,11 @@ mod tests {
     }
 
     #[test]
-    fn stop_is_honoured_between_pages() {
-        let stop = AtomicBool::new(false);
+    fn a_receiver_that_goes_away_stops_extraction() {
         let mut seen = 0;
-        let result = extract_pages(&fixtures::pdf(4), 0, &stop, |_| {
+        let result = extract_pages(&fixtures::pdf(4), 0, |_| {
             seen += 1;
-            stop.store(true, Ordering::Relaxed);
-            true
+            false
         });
         assert_eq!((result, seen), (Err(PdfError::Stopped), 1));
     }

@@ -1,25 +1,18 @@
 //! One job: sniff, extract, finish, reporting each step through the recorder.
 
-use std::{
-    panic::AssertUnwindSafe,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use shared::{ErrorBody, ErrorCode, Stage, UploadId, UploadStatus};
-use tokio::{io::AsyncReadExt, sync::mpsc, time::Instant};
+use tokio::{io::AsyncReadExt, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    pdf::{self, PageText, PdfError},
+    sandbox::{Failure, Sandbox, Step},
     sniff::{sniff, Kind, SNIFF_LEN},
 };
 use crate::{
     events::Recorder,
-    store::{BlobKey, BlobStore, StoreError},
+    store::{BlobKey, BlobReader, BlobStore, StoreError},
     uploads::lifecycle::Change,
 };
 
@@ -29,6 +22,7 @@ pub struct WorkerContext {
     pub recorder: Arc<Recorder>,
     pub blobs: Arc<dyn BlobStore>,
     pub job_timeout: Duration,
+    pub sandbox: Sandbox,
 }
 
 /// Why a job ended without `done`.
@@ -96,7 +90,7 @@ async fn run(
         _ => return Ok(()),
     };
 
-    let (mut reader, len) = context.blobs.open(&BlobKey::Original(id.clone())).await?;
+    let (mut reader, _) = context.blobs.open(&BlobKey::Original(id.clone())).await?;
     let mut head = Vec::with_capacity(SNIFF_LEN);
     (&mut reader).take(SNIFF_LEN as u64).read_to_end(&mut head).await?;
     let kind = sniff(&head);
@@ -115,14 +109,19 @@ async fn run(
         };
         recorder.record(id, sniffed).await?;
     }
+    // The name promises a PDF and the bytes are not one: the user meant a document, and
+    // "done" with nothing extracted would hide that it is broken.
+    if kind != Kind::Pdf && upload.filename.to_ascii_lowercase().ends_with(".pdf") {
+        return Err(JobError::Failed(ErrorBody::new(
+            ErrorCode::Corrupt,
+            "this file is named .pdf but is not a PDF",
+        )));
+    }
 
     let pages = match kind {
         Kind::Pdf => {
-            let mut bytes = head;
-            bytes.reserve(usize::try_from(len).unwrap_or(0).saturating_sub(bytes.len()));
-            reader.read_to_end(&mut bytes).await?;
             let checkpoint = recorder.repo().pages_done(id).await?;
-            Some(extract_pdf(context, id, bytes, checkpoint, cancel).await?)
+            Some(extract_pdf(context, id, (head, reader), checkpoint, cancel).await?)
         }
         _ => None,
     };
@@ -178,35 +177,26 @@ fn stage(stage: Stage, percent: u8) -> Change {
     }
 }
 
-/// Extracts a PDF's text on a blocking thread, after page `checkpoint`, within the job's
+/// Extracts a PDF's text in a sandboxed child, after page `checkpoint`, within the job's
 /// deadline. Each page's text is stored with the progress event announcing it, so a
 /// restart resumes after the last announced page.
 async fn extract_pdf(
     context: &WorkerContext,
     id: &UploadId,
-    bytes: Vec<u8>,
+    (head, rest): (Vec<u8>, BlobReader),
     checkpoint: u32,
     cancel: &CancellationToken,
 ) -> Result<u32, JobError> {
     let deadline = Instant::now() + context.job_timeout;
-    let stop = Arc::new(AtomicBool::new(false));
-    // A small buffer: the parser runs at most a few pages ahead of what is recorded.
-    let (pages_tx, mut pages_rx) = mpsc::channel::<PageText>(8);
-    let parser = tokio::task::spawn_blocking({
-        let stop = Arc::clone(&stop);
-        move || {
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                pdf::extract_pages(&bytes, checkpoint, &stop, |page| {
-                    pages_tx.blocking_send(page).is_ok()
-                })
-            }))
-        }
-    });
-    // Whatever happens below, the parser must not keep running for nobody.
-    let _stop_parser = StopOnDrop(Arc::clone(&stop));
-
+    // Dropped on every way out of here, which kills the child.
+    let mut extraction = context.sandbox.start(checkpoint, head, rest)?;
     let received = async {
-        while let Some(page) = pages_rx.recv().await {
+        loop {
+            let page = match extraction.next().await {
+                Ok(Step::Page(page)) => page,
+                Ok(Step::Done(pages)) => return Ok(pages),
+                Err(failure) => return Err(failed(id, failure)),
+            };
             let percent = Stage::Extracting.percent(u64::from(page.page), u64::from(page.pages));
             let change = Change {
                 pages: Some(page.pages),
@@ -216,48 +206,34 @@ async fn extract_pdf(
             };
             context.recorder.record(id, change).await?;
         }
-        Ok::<(), JobError>(())
     };
-    let received = tokio::select! {
-        r = tokio::time::timeout_at(deadline, received) => r,
-        _ = cancel.cancelled() => Ok(Err(JobError::Stopped)),
-    };
-    let outcome = match received {
-        Err(_elapsed) => Err(JobError::Failed(ErrorBody::new(
-            ErrorCode::Timeout,
-            format!("processing took longer than {} seconds", context.job_timeout.as_secs()),
-        ))),
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(())) => match parser.await {
-            Ok(Ok(Ok(pages))) => Ok(pages),
-            Ok(Ok(Err(PdfError::Encrypted))) => Err(JobError::Failed(ErrorBody::new(
-                ErrorCode::Encrypted,
-                "this PDF is encrypted; upload a copy without a password",
-            ))),
-            Ok(Ok(Err(PdfError::Corrupt(detail)))) => {
-                tracing::info!(upload = %id, %detail, "unreadable PDF");
-                Err(JobError::Failed(ErrorBody::new(
-                    ErrorCode::Corrupt,
-                    "this PDF is damaged and cannot be read",
-                )))
-            }
-            Ok(Ok(Err(PdfError::Stopped))) => Err(JobError::Stopped),
-            Ok(Err(_)) | Err(_) => {
-                tracing::error!(upload = %id, "the PDF parser panicked");
-                Err(JobError::Failed(ErrorBody::new(
-                    ErrorCode::Corrupt,
-                    "this PDF is damaged and cannot be read",
-                )))
-            }
-        },
-    };
-    outcome
+    tokio::select! {
+        received = tokio::time::timeout_at(deadline, received) => received.unwrap_or_else(|_| {
+            Err(JobError::Failed(ErrorBody::new(
+                ErrorCode::Timeout,
+                format!("processing took longer than {} seconds", context.job_timeout.as_secs()),
+            )))
+        }),
+        _ = cancel.cancelled() => Err(JobError::Stopped),
+    }
 }
 
-struct StopOnDrop(Arc<AtomicBool>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
+/// What an extraction's failure means for the upload.
+fn failed(id: &UploadId, failure: Failure) -> JobError {
+    let error = match failure {
+        Failure::Encrypted => ErrorBody::new(
+            ErrorCode::Encrypted,
+            "this PDF is encrypted; upload a copy without a password",
+        ),
+        Failure::Corrupt(detail) => {
+            tracing::info!(upload = %id, %detail, "unreadable PDF");
+            ErrorBody::new(ErrorCode::Corrupt, "this PDF is damaged and cannot be read")
+        }
+        Failure::TooComplex(why) => {
+            tracing::warn!(upload = %id, why, "a PDF exceeded the extraction limits");
+            ErrorBody::new(ErrorCode::TooComplex, format!("this PDF cannot be read: {why}"))
+        }
+        Failure::Io(e) => return JobError::Io(e),
+    };
+    JobError::Failed(error)
 }

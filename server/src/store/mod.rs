@@ -8,7 +8,7 @@ mod sqlite;
 mod sqlite_accounts;
 
 pub use accounts::{AccountRepo, User};
-pub use blobs::{BlobKey, BlobStore, BlobWriter, FsBlobStore};
+pub use blobs::{BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore};
 pub use repo::{MetadataRepo, Scope, Snapshot};
 pub use sqlite::SqliteRepo;
 

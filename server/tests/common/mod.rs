@@ -74,6 +74,8 @@ impl Drop for TestServer {
 pub async fn state_in(dir: &tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> AppState {
     let mut config = Config::for_data_dir(dir.path());
     config.workers = Some(2);
+    // Extraction children run the server's executable; ours is the test harness.
+    config.extractor = Some(env!("CARGO_BIN_EXE_uplink").into());
     configure(&mut config);
     let options = leptos::prelude::LeptosOptions::builder().output_name("uplink").build();
     AppState::open(config, options).await.unwrap()
