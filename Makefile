@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version =
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test test-rust test-e2e site tools wasm-target cargo-leptos wasm-bindgen npm chromium clean-data
+.PHONY: run test test-rust test-e2e bench site tools wasm-target cargo-leptos wasm-bindgen npm chromium poppler clean-data
 
 ## Serve the app on http://127.0.0.1:3000 with its data in ./data.
 run: tools
@@ -26,6 +26,11 @@ site:
 
 test-e2e: site
 	cd end2end && npx playwright test
+
+## Benchmarks, release build: PDF extraction on the corpus against poppler's pdftotext
+## (correctness per file, then pages per second as a ratio).
+bench: poppler
+	cargo bench --locked -p server --features compare-engines --bench extraction
 
 tools: wasm-target cargo-leptos wasm-bindgen npm
 
@@ -53,6 +58,12 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo || true); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }
+
+# Debian's poppler-utils: pdftotext, the reference the benchmark measures against.
+poppler:
+	@command -v pdftotext >/dev/null || { \
+	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo || true); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends poppler-utils; }
 
 clean-data:
 	rm -rf data end2end/.data

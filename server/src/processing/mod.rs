@@ -1,9 +1,11 @@
 //! Background processing: a bounded pool of workers that turn stored bytes into results,
 //! reporting each stage (and each page) as events.
 
+mod bidi;
+pub mod compare;
 mod fair;
 pub mod fixtures;
-mod pdf;
+pub mod pdf;
 mod queue;
 mod sandbox;
 mod sniff;

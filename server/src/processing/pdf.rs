@@ -6,6 +6,8 @@
 
 use lopdf::Document;
 
+use super::bidi;
+
 /// The text of one page, 1-based.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct PageText {
@@ -50,7 +52,7 @@ pub fn extract_pages(
     for page in page_numbers.into_iter().filter(|&page| page > skip) {
         // A page whose text cannot be decoded (an unsupported font encoding, say) still
         // counts as a page: it is reported with empty text rather than failing the file.
-        let text = doc.extract_text(&[page]).unwrap_or_default();
+        let text = bidi::logical_order(&doc.extract_text(&[page]).unwrap_or_default());
         if !on_page(PageText { page, pages, text }) {
             return Err(PdfError::Stopped);
         }
