@@ -12,7 +12,7 @@ mod sniff;
 mod worker;
 
 pub use queue::Jobs;
-pub use sandbox::{run_child, Sandbox, CHILD_COMMAND};
+pub use sandbox::{run_child, Extraction, Failure, Sandbox, Step, CHILD_COMMAND};
 pub use sniff::{sniff, Kind};
 pub use worker::WorkerContext;
 
