@@ -211,6 +211,28 @@ async fn a_pdf_gets_text_per_page_and_other_bytes_get_none() {
 }
 
 #[tokio::test]
+async fn text_is_downloaded_as_utf8_whatever_it_was_sent_in() {
+    let api = Api::new().await;
+    let cases: [(&[u8], &str, &str); 2] = [
+        ("naïve café, € 5".as_bytes(), "text/plain; charset=utf-8", "naïve café, € 5"),
+        (b"na\xefve caf\xe9, \x80 5", "text/plain; charset=windows-1252", "naïve café, € 5"),
+    ];
+    for (bytes, content_type, text) in cases {
+        let id = api.upload("notes.txt", bytes).await["id"].as_str().unwrap().to_owned();
+        api.finish(&id).await;
+        let upload = json(api.get(&format!("/api/uploads/{id}")).await).await;
+        assert_eq!(
+            (upload["status"].as_str(), upload["content_type"].as_str()),
+            (Some("done"), Some(content_type))
+        );
+        let got = body(api.get(&format!("/api/uploads/{id}/text")).await).await;
+        assert_eq!(String::from_utf8(got).unwrap(), text, "{content_type}");
+        // The file itself stays exactly as sent.
+        assert_eq!(body(api.get(&format!("/api/uploads/{id}/file")).await).await, bytes);
+    }
+}
+
+#[tokio::test]
 async fn all_events_start_with_a_snapshot_of_every_upload() {
     let api = Api::new().await;
     let a = api.upload("a.txt", b"a").await;

@@ -24,6 +24,7 @@ use crate::{
     auth::{token::unix_now, CurrentUser},
     error::ApiError,
     events::{event_stream, StreamRequest},
+    processing::Kind,
     state::AppState,
     store::{BlobKey, Scope, StoreError},
     uploads::{
@@ -209,8 +210,9 @@ async fn text(
     if !upload.has_text {
         return Err(ApiError::NotFound);
     }
-    // A text upload is its own text; other types have an extracted text blob.
-    let is_text = upload.content_type.as_deref().is_some_and(|t| t.starts_with("text/"));
+    // A UTF-8 text upload is its own text; other types (Latin-1 text too) have a UTF-8
+    // text blob.
+    let is_text = upload.content_type.as_deref() == Some(Kind::Text.mime());
     let key = if is_text { BlobKey::Original(upload.id) } else { BlobKey::Text(upload.id) };
     blob_response(&state, key, "text/plain; charset=utf-8", None).await
 }

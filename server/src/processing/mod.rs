@@ -3,6 +3,7 @@
 
 mod bidi;
 pub mod compare;
+mod encoding;
 mod fair;
 pub mod fixtures;
 pub mod pdf;

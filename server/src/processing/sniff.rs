@@ -6,7 +6,10 @@ pub const SNIFF_LEN: usize = 8192;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Pdf,
+    /// UTF-8 text.
     Text,
+    /// Text in Windows-1252 (Latin-1): not UTF-8, but nothing else a text file cannot hold.
+    Latin1Text,
     Png,
     Jpeg,
     Gif,
@@ -19,6 +22,7 @@ impl Kind {
         match self {
             Self::Pdf => "application/pdf",
             Self::Text => "text/plain; charset=utf-8",
+            Self::Latin1Text => "text/plain; charset=windows-1252",
             Self::Png => "image/png",
             Self::Jpeg => "image/jpeg",
             Self::Gif => "image/gif",
@@ -44,6 +48,8 @@ pub fn sniff(head: &[u8]) -> Kind {
     }
     if !head.is_empty() && !head.contains(&0) && is_utf8_prefix(head) {
         Kind::Text
+    } else if super::encoding::is_latin1_text(head) {
+        Kind::Latin1Text
     } else {
         Kind::Other
     }
@@ -63,7 +69,8 @@ mod tests {
 
     #[test]
     fn sniffs_by_content_not_name() {
-        let cases: [(&[u8], Kind); 11] = [
+        let cases: [(&[u8], Kind); 12] = [
+            (b"na\xefve caf\xe9\r\n", Kind::Latin1Text),
             (b"%PDF-1.7\n...", Kind::Pdf),
             (b"\xef\xbb\xbfjunk then %PDF-1.4", Kind::Pdf),
             (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", Kind::Png),
@@ -79,6 +86,6 @@ mod tests {
         for (head, kind) in cases {
             assert_eq!(sniff(head), kind, "{head:?}");
         }
-        assert_eq!(sniff(b"\xff\xfe\xfd not utf-8"), Kind::Other);
+        assert_eq!(sniff(b"\xff\xfe\x00\x01 not text"), Kind::Other);
     }
 }

@@ -7,6 +7,7 @@ use tokio::{io::AsyncReadExt, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{
+    encoding,
     sandbox::{Failure, Sandbox, Step},
     sniff::{sniff, Kind, SNIFF_LEN},
 };
@@ -123,6 +124,10 @@ async fn run(
             let checkpoint = recorder.repo().pages_done(id).await?;
             Some(extract_pdf(context, id, (head, reader), checkpoint, cancel).await?)
         }
+        Kind::Latin1Text => {
+            utf8_copy(context, id, (head, reader)).await?;
+            None
+        }
         _ => None,
     };
     recorder.record(id, stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
@@ -132,7 +137,7 @@ async fn run(
     let finish = Change {
         status: Some(UploadStatus::Done),
         pages,
-        has_text: Some(matches!(kind, Kind::Pdf | Kind::Text)),
+        has_text: Some(matches!(kind, Kind::Pdf | Kind::Text | Kind::Latin1Text)),
         ..Change::default()
     };
     // Also drops the page texts: they are in the text blob now.
@@ -164,6 +169,34 @@ async fn assemble_text(context: &WorkerContext, id: &UploadId) -> Result<(), Job
         Err(e) => {
             text.abort().await;
             Err(e)
+        }
+    }
+}
+
+/// Writes a Windows-1252 text file's UTF-8 copy into the text blob, a chunk at a time.
+async fn utf8_copy(
+    context: &WorkerContext,
+    id: &UploadId,
+    (head, mut rest): (Vec<u8>, BlobReader),
+) -> Result<(), JobError> {
+    let mut text = context.blobs.create(&BlobKey::Text(id.clone())).await?;
+    let written = async {
+        text.write(encoding::latin1_to_utf8(&head).as_bytes()).await?;
+        let mut chunk = vec![0; 64 * 1024];
+        loop {
+            let n = rest.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok::<(), std::io::Error>(());
+            }
+            text.write(encoding::latin1_to_utf8(&chunk[..n]).as_bytes()).await?;
+        }
+    }
+    .await;
+    match written {
+        Ok(()) => Ok(text.commit().await?),
+        Err(e) => {
+            text.abort().await;
+            Err(e.into())
         }
     }
 }
