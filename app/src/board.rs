@@ -25,6 +25,8 @@ pub struct ServerState {
     pub has_text: bool,
     /// While queued: how many jobs the server says will start first.
     pub ahead: Option<u32>,
+    /// Which run of processing this state belongs to; a retry starts the next.
+    pub attempt: u32,
 }
 
 fn rank(status: UploadStatus) -> u8 {
@@ -48,11 +50,19 @@ impl ServerState {
             error: upload.error.clone(),
             has_text: upload.has_text,
             ahead: None,
+            attempt: upload.attempt,
         }
     }
 
-    /// Folds `newer` in unless it would move the upload backwards.
+    /// Folds `newer` in unless it would move the upload backwards. A later attempt (a
+    /// retry) starts over; an earlier one is history.
     pub fn merge(&mut self, newer: ServerState) {
+        if newer.attempt != self.attempt {
+            if newer.attempt > self.attempt {
+                *self = newer;
+            }
+            return;
+        }
         if rank(self.status) == 3 || rank(newer.status) < rank(self.status) {
             return;
         }
@@ -63,8 +73,22 @@ impl ServerState {
     /// Applies an event about this upload.
     pub fn apply(&mut self, event: &UploadEvent) {
         match event {
+            UploadEvent::Progress(p) if p.attempt > self.attempt => {
+                // A retry: the event carries the reset upload.
+                let mut next = match &p.upload {
+                    Some(upload) => Self::from_upload(upload),
+                    None => Self { error: None, page: None, has_text: false, ..self.clone() },
+                };
+                next.status = p.status;
+                next.stage = p.stage;
+                next.percent = p.percent;
+                next.attempt = p.attempt;
+                next.ahead = p.ahead;
+                self.merge(next);
+            }
             UploadEvent::Progress(p) => {
                 let mut next = self.clone();
+                next.attempt = p.attempt;
                 next.status = p.status;
                 next.stage = p.stage;
                 next.percent = p.percent;
@@ -344,6 +368,7 @@ mod tests {
             pages: page.map(|_| 4),
             message: None,
             ahead: None,
+            attempt: 1,
             at: String::new(),
             upload: None,
         })
@@ -360,6 +385,7 @@ mod tests {
             error: None,
             has_text: false,
             ahead: None,
+            attempt: 1,
         }
     }
 
@@ -389,6 +415,7 @@ mod tests {
             updated_at: String::new(),
             client_ref: client_ref.map(str::to_owned),
             has_text: false,
+            attempt: 1,
         }
     }
 
@@ -452,6 +479,32 @@ mod tests {
     }
 
     #[test]
+    fn a_retry_starts_the_card_over_and_the_old_attempt_stays_behind() {
+        let mut s = state();
+        s.apply(&progress(UploadStatus::Processing, Stage::Extracting, 80, Some(3)));
+        s.apply(&UploadEvent::Error(ErrorEvent {
+            upload_id: id(),
+            code: ErrorCode::Cancelled,
+            message: "cancelled".into(),
+            at: String::new(),
+        }));
+        let retried = |status, stage, percent, page| match progress(status, stage, percent, page) {
+            UploadEvent::Progress(p) => UploadEvent::Progress(ProgressEvent { attempt: 2, ..p }),
+            _ => unreachable!(),
+        };
+        s.apply(&retried(UploadStatus::Queued, Stage::Receiving, 0, None));
+        assert_eq!(
+            (s.status, s.percent, s.attempt, s.error.is_none()),
+            (UploadStatus::Queued, 0, 2, true)
+        );
+        // A late event of the first attempt changes nothing now.
+        s.apply(&progress(UploadStatus::Processing, Stage::Extracting, 90, Some(4)));
+        assert_eq!((s.status, s.percent), (UploadStatus::Queued, 0));
+        s.apply(&retried(UploadStatus::Processing, Stage::Extracting, 50, Some(2)));
+        assert_eq!((s.status, s.percent, s.page), (UploadStatus::Processing, 50, Some(2)));
+    }
+
+    #[test]
     fn done_carries_the_final_upload() {
         let mut s = state();
         s.apply(&progress(UploadStatus::Processing, Stage::Extracting, 94, Some(4)));
@@ -470,6 +523,7 @@ mod tests {
             updated_at: String::new(),
             client_ref: None,
             has_text: true,
+            attempt: 1,
         };
         s.apply(&UploadEvent::Done(DoneEvent { upload_id: id(), upload, at: String::new() }));
         assert_eq!(

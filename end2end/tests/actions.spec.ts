@@ -29,3 +29,33 @@ test("a card's Cancel stops its job and Delete removes it", async ({ page }) => 
   await expect(short).toHaveCount(0);
   expect(await (await page.request.get("/api/uploads")).json()).toEqual([]);
 });
+
+test("Retry runs a cancelled job again, from a fresh bar to done", async ({ page }) => {
+  await act.register(page);
+  await find.fileInput(page).setInputFiles([
+    { name: "again.pdf", mimeType: "application/pdf", buffer: makePdf(300) },
+  ]);
+  const card = find.card(page, "again.pdf");
+  await expect(card.locator(".page")).toHaveText(/^page \d+ \/ 300$/);
+  await card.getByRole("button", { name: "Cancel" }).click();
+  await expect(card).toHaveAttribute("data-status", "cancelled");
+
+  // The bar starts over with the new attempt: record every value it shows from here on.
+  await card.locator("progress").evaluate((bar) => {
+    const seen: number[] = [];
+    (window as unknown as { seen: number[] }).seen = seen;
+    new MutationObserver(() => seen.push(Number(bar.getAttribute("value") ?? bar.value))).observe(bar, {
+      attributes: true,
+    });
+  });
+  await card.getByRole("button", { name: "Retry" }).click();
+  await expect(card).toHaveAttribute("data-status", "done", { timeout: 60_000 });
+  await expect(card.getByRole("button", { name: "Retry" })).toHaveCount(0);
+  await expect(card.locator(".stage")).toHaveText("Done: 300 pages");
+
+  const seen = await page.evaluate(() => (window as unknown as { seen: number[] }).seen);
+  expect(seen[0]).toBeLessThan(5);
+  for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
+  const uploads = (await (await page.request.get("/api/uploads")).json()) as { attempt: number; status: string }[];
+  expect(uploads.map((u) => [u.status, u.attempt])).toEqual([["done", 2]]);
+});

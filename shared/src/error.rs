@@ -98,6 +98,20 @@ impl ErrorCode {
         }
     }
 
+    /// Whether an upload that failed with this code can be retried: processing failed or
+    /// was cancelled, and the bytes it needs were all stored.
+    pub fn retriable(self) -> bool {
+        matches!(
+            self,
+            Self::Corrupt
+                | Self::Encrypted
+                | Self::Timeout
+                | Self::TooComplex
+                | Self::ProcessingFailed
+                | Self::Cancelled
+        )
+    }
+
     /// The inverse of [`ErrorCode::as_str`]; unknown spellings become [`ErrorCode::Unknown`].
     pub fn parse(s: &str) -> Self {
         ALL.iter().copied().find(|c| c.as_str() == s).unwrap_or(Self::Unknown)

@@ -24,6 +24,10 @@ pub struct ProgressEvent {
     /// rounded up to 20, 30 … 100, 200 …). Absent on other events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ahead: Option<u32>,
+    /// The upload's attempt (see [`Upload::attempt`]): a retry's events start again from
+    /// `queued` and 0 percent with the next number.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
     /// Server time the event was made, RFC 3339 with milliseconds.
     pub at: String,
     /// The whole upload, on the event that introduces it (its first event, and the
@@ -159,6 +163,7 @@ mod tests {
             pages: Some(7),
             message: None,
             ahead: None,
+            attempt: 1,
             at: "2026-11-21T10:00:00.123Z".into(),
             upload: None,
         })
@@ -212,4 +217,8 @@ mod tests {
         assert!(matches!(decode("tick", "{}"), Err(EventDecodeError::UnknownName(_))));
         assert!(matches!(decode("done", "{"), Err(EventDecodeError::Data(_))));
     }
+}
+
+fn first_attempt() -> u32 {
+    1
 }

@@ -181,6 +181,14 @@ pub struct Upload {
     /// Whether `GET /api/uploads/{id}/text` has something to serve.
     #[serde(default)]
     pub has_text: bool,
+    /// Which run of processing this is: 1, then one more for each retry. Within an
+    /// attempt `percent` never goes back and there is one terminal event.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 #[cfg(test)]
@@ -261,6 +269,7 @@ mod tests {
             updated_at: "2026-11-21T10:00:00.000Z".into(),
             client_ref: None,
             has_text: false,
+            attempt: 1,
         };
         let json = serde_json::to_value(&upload).unwrap();
         for key in [

@@ -1,4 +1,4 @@
-//! What a card's buttons ask of the server: cancel a job, delete an upload.
+//! What a card's buttons ask of the server: cancel a job, retry it, delete an upload.
 
 use gloo_net::http::{Request, Response};
 use shared::UploadId;
@@ -8,6 +8,11 @@ use super::{refusal, UNREACHABLE};
 /// Stops the upload's job; its `error` event (code `cancelled`) updates the card.
 pub async fn cancel(id: &UploadId) -> Result<(), String> {
     outcome(Request::post(&format!("/api/uploads/{id}/cancel")).send().await).await
+}
+
+/// Runs a failed or cancelled upload's job again; its events update the card.
+pub async fn retry(id: &UploadId) -> Result<(), String> {
+    outcome(Request::post(&format!("/api/uploads/{id}/retry")).send().await).await
 }
 
 /// Removes the upload and its bytes.

@@ -17,6 +17,8 @@ struct Phase {
     detail: String,
     page: Option<String>,
     error: Option<String>,
+    /// The server can run the job again: it failed or was cancelled with its bytes kept.
+    retriable: bool,
 }
 
 fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
@@ -26,6 +28,7 @@ fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
         detail: detail.to_owned(),
         page: None,
         error: None,
+        retriable: false,
     };
     match (server, sending) {
         (
@@ -85,9 +88,13 @@ fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
                         .as_ref()
                         .map_or("Processing failed".to_owned(), |e| e.message.clone()),
                 ),
+                retriable: state.error.as_ref().is_some_and(|e| e.code.retriable()),
                 ..plain("failed", "Failed", "Failed")
             },
-            UploadStatus::Cancelled => plain("cancelled", "Cancelled", "Cancelled"),
+            UploadStatus::Cancelled => Phase {
+                retriable: state.error.as_ref().is_none_or(|e| e.code.retriable()),
+                ..plain("cancelled", "Cancelled", "Cancelled")
+            },
         },
     }
 }
@@ -147,6 +154,8 @@ pub fn UploadCard(card: Card) -> impl IntoView {
             </div>
         </li>
     }
+    // Erased, so the list holding many cards stays within the compiler's type depth.
+    .into_any()
 }
 
 /// Whether the card offers Cancel: the server still has work to stop.
@@ -154,47 +163,63 @@ fn cancellable(phase: &Phase) -> bool {
     matches!(phase.key, "queued" | "processing")
 }
 
-/// Cancel and Delete, once the server knows the upload, and what went wrong with either.
-fn card_actions(card: &Card, now: Memo<Phase>) -> impl IntoView {
+/// What a card's button asks the server.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Cancel,
+    Retry,
+    Delete,
+}
+
+/// Cancel, Retry and Delete, once the server knows the upload, and what went wrong with
+/// any of them. The events that follow a cancel or a retry update the card.
+fn card_actions(card: &Card, now: Memo<Phase>) -> AnyView {
     let board = expect_context::<Board>();
     let failed = RwSignal::new(None::<String>);
     let id = card.id.clone();
     let known = move || id.with(Option::is_some);
     let act = {
         let id = card.id.clone();
-        move |delete: bool| {
+        move |action: Action| {
             let Some(id) = id.get_untracked() else { return };
             failed.set(None);
             #[cfg(feature = "hydrate")]
             leptos::task::spawn_local(async move {
                 use crate::client::actions;
-                let done =
-                    if delete { actions::delete(&id).await } else { actions::cancel(&id).await };
+                let done = match action {
+                    Action::Cancel => actions::cancel(&id).await,
+                    Action::Retry => actions::retry(&id).await,
+                    Action::Delete => actions::delete(&id).await,
+                };
                 match done {
-                    Ok(()) if delete => board.remove(&id),
+                    Ok(()) if matches!(action, Action::Delete) => board.remove(&id),
                     Ok(()) => {}
                     Err(message) => failed.set(Some(message)),
                 }
             });
             #[cfg(not(feature = "hydrate"))]
-            let _ = (id, board, delete);
+            let _ = (id, board, action);
         }
     };
-    let cancel = {
+    let on = |action: Action| {
         let act = act.clone();
-        move |_| act(false)
+        move |_| act(action)
     };
-    let delete = move |_| act(true);
-    let known_too = known.clone();
+    let (cancel, retry, delete) = (on(Action::Cancel), on(Action::Retry), on(Action::Delete));
+    let (known_too, known_three) = (known.clone(), known.clone());
     view! {
         <Show when=move || known() && now.with(cancellable)>
             <button type="button" class="cancel" on:click=cancel.clone()>"Cancel"</button>
+        </Show>
+        <Show when=move || known_three() && now.with(|p| p.retriable)>
+            <button type="button" class="retry" on:click=retry.clone()>"Retry"</button>
         </Show>
         <Show when=known_too.clone()>
             <button type="button" class="delete" on:click=delete.clone()>"Delete"</button>
         </Show>
         {move || failed.get().map(|message| view! { <p class="action-error" role="alert">{message}</p> })}
     }
+    .into_any()
 }
 
 #[cfg(test)]
@@ -212,6 +237,7 @@ mod tests {
             error: None,
             has_text: false,
             ahead: None,
+            attempt: 1,
         }
     }
 

@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/uploads/{id}/events", get(events))
         .route("/api/uploads/{id}/token", post(token))
         .route("/api/uploads/{id}/cancel", post(cancel))
+        .route("/api/uploads/{id}/retry", post(retry))
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +163,34 @@ async fn cancel(
     // Then the work stops: out of the queue, or the running job and its parser.
     state.jobs.cancel(&upload.id);
     tracing::info!(upload = %upload.id, "upload cancelled");
+    Ok(Json(upload))
+}
+
+/// Runs a failed or cancelled upload's job again, from the stored bytes: `200` and the
+/// upload, `queued` again with the next `attempt`.
+async fn retry(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Upload>, ApiError> {
+    let upload = find(&state, &current, &id).await?;
+    let refused = |upload: &Upload| match &upload.error {
+        Some(error) if !error.code.retriable() => format!(
+            "this upload cannot be retried: it failed with {} before all its bytes were stored",
+            error.code.as_str()
+        ),
+        _ => format!(
+            "only a failed or cancelled upload can be retried; this one is {}",
+            upload.status.as_str()
+        ),
+    };
+    let retry = Change { retry: true, ..Change::default() };
+    let upload = match state.recorder.record(&upload.id, retry).await {
+        Err(StoreError::NotRetriable) => return Err(ApiError::InvalidState(refused(&upload))),
+        recorded => recorded?,
+    };
+    state.jobs.enqueue(current.id(), upload.id.clone());
+    tracing::info!(upload = %upload.id, attempt = upload.attempt, "upload retried");
     Ok(Json(upload))
 }
 

@@ -33,8 +33,11 @@ struct Shared {
     waiting: Mutex<Waiting>,
     /// One permit per job pushed; a worker takes one, then the next job (if any is left).
     ready: Semaphore,
-    /// Running jobs, so cancel and delete can stop one.
-    running: Mutex<HashMap<UploadId, CancellationToken>>,
+    /// Running jobs, so cancel and delete can stop one. Numbered, because a retried
+    /// upload's next run may start while its cancelled run is still winding down.
+    running: Mutex<HashMap<UploadId, Vec<(u64, CancellationToken)>>>,
+    /// The number the next job to start gets.
+    started: std::sync::atomic::AtomicU64,
     /// Woken when the queue changed, so the announcer tells the jobs that moved.
     moved: Notify,
 }
@@ -86,6 +89,7 @@ impl Jobs {
             waiting: Mutex::default(),
             ready: Semaphore::new(0),
             running: Mutex::default(),
+            started: Default::default(),
             moved: Notify::new(),
         });
         tokio::spawn(announce_positions(context.clone(), shared.clone(), shutdown.clone()));
@@ -107,9 +111,19 @@ impl Jobs {
                     // None: the job was cancelled or deleted while it waited.
                     let Some(id) = shared.change_queue(FairQueue::pop) else { continue };
                     let cancel = abort.child_token();
-                    lock(&shared.running).insert(id.clone(), cancel.clone());
+                    let job = shared.started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    lock(&shared.running)
+                        .entry(id.clone())
+                        .or_default()
+                        .push((job, cancel.clone()));
                     worker::process(&context, &id, &cancel).await;
-                    lock(&shared.running).remove(&id);
+                    let mut running = lock(&shared.running);
+                    if let Some(runs) = running.get_mut(&id) {
+                        runs.retain(|(n, _)| *n != job);
+                        if runs.is_empty() {
+                            running.remove(&id);
+                        }
+                    }
                 }
             });
         }
@@ -141,8 +155,8 @@ impl Jobs {
             return true;
         }
         match lock(&self.shared.running).get(id) {
-            Some(token) => {
-                token.cancel();
+            Some(runs) => {
+                runs.iter().for_each(|(_, token)| token.cancel());
                 true
             }
             None => false,

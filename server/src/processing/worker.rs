@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use shared::{ErrorBody, ErrorCode, Stage, UploadId, UploadStatus};
+use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadId, UploadStatus};
 use tokio::{io::AsyncReadExt, time::Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -54,7 +54,18 @@ impl From<std::io::Error> for JobError {
 /// Runs the job for `id` to its end. Never panics the worker: every failure ends as the
 /// upload's own `failed` status.
 pub async fn process(context: &WorkerContext, id: &UploadId, cancel: &CancellationToken) {
-    let outcome = run(context, id, cancel).await;
+    let upload = match context.recorder.repo().get(id).await {
+        Ok(Some(upload)) => upload,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(upload = %id, error = %e, "could not load a job");
+            return;
+        }
+    };
+    // Every change this job makes is for this attempt: once the upload was cancelled and
+    // retried, a late change from this job is refused instead of joining the next run.
+    let job = Job { context, id, attempt: upload.attempt };
+    let outcome = run(&job, upload, cancel).await;
     let error = match outcome {
         Ok(()) | Err(JobError::Stopped) => return,
         Err(JobError::Failed(error)) => error,
@@ -72,18 +83,28 @@ pub async fn process(context: &WorkerContext, id: &UploadId, cancel: &Cancellati
     }
     tracing::info!(upload = %id, code = error.code.as_str(), message = %error.message, "upload failed");
     let failed = Change::failed(UploadStatus::Failed, error);
-    if let Err(e) = context.recorder.record(id, failed).await {
+    if let Err(e) = job.record(failed).await {
         tracing::warn!(upload = %id, error = %e, "could not record a failure");
     }
 }
 
-async fn run(
-    context: &WorkerContext,
-    id: &UploadId,
-    cancel: &CancellationToken,
-) -> Result<(), JobError> {
+/// One run of one upload.
+struct Job<'a> {
+    context: &'a WorkerContext,
+    id: &'a UploadId,
+    attempt: u32,
+}
+
+impl Job<'_> {
+    async fn record(&self, change: Change) -> Result<Upload, StoreError> {
+        let change = Change { attempt: Some(self.attempt), ..change };
+        self.context.recorder.record(self.id, change).await
+    }
+}
+
+async fn run(job: &Job<'_>, upload: Upload, cancel: &CancellationToken) -> Result<(), JobError> {
+    let (context, id) = (job.context, job.id);
     let recorder = &context.recorder;
-    let Some(upload) = recorder.repo().get(id).await? else { return Ok(()) };
     // A job found `processing` was interrupted by a restart: it resumes from its checkpoint.
     let resuming = match upload.status {
         UploadStatus::Queued => false,
@@ -101,14 +122,14 @@ async fn run(
             message: Some("resuming after a server restart".into()),
             ..Change::default()
         };
-        recorder.record(id, resumed).await?;
+        job.record(resumed).await?;
     } else {
-        recorder.record(id, stage(Stage::Validating, Stage::Validating.percent(0, 1))).await?;
+        job.record(stage(Stage::Validating, Stage::Validating.percent(0, 1))).await?;
         let sniffed = Change {
             content_type: Some(kind.mime().to_owned()),
             ..stage(Stage::Validating, Stage::Validating.percent(1, 1))
         };
-        recorder.record(id, sniffed).await?;
+        job.record(sniffed).await?;
     }
     // The name promises a PDF and the bytes are not one: the user meant a document, and
     // "done" with nothing extracted would hide that it is broken.
@@ -122,7 +143,7 @@ async fn run(
     let pages = match kind {
         Kind::Pdf => {
             let checkpoint = recorder.repo().pages_done(id).await?;
-            Some(extract_pdf(context, id, (head, reader), checkpoint, cancel).await?)
+            Some(extract_pdf(job, (head, reader), checkpoint, cancel).await?)
         }
         Kind::Latin1Text => {
             utf8_copy(context, id, (head, reader)).await?;
@@ -130,7 +151,7 @@ async fn run(
         }
         _ => None,
     };
-    recorder.record(id, stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
+    job.record(stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
     if pages.is_some() {
         assemble_text(context, id).await?;
     }
@@ -141,7 +162,7 @@ async fn run(
         ..Change::default()
     };
     // Also drops the page texts: they are in the text blob now.
-    recorder.record(id, finish).await?;
+    job.record(finish).await?;
     Ok(())
 }
 
@@ -214,12 +235,12 @@ fn stage(stage: Stage, percent: u8) -> Change {
 /// deadline. Each page's text is stored with the progress event announcing it, so a
 /// restart resumes after the last announced page.
 async fn extract_pdf(
-    context: &WorkerContext,
-    id: &UploadId,
+    job: &Job<'_>,
     (head, rest): (Vec<u8>, BlobReader),
     checkpoint: u32,
     cancel: &CancellationToken,
 ) -> Result<u32, JobError> {
+    let (context, id) = (job.context, job.id);
     let deadline = Instant::now() + context.job_timeout;
     // Dropped on every way out of here, which kills the child.
     let mut extraction = context.sandbox.start(checkpoint, head, rest)?;
@@ -237,7 +258,7 @@ async fn extract_pdf(
                 page_text: Some(page.text),
                 ..stage(Stage::Extracting, percent)
             };
-            context.recorder.record(id, change).await?;
+            job.record(change).await?;
         }
     };
     tokio::select! {

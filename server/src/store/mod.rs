@@ -29,6 +29,9 @@ pub enum StoreError {
     /// A queue position for an upload that is no longer queued.
     #[error("the upload is no longer queued")]
     NotQueued,
+    /// A retry of an upload that has not failed, or has not all its bytes.
+    #[error("the upload cannot be retried")]
+    NotRetriable,
     /// The runtime shut down while a change was being recorded.
     #[error("the store was stopped")]
     Stopped,
@@ -40,6 +43,7 @@ impl From<crate::uploads::lifecycle::Refused> for StoreError {
         match refused {
             Refused::Finished => Self::Finished,
             Refused::NotQueued => Self::NotQueued,
+            Refused::NotRetriable => Self::NotRetriable,
         }
     }
 }

@@ -106,7 +106,7 @@ impl SqliteRepo {
 const ID_GAP_AFTER_UNCLEAN_STOP: i64 = 1_000_000;
 
 const UPLOAD_COLUMNS: &str = "id, filename, size, content_type, sha256, status, stage, percent, \
-     pages, error_code, error_message, created_at, updated_at, client_ref, has_text, last_seq";
+     pages, error_code, error_message, created_at, updated_at, client_ref, has_text, attempt, last_seq";
 
 /// Events past retention (`?1` is the cutoff): those of uploads finished by then, and
 /// those of deleted uploads recorded by then.
@@ -138,6 +138,7 @@ fn upload_from_row(row: &SqliteRow) -> Result<(i64, Upload), StoreError> {
         updated_at: row.try_get("updated_at")?,
         client_ref: row.try_get("client_ref")?,
         has_text: row.try_get("has_text")?,
+        attempt: row.try_get::<i64, _>("attempt")?.clamp(1, i64::from(u32::MAX)) as u32,
     };
     Ok((row.try_get("last_seq")?, upload))
 }
@@ -197,12 +198,12 @@ async fn write_upload(
     let sql = if new_owner.is_some() {
         format!(
             "INSERT INTO uploads ({UPLOAD_COLUMNS}, owner_id) \
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         )
     } else {
         "UPDATE uploads SET id = ?, filename = ?, size = ?, content_type = ?, sha256 = ?, \
          status = ?, stage = ?, percent = ?, pages = ?, error_code = ?, error_message = ?, \
-         created_at = ?, updated_at = ?, client_ref = ?, has_text = ?, last_seq = ? WHERE id = ?"
+         created_at = ?, updated_at = ?, client_ref = ?, has_text = ?, attempt = ?, last_seq = ? WHERE id = ?"
             .to_owned()
     };
     let mut query = sqlx::query(&sql)
@@ -221,6 +222,7 @@ async fn write_upload(
         .bind(&upload.updated_at)
         .bind(&upload.client_ref)
         .bind(upload.has_text)
+        .bind(i64::from(upload.attempt))
         .bind(last_seq);
     query = match new_owner {
         Some(owner) => query.bind(owner),
@@ -297,7 +299,7 @@ impl MetadataRepo for SqliteRepo {
         // A finished upload already had its one terminal event; it just disappears.
         let stored = match lifecycle::apply(&mut upload, deleted, &clock::now()) {
             Ok(event) => Some(append_event(&mut tx, owner, &event).await?),
-            Err(Refused::Finished | Refused::NotQueued) => None,
+            Err(Refused::Finished | Refused::NotQueued | Refused::NotRetriable) => None,
         };
         sqlx::query("DELETE FROM uploads WHERE id = ?").bind(id.as_str()).execute(&mut *tx).await?;
         delete_page_texts(&mut tx, id).await?;

@@ -31,6 +31,12 @@ pub struct Change {
     pub introduce: bool,
     /// The text of `page`, stored with the event that announces it (never sent).
     pub page_text: Option<String>,
+    /// The attempt this change belongs to: refused as finished once it is not the
+    /// upload's current one (a job stopped by a cancel, reporting after a retry).
+    pub attempt: Option<u32>,
+    /// Start the next attempt of a failed or cancelled upload: back to `queued` at 0
+    /// percent. Every other field is ignored.
+    pub retry: bool,
 }
 
 impl Change {
@@ -47,6 +53,8 @@ pub enum Refused {
     Finished,
     /// A queue position for an upload that has left the queue.
     NotQueued,
+    /// A retry of an upload that has not failed, or whose bytes were never all stored.
+    NotRetriable,
 }
 
 /// An upload whose first bytes are arriving now.
@@ -66,11 +74,18 @@ pub fn new_upload(id: UploadId, filename: String, client_ref: Option<String>, at
         updated_at: at.to_owned(),
         client_ref,
         has_text: false,
+        attempt: 1,
     }
 }
 
 /// Applies `change` to `upload` at server time `at` and returns the event announcing it.
 pub fn apply(upload: &mut Upload, change: Change, at: &str) -> Result<UploadEvent, Refused> {
+    if change.attempt.is_some_and(|attempt| attempt != upload.attempt) {
+        return Err(Refused::Finished);
+    }
+    if change.retry {
+        return retry(upload, at);
+    }
     if upload.status.is_terminal() {
         return Err(Refused::Finished);
     }
@@ -111,6 +126,25 @@ pub fn apply(upload: &mut Upload, change: Change, at: &str) -> Result<UploadEven
     Ok(event_for(upload, &detail, at))
 }
 
+/// The next attempt: the same upload and bytes, everything processing found forgotten.
+/// Its event carries the whole upload, so a client resets its view of it.
+fn retry(upload: &mut Upload, at: &str) -> Result<UploadEvent, Refused> {
+    let failed = matches!(upload.status, UploadStatus::Failed | UploadStatus::Cancelled);
+    if !failed || !upload.error.as_ref().is_some_and(|e| e.code.retriable()) {
+        return Err(Refused::NotRetriable);
+    }
+    upload.attempt += 1;
+    upload.status = UploadStatus::Queued;
+    upload.stage = None;
+    upload.percent = 0;
+    upload.pages = None;
+    upload.has_text = false;
+    upload.error = None;
+    upload.updated_at = at.to_owned();
+    let detail = Detail { introduce: true, ..Detail::default() };
+    Ok(event_for(upload, &detail, at))
+}
+
 /// The event that tells a client the upload's present state: a snapshot, or the
 /// announcement of a change.
 pub fn event_for(upload: &Upload, detail: &Detail, at: &str) -> UploadEvent {
@@ -141,6 +175,7 @@ pub fn event_for(upload: &Upload, detail: &Detail, at: &str) -> UploadEvent {
             pages: upload.pages,
             message: detail.message.clone(),
             ahead: detail.ahead,
+            attempt: upload.attempt,
             at: at.to_owned(),
             upload: detail.introduce.then(|| Box::new(upload.clone())),
         }),
@@ -212,6 +247,31 @@ mod tests {
         assert_eq!(apply(&mut u, to(50), "t"), Err(Refused::Finished));
         let done = Change { status: Some(UploadStatus::Done), ..Change::default() };
         assert_eq!(apply(&mut u, done, "t"), Err(Refused::Finished));
+    }
+
+    #[test]
+    fn a_retry_starts_the_next_attempt_from_zero_and_only_after_a_retriable_failure() {
+        let mut u = upload();
+        apply(&mut u, to(60), "t").unwrap();
+        let retry = || Change { retry: true, ..Change::default() };
+        assert_eq!(apply(&mut u, retry(), "t"), Err(Refused::NotRetriable), "still running");
+        let failed =
+            Change::failed(UploadStatus::Failed, ErrorBody::new(ErrorCode::Timeout, "slow"));
+        apply(&mut u, failed, "t").unwrap();
+        let UploadEvent::Progress(p) = apply(&mut u, retry(), "t2").unwrap() else {
+            panic!("a retry is announced by progress");
+        };
+        assert_eq!((p.status, p.percent, p.attempt), (UploadStatus::Queued, 0, 2));
+        assert_eq!(p.upload.as_deref(), Some(&u), "it carries the reset upload");
+        assert_eq!((u.error.as_ref(), u.pages, u.has_text), (None, None, false));
+        apply(&mut u, to(10), "t3").unwrap();
+        assert_eq!(u.percent, 10, "percent counts again within the new attempt");
+
+        let mut aborted = upload();
+        let never_stored =
+            Change::failed(UploadStatus::Failed, ErrorBody::new(ErrorCode::UploadAborted, "x"));
+        apply(&mut aborted, never_stored, "t").unwrap();
+        assert_eq!(apply(&mut aborted, retry(), "t"), Err(Refused::NotRetriable));
     }
 
     #[test]
