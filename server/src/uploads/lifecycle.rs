@@ -127,6 +127,7 @@ pub fn apply(upload: &mut Upload, change: Change, at: &str) -> Result<UploadEven
 }
 
 /// The next attempt: the same upload and bytes, everything processing found forgotten.
+/// Its bar starts where processing starts: the bytes are all here already.
 /// Its event carries the whole upload, so a client resets its view of it.
 fn retry(upload: &mut Upload, at: &str) -> Result<UploadEvent, Refused> {
     let failed = matches!(upload.status, UploadStatus::Failed | UploadStatus::Cancelled);
@@ -136,7 +137,7 @@ fn retry(upload: &mut Upload, at: &str) -> Result<UploadEvent, Refused> {
     upload.attempt += 1;
     upload.status = UploadStatus::Queued;
     upload.stage = None;
-    upload.percent = 0;
+    upload.percent = Stage::Receiving.band().1;
     upload.pages = None;
     upload.has_text = false;
     upload.error = None;
@@ -261,11 +262,11 @@ mod tests {
         let UploadEvent::Progress(p) = apply(&mut u, retry(), "t2").unwrap() else {
             panic!("a retry is announced by progress");
         };
-        assert_eq!((p.status, p.percent, p.attempt), (UploadStatus::Queued, 0, 2));
+        assert_eq!((p.status, p.percent, p.attempt), (UploadStatus::Queued, 40, 2));
         assert_eq!(p.upload.as_deref(), Some(&u), "it carries the reset upload");
         assert_eq!((u.error.as_ref(), u.pages, u.has_text), (None, None, false));
-        apply(&mut u, to(10), "t3").unwrap();
-        assert_eq!(u.percent, 10, "percent counts again within the new attempt");
+        apply(&mut u, to(45), "t3").unwrap();
+        assert_eq!(u.percent, 45, "percent counts again within the new attempt");
 
         let mut aborted = upload();
         let never_stored =
