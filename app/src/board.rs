@@ -27,6 +27,9 @@ pub struct ServerState {
     pub ahead: Option<u32>,
     /// Which run of processing this state belongs to; a retry starts the next.
     pub attempt: u32,
+    /// An image's width and height.
+    pub dimensions: Option<(u32, u32)>,
+    pub has_thumbnail: bool,
 }
 
 fn rank(status: UploadStatus) -> u8 {
@@ -51,6 +54,8 @@ impl ServerState {
             has_text: upload.has_text,
             ahead: None,
             attempt: upload.attempt,
+            dimensions: upload.width.zip(upload.height),
+            has_thumbnail: upload.has_thumbnail,
         }
     }
 
@@ -386,6 +391,8 @@ mod tests {
             has_text: false,
             ahead: None,
             attempt: 1,
+            dimensions: None,
+            has_thumbnail: false,
         }
     }
 
@@ -416,6 +423,9 @@ mod tests {
             client_ref: client_ref.map(str::to_owned),
             has_text: false,
             attempt: 1,
+            width: None,
+            height: None,
+            has_thumbnail: false,
         }
     }
 
@@ -524,6 +534,9 @@ mod tests {
             client_ref: None,
             has_text: true,
             attempt: 1,
+            width: None,
+            height: None,
+            has_thumbnail: false,
         };
         s.apply(&UploadEvent::Done(DoneEvent { upload_id: id(), upload, at: String::new() }));
         assert_eq!(

@@ -89,3 +89,20 @@ test("a reload shows the true state, rendered by the server", async ({ page }) =
   await expect(card).toHaveAttribute("data-status", "done");
   await expect(card.locator("progress")).toHaveAttribute("value", "100");
 });
+
+test("an image shows its size and its thumbnail on the card", async ({ page }) => {
+  await act.register(page);
+  // A 32 × 16 red PNG.
+  const png = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAACAAAAAQCAIAAAD4YuoOAAAAIElEQVR4nGM8ISfHQEvARFPTRy0YtWDUglELRi2gEgAAjkwBJDqJsTEAAAAASUVORK5CYII=",
+    "base64",
+  );
+  await find.fileInput(page).setInputFiles([{ name: "red.png", mimeType: "image/png", buffer: png }]);
+  const card = find.card(page, "red.png");
+  await expect(card).toHaveAttribute("data-status", "done");
+  await expect(card.locator(".stage")).toHaveText("Done: 32 × 16");
+  const thumb = card.locator("img.thumb");
+  await expect(thumb).toHaveAttribute("src", /\/api\/uploads\/[0-9a-f-]+\/thumbnail$/);
+  // It really loaded: the browser decoded the server's PNG.
+  await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+});

@@ -211,6 +211,43 @@ async fn a_pdf_gets_text_per_page_and_other_bytes_get_none() {
 }
 
 #[tokio::test]
+async fn an_image_gets_its_dimensions_and_a_thumbnail_and_a_broken_one_fails() {
+    let api = Api::new().await;
+    let image = image::RgbImage::from_fn(640, 320, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mut png = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    let id = api.upload("photo.png", &png).await["id"].as_str().unwrap().to_owned();
+    api.finish(&id).await;
+    let upload = json(api.get(&format!("/api/uploads/{id}")).await).await;
+    assert_eq!(
+        (upload["status"].as_str(), upload["content_type"].as_str()),
+        (Some("done"), Some("image/png"))
+    );
+    assert_eq!((upload["width"].as_u64(), upload["height"].as_u64()), (Some(640), Some(320)));
+    assert_eq!(upload["has_thumbnail"], true);
+    let response = api.get(&format!("/api/uploads/{id}/thumbnail")).await;
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "image/png");
+    let thumbnail = image::load_from_memory(&body(response).await).unwrap();
+    assert_eq!((thumbnail.width(), thumbnail.height()), (160, 80));
+
+    let mut broken = png.clone();
+    broken.truncate(png.len() / 2);
+    let id = api.upload("broken.png", &broken).await["id"].as_str().unwrap().to_owned();
+    api.finish(&id).await;
+    let upload = json(api.get(&format!("/api/uploads/{id}")).await).await;
+    assert_eq!(
+        (upload["status"].as_str(), upload["error"]["code"].as_str()),
+        (Some("failed"), Some("corrupt"))
+    );
+    assert_error(
+        api.get(&format!("/api/uploads/{id}/thumbnail")).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn text_is_downloaded_as_utf8_whatever_it_was_sent_in() {
     let api = Api::new().await;
     let cases: [(&[u8], &str, &str); 2] = [

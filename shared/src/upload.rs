@@ -185,6 +185,14 @@ pub struct Upload {
     /// attempt `percent` never goes back and there is one terminal event.
     #[serde(default = "first_attempt")]
     pub attempt: u32,
+    /// An image's size in pixels.
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
+    /// Whether `GET /api/uploads/{id}/thumbnail` has a small PNG of the image.
+    #[serde(default)]
+    pub has_thumbnail: bool,
 }
 
 fn first_attempt() -> u32 {
@@ -270,6 +278,9 @@ mod tests {
             client_ref: None,
             has_text: false,
             attempt: 1,
+            width: None,
+            height: None,
+            has_thumbnail: false,
         };
         let json = serde_json::to_value(&upload).unwrap();
         for key in [

@@ -74,10 +74,11 @@ fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
                 Phase { page, ..plain("processing", "Processing", stage.label()) }
             }
             UploadStatus::Done => {
-                let detail = match state.pages {
-                    Some(1) => "Done: 1 page".to_owned(),
-                    Some(n) => format!("Done: {n} pages"),
-                    None => "Done".to_owned(),
+                let detail = match (state.pages, state.dimensions) {
+                    (Some(1), _) => "Done: 1 page".to_owned(),
+                    (Some(n), _) => format!("Done: {n} pages"),
+                    (None, Some((width, height))) => format!("Done: {width} × {height}"),
+                    (None, None) => "Done".to_owned(),
                 };
                 Phase { detail, ..plain("done", "Done", "") }
             }
@@ -115,6 +116,13 @@ pub fn UploadCard(card: Card) -> impl IntoView {
             .filter(|_| now.with(|p| p.key == "done"))
             .map(|id| format!("/api/uploads/{id}/file"))
     };
+    let thumbnail = {
+        let (id, server) = (card.id.clone(), card.server.clone());
+        move || {
+            let shown = server.with(|s| s.as_ref().is_some_and(|s| s.has_thumbnail));
+            id.get().filter(|_| shown).map(|id| format!("/api/uploads/{id}/thumbnail"))
+        }
+    };
     let actions = card_actions(&card, now);
     let filename = card.filename.clone();
     let label = format!("Progress of {filename}");
@@ -122,6 +130,7 @@ pub fn UploadCard(card: Card) -> impl IntoView {
 
     view! {
         <li class="upload" data-status=move || now.with(|p| p.key) data-filename=filename.clone()>
+            {move || thumbnail().map(|src| view! { <img class="thumb" src=src alt="" loading="lazy" /> })}
             <div class="upload-head">
                 <span class="name" title=filename.clone()>{filename.clone()}</span>
                 <span class="size">{size}</span>
@@ -238,6 +247,8 @@ mod tests {
             has_text: false,
             ahead: None,
             attempt: 1,
+            dimensions: None,
+            has_thumbnail: false,
         }
     }
 

@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/uploads/{id}", get(show).delete(remove))
         .route("/api/uploads/{id}/file", get(download))
         .route("/api/uploads/{id}/text", get(text))
+        .route("/api/uploads/{id}/thumbnail", get(thumbnail))
         .route("/api/uploads/{id}/events", get(events))
         .route("/api/uploads/{id}/token", post(token))
         .route("/api/uploads/{id}/cancel", post(cancel))
@@ -203,7 +204,8 @@ async fn remove(
     state.jobs.cancel(&upload.id);
     state.recorder.remove(&upload.id).await?;
     state.blobs.delete(&BlobKey::Original(upload.id.clone())).await?;
-    state.blobs.delete(&BlobKey::Text(upload.id)).await?;
+    state.blobs.delete(&BlobKey::Text(upload.id.clone())).await?;
+    state.blobs.delete(&BlobKey::Thumbnail(upload.id)).await?;
     // One still arriving gives its bytes back itself, when its receive fails.
     if upload.status != UploadStatus::Uploading {
         state.quotas.release(current.id(), upload.size);
@@ -244,6 +246,19 @@ async fn text(
     let is_text = upload.content_type.as_deref() == Some(Kind::Text.mime());
     let key = if is_text { BlobKey::Original(upload.id) } else { BlobKey::Text(upload.id) };
     blob_response(&state, key, "text/plain; charset=utf-8", None).await
+}
+
+/// An image upload's small PNG, for the dashboard card.
+async fn thumbnail(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let upload = find(&state, &current, &id).await?;
+    if !upload.has_thumbnail {
+        return Err(ApiError::NotFound);
+    }
+    blob_response(&state, BlobKey::Thumbnail(upload.id), "image/png", None).await
 }
 
 /// Streams a blob; `attachment` names the download.

@@ -7,6 +7,7 @@ mod encoding;
 mod fair;
 pub mod fixtures;
 pub mod pdf;
+mod picture;
 mod queue;
 mod sandbox;
 mod sniff;

@@ -7,7 +7,7 @@ use tokio::{io::AsyncReadExt, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    encoding,
+    encoding, picture,
     sandbox::{Failure, Sandbox, Step},
     sniff::{sniff, Kind, SNIFF_LEN},
 };
@@ -140,7 +140,12 @@ async fn run(job: &Job<'_>, upload: Upload, cancel: &CancellationToken) -> Resul
         )));
     }
 
+    let mut found = Change::default();
     let pages = match kind {
+        Kind::Png | Kind::Jpeg | Kind::Gif | Kind::Webp => {
+            found = picture(context, id, (head, reader), upload.size).await?;
+            None
+        }
         Kind::Pdf => {
             let checkpoint = recorder.repo().pages_done(id).await?;
             Some(extract_pdf(job, (head, reader), checkpoint, cancel).await?)
@@ -159,7 +164,7 @@ async fn run(job: &Job<'_>, upload: Upload, cancel: &CancellationToken) -> Resul
         status: Some(UploadStatus::Done),
         pages,
         has_text: Some(matches!(kind, Kind::Pdf | Kind::Text | Kind::Latin1Text)),
-        ..Change::default()
+        ..found
     };
     // Also drops the page texts: they are in the text blob now.
     job.record(finish).await?;
@@ -192,6 +197,58 @@ async fn assemble_text(context: &WorkerContext, id: &UploadId) -> Result<(), Job
             Err(e)
         }
     }
+}
+
+/// An image's dimensions and thumbnail (stored as a blob), as the change that finishes
+/// it will record them. Files too large to decode here get their dimensions only.
+async fn picture(
+    context: &WorkerContext,
+    id: &UploadId,
+    (head, rest): (Vec<u8>, BlobReader),
+    size: u64,
+) -> Result<Change, JobError> {
+    let decoded = if size <= picture::MAX_DECODED_FILE {
+        let mut bytes = head;
+        rest.take(picture::MAX_DECODED_FILE).read_to_end(&mut bytes).await?;
+        tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(|| picture::read(&bytes)).unwrap_or_else(|_| {
+                Err(picture::PictureError::Corrupt("the image decoder panicked".into()))
+            })
+        })
+        .await
+        .map_err(|e| JobError::Io(std::io::Error::other(e)))?
+    } else {
+        picture::dimensions(&head).map(|(width, height)| picture::Picture {
+            width,
+            height,
+            thumbnail: None,
+        })
+    };
+    let picture = decoded.map_err(|error| {
+        tracing::info!(upload = %id, ?error, "unreadable image");
+        JobError::Failed(match error {
+            picture::PictureError::Corrupt(_) => {
+                ErrorBody::new(ErrorCode::Corrupt, "this image is damaged and cannot be read")
+            }
+            picture::PictureError::TooLarge(why) => ErrorBody::new(
+                ErrorCode::TooComplex,
+                format!("this image is too large to process ({why})"),
+            ),
+        })
+    })?;
+    if let Some(png) = &picture.thumbnail {
+        let mut thumbnail = context.blobs.create(&BlobKey::Thumbnail(id.clone())).await?;
+        if let Err(e) = thumbnail.write(png).await {
+            thumbnail.abort().await;
+            return Err(e.into());
+        }
+        thumbnail.commit().await?;
+    }
+    Ok(Change {
+        dimensions: Some((picture.width, picture.height)),
+        has_thumbnail: Some(picture.thumbnail.is_some()),
+        ..Change::default()
+    })
 }
 
 /// Writes a Windows-1252 text file's UTF-8 copy into the text blob, a chunk at a time.

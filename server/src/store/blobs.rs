@@ -17,6 +17,8 @@ use tokio::{
 pub enum BlobKey {
     Original(UploadId),
     Text(UploadId),
+    /// An image's small PNG.
+    Thumbnail(UploadId),
 }
 
 impl BlobKey {
@@ -24,6 +26,7 @@ impl BlobKey {
         match self {
             Self::Original(id) => PathBuf::from("originals").join(id.as_str()),
             Self::Text(id) => PathBuf::from("text").join(id.as_str()),
+            Self::Thumbnail(id) => PathBuf::from("thumbnails").join(id.as_str()),
         }
     }
 }
@@ -61,7 +64,7 @@ pub struct FsBlobStore {
 impl FsBlobStore {
     pub async fn open_dir(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        for dir in ["originals", "text", "tmp"] {
+        for dir in ["originals", "text", "thumbnails", "tmp"] {
             fs::create_dir_all(root.join(dir)).await?;
         }
         // Anything in tmp/ belongs to a write that never committed.

@@ -106,7 +106,7 @@ impl SqliteRepo {
 const ID_GAP_AFTER_UNCLEAN_STOP: i64 = 1_000_000;
 
 const UPLOAD_COLUMNS: &str = "id, filename, size, content_type, sha256, status, stage, percent, \
-     pages, error_code, error_message, created_at, updated_at, client_ref, has_text, attempt, last_seq";
+     pages, error_code, error_message, created_at, updated_at, client_ref, has_text, attempt, width, height, has_thumbnail, last_seq";
 
 /// Events past retention (`?1` is the cutoff): those of uploads finished by then, and
 /// those of deleted uploads recorded by then.
@@ -139,6 +139,9 @@ fn upload_from_row(row: &SqliteRow) -> Result<(i64, Upload), StoreError> {
         client_ref: row.try_get("client_ref")?,
         has_text: row.try_get("has_text")?,
         attempt: row.try_get::<i64, _>("attempt")?.clamp(1, i64::from(u32::MAX)) as u32,
+        width: row.try_get::<Option<i64>, _>("width")?.map(|w| w as u32),
+        height: row.try_get::<Option<i64>, _>("height")?.map(|h| h as u32),
+        has_thumbnail: row.try_get("has_thumbnail")?,
     };
     Ok((row.try_get("last_seq")?, upload))
 }
@@ -198,12 +201,13 @@ async fn write_upload(
     let sql = if new_owner.is_some() {
         format!(
             "INSERT INTO uploads ({UPLOAD_COLUMNS}, owner_id) \
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
         )
     } else {
         "UPDATE uploads SET id = ?, filename = ?, size = ?, content_type = ?, sha256 = ?, \
          status = ?, stage = ?, percent = ?, pages = ?, error_code = ?, error_message = ?, \
-         created_at = ?, updated_at = ?, client_ref = ?, has_text = ?, attempt = ?, last_seq = ? WHERE id = ?"
+         created_at = ?, updated_at = ?, client_ref = ?, has_text = ?, attempt = ?, width = ?, height = ?, has_thumbnail = ?, last_seq = ? \
+         WHERE id = ?"
             .to_owned()
     };
     let mut query = sqlx::query(&sql)
@@ -223,6 +227,9 @@ async fn write_upload(
         .bind(&upload.client_ref)
         .bind(upload.has_text)
         .bind(i64::from(upload.attempt))
+        .bind(upload.width.map(i64::from))
+        .bind(upload.height.map(i64::from))
+        .bind(upload.has_thumbnail)
         .bind(last_seq);
     query = match new_owner {
         Some(owner) => query.bind(owner),

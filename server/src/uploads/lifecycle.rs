@@ -20,6 +20,9 @@ pub struct Change {
     pub sha256: Option<String>,
     pub pages: Option<u32>,
     pub has_text: Option<bool>,
+    /// An image's width and height, and whether its thumbnail is stored.
+    pub dimensions: Option<(u32, u32)>,
+    pub has_thumbnail: Option<bool>,
     pub error: Option<ErrorBody>,
     pub bytes_received: Option<u64>,
     pub bytes_total: Option<u64>,
@@ -75,6 +78,9 @@ pub fn new_upload(id: UploadId, filename: String, client_ref: Option<String>, at
         client_ref,
         has_text: false,
         attempt: 1,
+        width: None,
+        height: None,
+        has_thumbnail: false,
     }
 }
 
@@ -119,6 +125,12 @@ pub fn apply(upload: &mut Upload, change: Change, at: &str) -> Result<UploadEven
     if let Some(has_text) = change.has_text {
         upload.has_text = has_text;
     }
+    if let Some((width, height)) = change.dimensions {
+        (upload.width, upload.height) = (Some(width), Some(height));
+    }
+    if let Some(has_thumbnail) = change.has_thumbnail {
+        upload.has_thumbnail = has_thumbnail;
+    }
     if change.error.is_some() {
         upload.error = change.error;
     }
@@ -140,6 +152,7 @@ fn retry(upload: &mut Upload, at: &str) -> Result<UploadEvent, Refused> {
     upload.percent = Stage::Receiving.band().1;
     upload.pages = None;
     upload.has_text = false;
+    (upload.width, upload.height, upload.has_thumbnail) = (None, None, false);
     upload.error = None;
     upload.updated_at = at.to_owned();
     let detail = Detail { introduce: true, ..Detail::default() };
