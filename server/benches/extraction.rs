@@ -15,6 +15,9 @@ use uplink::processing::{compare::similarity, pdf};
 
 const RUNS: usize = 5;
 
+/// A candidate: its name, and its text per page.
+type Engine = (&'static str, fn(&[u8]) -> Vec<String>);
+
 struct Measured {
     engine: &'static str,
     name: String,
@@ -81,7 +84,7 @@ fn main() {
     let files = corpus();
     let mut measured = Vec::new();
     #[allow(unused_mut)]
-    let mut engines: Vec<(&'static str, fn(&[u8]) -> Vec<String>)> = vec![("lopdf (uplink)", ours)];
+    let mut engines: Vec<Engine> = vec![("lopdf (uplink)", ours)];
     #[cfg(feature = "compare-engines")]
     engines.push(("pdf-extract", pdf_extract));
     let mut in_process = Vec::new();

@@ -9,7 +9,7 @@ use std::{collections::HashMap, path::PathBuf};
 
 use uplink::processing::compare::{normalise, similarity};
 
-use common::{get_json, named, post_file, SseReader, TestServer};
+use common::{get_json, post_file, SseReader, TestServer};
 
 /// The least per-page similarity to pdftotext's text (1.0 = the same characters in the
 /// same order, whitespace aside). The corpus measures 0.984 at worst today: a pdfTeX
@@ -62,15 +62,8 @@ async fn real_world_pdfs_match_the_reference_page_by_page() {
             post_file(&user.client, &server.base(), name, &std::fs::read(path).unwrap()).await;
         ids.insert(name.clone(), upload["id"].as_str().unwrap().to_owned());
     }
-    let mut finished = 0;
-    let events = all
-        .until(|e| {
-            finished += usize::from(matches!(e.name(), "done" | "error"));
-            finished == files.len()
-        })
-        .await;
-    let events = named(&events);
-    let last_of = |id: &str| *events.iter().rev().find(|e| e.json()["upload_id"] == id).unwrap();
+    let events = all.until_finished(files.len()).await;
+    let last_of = |id: &str| events.iter().rev().find(|e| e.json()["upload_id"] == id).unwrap();
 
     for (name, code) in [("encrypted-aes256.pdf", "encrypted"), ("truncated.pdf", "corrupt")] {
         let last = last_of(&ids[name]);

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::DateTime;
 use uplink::processing::fixtures;
 
-use common::{get_json, named, post_file, Sse, SseReader, TestServer};
+use common::{get_json, post_file, Sse, SseReader, TestServer};
 
 /// Each file, and the code it must fail with.
 const HOSTILE: &[(&str, &str)] = &[
@@ -62,18 +62,10 @@ async fn every_hostile_pdf_fails_with_its_code_and_the_others_finish() {
             names.insert(upload["id"].as_str().unwrap().to_owned(), name);
         }
     }
-    let mut finished = 0;
-    let events = all
-        .until(|e| {
-            finished += usize::from(matches!(e.name(), "done" | "error"));
-            finished == names.len()
-        })
-        .await;
-    let events = named(&events);
+    let events = all.until_finished(names.len()).await;
 
     for (id, name) in &names {
-        let own: Vec<&Sse> =
-            events.iter().copied().filter(|e| e.json()["upload_id"] == *id).collect();
+        let own: Vec<&Sse> = events.iter().filter(|e| e.json()["upload_id"] == *id).collect();
         let last = own.last().unwrap_or_else(|| panic!("{name}: no events"));
         let upload = get_json(&user.client, server.url(&format!("/api/uploads/{id}"))).await;
         match HOSTILE.iter().find(|(hostile, _)| hostile == name) {

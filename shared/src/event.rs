@@ -26,7 +26,7 @@ pub struct ProgressEvent {
     pub ahead: Option<u32>,
     /// The upload's attempt (see [`Upload::attempt`]): a retry's events start again from
     /// `queued` and 0 percent with the next number.
-    #[serde(default = "first_attempt")]
+    #[serde(default = "crate::upload::first_attempt")]
     pub attempt: u32,
     /// Server time the event was made, RFC 3339 with milliseconds.
     pub at: String,
@@ -217,8 +217,4 @@ mod tests {
         assert!(matches!(decode("tick", "{}"), Err(EventDecodeError::UnknownName(_))));
         assert!(matches!(decode("done", "{"), Err(EventDecodeError::Data(_))));
     }
-}
-
-fn first_attempt() -> u32 {
-    1
 }

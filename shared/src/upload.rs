@@ -195,7 +195,7 @@ pub struct Upload {
     pub has_thumbnail: bool,
 }
 
-fn first_attempt() -> u32 {
+pub(crate) fn first_attempt() -> u32 {
     1
 }
 

@@ -284,6 +284,19 @@ impl SseReader {
         }
     }
 
+    /// Reads until `count` uploads have ended (`done` or `error` events), or the stream
+    /// ends; the named events read.
+    pub async fn until_finished(&mut self, count: usize) -> Vec<Sse> {
+        let mut finished = 0;
+        let events = self
+            .until(|e| {
+                finished += usize::from(matches!(e.name(), "done" | "error"));
+                finished == count
+            })
+            .await;
+        named(&events).into_iter().cloned().collect()
+    }
+
     /// Reads until an event satisfies `stop` (inclusive) or the stream ends.
     pub async fn until(&mut self, mut stop: impl FnMut(&Sse) -> bool) -> Vec<Sse> {
         let mut events = Vec::new();
