@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     events::Recorder,
-    store::{BlobKey, BlobReader, BlobStore, StoreError},
+    store::{BlobKey, BlobReader, BlobStore, BlobWriter, StoreError},
     uploads::lifecycle::Change,
 };
 
@@ -190,10 +190,19 @@ async fn assemble_text(context: &WorkerContext, id: &UploadId) -> Result<(), Job
         }
     }
     .await;
+    settle(text, written).await
+}
+
+/// Commits a blob whose writing succeeded; otherwise throws the partial blob away and
+/// passes the error on.
+async fn settle<E: From<std::io::Error>>(
+    writer: Box<dyn BlobWriter>,
+    written: Result<(), E>,
+) -> Result<(), E> {
     match written {
-        Ok(()) => Ok(text.commit().await?),
+        Ok(()) => Ok(writer.commit().await?),
         Err(e) => {
-            text.abort().await;
+            writer.abort().await;
             Err(e)
         }
     }
@@ -238,11 +247,8 @@ async fn picture(
     })?;
     if let Some(png) = &picture.thumbnail {
         let mut thumbnail = context.blobs.create(&BlobKey::Thumbnail(id.clone())).await?;
-        if let Err(e) = thumbnail.write(png).await {
-            thumbnail.abort().await;
-            return Err(e.into());
-        }
-        thumbnail.commit().await?;
+        let written = thumbnail.write(png).await;
+        settle(thumbnail, written).await?;
     }
     Ok(Change {
         dimensions: Some((picture.width, picture.height)),
@@ -270,13 +276,7 @@ async fn utf8_copy(
         }
     }
     .await;
-    match written {
-        Ok(()) => Ok(text.commit().await?),
-        Err(e) => {
-            text.abort().await;
-            Err(e.into())
-        }
-    }
+    Ok(settle(text, written).await?)
 }
 
 fn stage(stage: Stage, percent: u8) -> Change {
