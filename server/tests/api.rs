@@ -248,6 +248,27 @@ async fn an_image_gets_its_dimensions_and_a_thumbnail_and_a_broken_one_fails() {
 }
 
 #[tokio::test]
+async fn an_image_too_large_to_decode_still_gets_the_dimensions_its_header_states() {
+    let api = Api::new().await;
+    let image = image::RgbImage::from_pixel(48, 24, image::Rgb([10, 200, 30]));
+    let mut jpeg = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
+    // 64 KiB of metadata before the frame header (past the 8 KiB sniffed), and the file
+    // padded past the decoding limit after its end marker.
+    let mut big = jpeg[..2].to_vec();
+    big.extend([0xFF, 0xEF, 0xFF, 0xFF]);
+    big.extend(std::iter::repeat_n(0u8, 0xFFFF - 2));
+    big.extend(&jpeg[2..]);
+    big.resize(65 << 20, 0);
+    let id = api.upload("large.jpg", &big).await["id"].as_str().unwrap().to_owned();
+    api.finish(&id).await;
+    let upload = json(api.get(&format!("/api/uploads/{id}")).await).await;
+    assert_eq!(upload["status"], "done", "{upload}");
+    assert_eq!((upload["width"].as_u64(), upload["height"].as_u64()), (Some(48), Some(24)));
+    assert_eq!(upload["has_thumbnail"], false);
+}
+
+#[tokio::test]
 async fn text_is_downloaded_as_utf8_whatever_it_was_sent_in() {
     let api = Api::new().await;
     let cases: [(&[u8], &str, &str); 2] = [

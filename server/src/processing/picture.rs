@@ -15,6 +15,9 @@ pub const THUMBNAIL_SIDE: u32 = 160;
 /// Largest image file decoded for a thumbnail; larger ones still get their dimensions.
 pub const MAX_DECODED_FILE: u64 = 64 << 20;
 
+/// How much of a larger file is read for its dimensions.
+pub const HEADER_WINDOW: u64 = 1 << 20;
+
 /// Largest image decoded, in pixels per side and in bytes allocated.
 const MAX_SIDE: u32 = 20_000;
 const MAX_ALLOC: u64 = 512 << 20;

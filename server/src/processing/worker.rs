@@ -209,7 +209,8 @@ async fn settle<E: From<std::io::Error>>(
 }
 
 /// An image's dimensions and thumbnail (stored as a blob), as the change that finishes
-/// it will record them. Files too large to decode here get their dimensions only.
+/// it will record them. Files too large to decode here get the dimensions their first
+/// MiB states (a JPEG's may follow long metadata), or none: they are still done.
 async fn picture(
     context: &WorkerContext,
     id: &UploadId,
@@ -227,11 +228,10 @@ async fn picture(
         .await
         .map_err(|e| JobError::Io(std::io::Error::other(e)))?
     } else {
-        picture::dimensions(&head).map(|(width, height)| picture::Picture {
-            width,
-            height,
-            thumbnail: None,
-        })
+        let mut start = head;
+        rest.take(picture::HEADER_WINDOW).read_to_end(&mut start).await?;
+        let dimensions = picture::dimensions(&start).ok();
+        return Ok(Change { dimensions, has_thumbnail: Some(false), ..Change::default() });
     };
     let picture = decoded.map_err(|error| {
         tracing::info!(upload = %id, ?error, "unreadable image");
