@@ -11,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use uplink::processing::{compare::similarity, pdf};
+use uplink::processing::{
+    compare::{pdftotext_pages, similarity},
+    fixtures, pdf,
+};
 
 const RUNS: usize = 5;
 
@@ -27,23 +30,10 @@ struct Measured {
     mean: f64,
 }
 
-fn corpus() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pdf"))
-        .collect();
-    files.sort();
-    files
-}
-
-/// pdftotext's pages: its output ends every page with a form feed.
+/// pdftotext's pages, kept beside the PDF.
 fn reference_pages(pdf: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(pdf.with_extension("txt")).unwrap();
-    let mut pages: Vec<String> = text.split('\x0c').map(str::to_owned).collect();
-    pages.pop();
-    pages
+    pdftotext_pages(&text).into_iter().map(str::to_owned).collect()
 }
 
 fn ours(bytes: &[u8]) -> Vec<String> {
@@ -81,7 +71,7 @@ fn best_of(mut run: impl FnMut()) -> Duration {
 
 fn main() {
     let uplink = env!("CARGO_BIN_EXE_uplink");
-    let files = corpus();
+    let files = fixtures::kept_pdfs("corpus");
     let mut measured = Vec::new();
     #[allow(unused_mut)]
     let mut engines: Vec<Engine> = vec![("lopdf (uplink)", ours)];

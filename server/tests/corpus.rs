@@ -7,7 +7,10 @@ mod common;
 
 use std::{collections::HashMap, path::PathBuf};
 
-use uplink::processing::compare::{normalise, similarity};
+use uplink::processing::{
+    compare::{normalise, pdftotext_pages, similarity},
+    fixtures,
+};
 
 use common::{get_json, post_file, SseReader, TestServer};
 
@@ -34,12 +37,10 @@ fn fixture(path: &str) -> PathBuf {
 }
 
 fn corpus() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(fixture("corpus"))
-        .unwrap()
-        .filter_map(|e| e.unwrap().file_name().into_string().ok())
-        .filter(|name| name.ends_with(".pdf"))
+    let names: Vec<String> = fixtures::kept_pdfs("corpus")
+        .iter()
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    names.sort();
     assert!(names.len() >= 5, "the corpus is there: {names:?}");
     names
 }
@@ -77,8 +78,7 @@ async fn real_world_pdfs_match_the_reference_page_by_page() {
         let reference =
             std::fs::read_to_string(fixture(&format!("corpus/{name}")).with_extension("txt"))
                 .unwrap();
-        let mut reference: Vec<&str> = reference.split('\x0c').collect();
-        reference.pop(); // pdftotext ends every page, the last one too, with a form feed
+        let reference = pdftotext_pages(&reference);
         let upload = get_json(&user.client, server.url(&format!("/api/uploads/{id}"))).await;
         assert_eq!(upload["pages"], reference.len(), "{name}: the page count");
         let text =

@@ -5,29 +5,22 @@
 //! never harm to the process that asked. CI runs 256 cases; `PROPTEST_CASES=5000 cargo
 //! test --test fuzz_pdf` runs a longer pass.
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use proptest::prelude::*;
-use uplink::processing::{Failure, Sandbox, Step};
+use uplink::processing::{fixtures, Failure, Sandbox, Step};
 
 /// Seeds that end quickly: the bomb and the slow file are for `hostile_pdfs.rs`.
 fn seeds() -> Vec<Vec<u8>> {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut seeds = Vec::new();
-    for dir in ["corpus", "hostile"] {
-        let mut paths: Vec<_> = std::fs::read_dir(fixtures.join(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "pdf"))
-            .filter(|p| {
-                let name = p.file_name().unwrap().to_string_lossy();
-                !name.starts_with("bomb") && !name.starts_with("slow")
-            })
-            .collect();
-        paths.sort();
-        seeds.extend(paths.into_iter().map(|p| std::fs::read(p).unwrap()));
-    }
-    seeds
+    ["corpus", "hostile"]
+        .into_iter()
+        .flat_map(fixtures::kept_pdfs)
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            !name.starts_with("bomb") && !name.starts_with("slow")
+        })
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
 }
 
 #[derive(Debug, Clone)]

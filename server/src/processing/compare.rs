@@ -15,6 +15,13 @@ pub fn normalise(text: &str) -> Vec<char> {
     text.nfkc().filter(|&c| !c.is_whitespace() && !c.is_control() && !bidi_mark(c)).collect()
 }
 
+/// `pdftotext`'s output as pages: it ends every page, the last one too, with a form feed.
+pub fn pdftotext_pages(text: &str) -> Vec<&str> {
+    let mut pages: Vec<&str> = text.split('\x0c').collect();
+    pages.pop();
+    pages
+}
+
 /// 1.0 for the same characters in the same order, falling towards 0.0 with the share of
 /// characters that must be inserted, deleted or replaced to turn one into the other.
 pub fn similarity(ours: &str, reference: &str) -> f64 {
@@ -48,6 +55,11 @@ mod tests {
     #[test]
     fn whitespace_and_ligatures_do_not_count() {
         assert_eq!(similarity("of\u{FB01}ce  work\n", "office work"), 1.0);
+    }
+
+    #[test]
+    fn pdftotext_output_splits_into_its_pages() {
+        assert_eq!(pdftotext_pages("one\n\x0ctwo\n\x0c"), ["one\n", "two\n"]);
     }
 
     #[test]

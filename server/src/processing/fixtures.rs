@@ -66,3 +66,16 @@ pub fn pdf(pages: u32) -> Vec<u8> {
     doc.save_to(&mut bytes).unwrap_or_default();
     bytes
 }
+
+/// The PDFs kept in the repository under `server/tests/fixtures/{dir}` (`corpus`,
+/// `hostile`), sorted by name.
+pub fn kept_pdfs(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "pdf"))
+        .collect();
+    files.sort();
+    files
+}
