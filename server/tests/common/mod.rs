@@ -141,6 +141,20 @@ pub fn multipart(field: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>)
     (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
 
+/// `POST /api/uploads` with `bytes` as the `file` part, ready to send.
+fn upload_request(
+    client: &reqwest::Client,
+    base: &str,
+    filename: &str,
+    bytes: &[u8],
+) -> reqwest::RequestBuilder {
+    let (content_type, body) = multipart("file", filename, bytes);
+    client
+        .post(format!("{base}/api/uploads"))
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+}
+
 /// POSTs `bytes` as the `file` part to the server at `base` (`http://host:port`) as
 /// `client`'s account and returns the acknowledged upload's JSON.
 pub async fn post_file(
@@ -149,14 +163,7 @@ pub async fn post_file(
     filename: &str,
     bytes: &[u8],
 ) -> serde_json::Value {
-    let (content_type, body) = multipart("file", filename, bytes);
-    let created = client
-        .post(format!("{base}/api/uploads"))
-        .header(reqwest::header::CONTENT_TYPE, content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let created = upload_request(client, base, filename, bytes).send().await.unwrap();
     assert_eq!(created.status(), 202, "the upload is acknowledged");
     created.json().await.unwrap()
 }
@@ -168,12 +175,8 @@ pub async fn post_streaming(
     filename: &str,
     bytes: &[u8],
 ) -> reqwest::Response {
-    let (content_type, body) = multipart("file", filename, bytes);
-    let response = client
-        .post(format!("{base}/api/uploads"))
-        .header(reqwest::header::CONTENT_TYPE, content_type)
+    let response = upload_request(client, base, filename, bytes)
         .header(reqwest::header::ACCEPT, "text/event-stream")
-        .body(body)
         .send()
         .await
         .unwrap();
