@@ -21,6 +21,12 @@ pub struct Config {
     #[arg(long, env = "UPLINK_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
     pub max_upload_bytes: u64,
 
+    /// Accepted file types, as in an HTML `accept` attribute: comma-separated `.pdf`,
+    /// `text/plain`, `image/*`. Empty (the default): any type. Checked against the file's
+    /// name and declared type before it is stored; the dashboard refuses others unsent.
+    #[arg(long, env = "UPLINK_ALLOWED_TYPES", default_value = "")]
+    pub allowed_types: String,
+
     /// Files processed at once (default: the number of CPUs).
     #[arg(long, env = "UPLINK_WORKERS")]
     pub workers: Option<usize>,
@@ -97,6 +103,14 @@ impl Config {
         config.data_dir = data_dir.into();
         config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config
+    }
+
+    /// The restrictions uploads are held to, as the dashboard shows them.
+    pub fn limits(&self) -> shared::UploadLimits {
+        shared::UploadLimits {
+            max_upload_bytes: self.max_upload_bytes,
+            allowed_types: shared::UploadLimits::parse_types(&self.allowed_types),
+        }
     }
 
     pub fn workers(&self) -> usize {

@@ -36,6 +36,8 @@ pub enum ApiError {
     QuotaExceeded(String),
     #[error("{0}")]
     TooManyUploads(String),
+    #[error("{0}")]
+    UnsupportedType(String),
     /// The upload's status does not allow the request.
     #[error("{0}")]
     InvalidState(String),
@@ -100,6 +102,10 @@ impl ApiError {
             Self::TooManyUploads(message) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorBody::new(ErrorCode::TooManyUploads, message.clone()),
+            ),
+            Self::UnsupportedType(message) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorBody::new(ErrorCode::UnsupportedType, message.clone()),
             ),
             Self::InvalidState(message) => {
                 (StatusCode::CONFLICT, ErrorBody::new(ErrorCode::InvalidState, message.clone()))

@@ -30,6 +30,8 @@ pub struct AppState {
     /// Signs the events tokens of `POST /api/uploads/{id}/token`.
     pub token_key: Arc<TokenKey>,
     pub quotas: Arc<Quotas>,
+    /// Largest file and accepted types, parsed once from the config.
+    pub limits: Arc<shared::UploadLimits>,
     pub jobs: Arc<Jobs>,
     /// Cancelled when the server begins to shut down: streams end, workers stop.
     pub shutdown: CancellationToken,
@@ -75,6 +77,7 @@ impl AppState {
             shutdown.clone(),
         ));
         let state = Self {
+            limits: Arc::new(config.limits()),
             config: Arc::new(config),
             repo,
             blobs,

@@ -344,3 +344,61 @@ async fn the_dashboard_is_rendered_on_the_server_with_existing_uploads() {
     let again = api.get("/").await.headers()[header::CONTENT_SECURITY_POLICY].clone();
     assert_ne!(again.to_str().unwrap(), policy);
 }
+
+#[tokio::test]
+async fn the_timeline_lists_an_uploads_logged_events_in_order_and_pages_on() {
+    let api = Api::new().await;
+    let pdf = uplink::processing::fixtures::pdf(3);
+    let id = api.upload("three.pdf", &pdf).await["id"].as_str().unwrap().to_owned();
+    api.finish(&id).await;
+
+    let timeline = json(api.get(&format!("/api/uploads/{id}/timeline")).await).await;
+    let events = timeline.as_array().unwrap();
+    let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
+    assert_eq!(events[0]["event"], "progress");
+    assert_eq!(events[0]["data"]["upload"]["filename"], "three.pdf", "the first introduces it");
+    assert_eq!(events.last().unwrap()["event"], "done");
+    let pages: Vec<u64> = events.iter().filter_map(|e| e["data"]["page"].as_u64()).collect();
+    assert_eq!(pages, [1, 2, 3]);
+    assert!(events.iter().all(|e| e["data"]["upload_id"] == id.as_str()));
+
+    let page =
+        json(api.get(&format!("/api/uploads/{id}/timeline?after={}&limit=2", ids[0])).await).await;
+    let paged: Vec<i64> =
+        page.as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(paged, ids[1..3]);
+
+    // The detail page renders it all on the server: checksum, events, the text's start.
+    let html = String::from_utf8(body(api.get(&format!("/uploads/{id}")).await).await).unwrap();
+    assert!(html.contains(&sha256_hex(&pdf)), "the checksum is shown");
+    assert!(html.contains(&uplink::processing::fixtures::page_marker(1)), "the text preview");
+    assert!(html.contains("timeline"), "{html}");
+    let missing = "0191c1d2-6b0e-7a3c-9f00-1234567890ab";
+    let html =
+        String::from_utf8(body(api.get(&format!("/uploads/{missing}")).await).await).unwrap();
+    assert!(html.contains("No such upload"), "{html}");
+}
+
+#[tokio::test]
+async fn a_type_outside_the_allowed_list_is_refused_before_anything_is_stored() {
+    let api = Api::with(|c| c.allowed_types = ".pdf, text/plain".into()).await;
+    let (content_type, form) = multipart("file", "tool.exe", b"MZ binary");
+    let refused = api
+        .send(
+            Request::post("/api/uploads")
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(form))
+                .unwrap(),
+        )
+        .await;
+    let error = refused.status();
+    assert_error(refused, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type").await;
+    assert_eq!(error, 415);
+    assert_eq!(json(api.get("/api/uploads").await).await, serde_json::json!([]));
+    api.upload("fine.pdf", &uplink::processing::fixtures::pdf(1)).await;
+
+    // The dashboard is told the limits, to refuse such files before sending them.
+    let html = String::from_utf8(body(api.get("/").await).await).unwrap();
+    assert!(html.contains(".pdf,text/plain"), "the picker's accept attribute");
+}

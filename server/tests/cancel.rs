@@ -94,3 +94,60 @@ async fn only_the_owner_cancels_and_only_an_unfinished_upload() {
         .unwrap();
     assert_eq!(unauthenticated.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_still_arriving_is_cancelled_and_its_bytes_are_not_kept() {
+    let server = TestServer::start().await;
+    let alice = &server.user;
+    let mut all = SseReader::new(alice.client.get(server.url("/api/events")).send().await.unwrap());
+    let (sending, receiving) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let (content_type, body) = common::multipart("file", "half.bin", &[7u8; 64 * 1024]);
+    let post = tokio::spawn({
+        let (client, url) = (alice.client.clone(), server.url("/api/uploads"));
+        async move {
+            let chunks = futures_util::stream::unfold(receiving, |mut receiving| async move {
+                receiving.recv().await.map(|chunk| (chunk, receiving))
+            });
+            client
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(reqwest::Body::wrap_stream(chunks))
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    sending.send(Ok(body[..body.len() / 2].to_vec())).await.unwrap();
+    let introduced = all.until(|e| e.data.contains("half.bin")).await;
+    let id = introduced.last().unwrap().json()["upload_id"].as_str().unwrap().to_owned();
+
+    let response = cancel(&server, alice, &id).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["status"], "cancelled");
+
+    // The rest arrives after the cancel: the request is refused, nothing is stored.
+    sending.send(Ok(body[body.len() / 2..].to_vec())).await.unwrap();
+    drop(sending);
+    let answer = post.await.unwrap();
+    assert_eq!(answer.status(), 409);
+    assert_eq!(answer.json::<serde_json::Value>().await.unwrap()["code"], "invalid_state");
+    let upload = get_json(&alice.client, server.url(&format!("/api/uploads/{id}"))).await;
+    assert_eq!((upload["status"].as_str(), upload["sha256"].as_str()), (Some("cancelled"), None));
+    let file =
+        alice.client.get(server.url(&format!("/api/uploads/{id}/file"))).send().await.unwrap();
+    assert_eq!(file.status(), 404, "the partial bytes are gone");
+
+    // With no whole file to run again, it cannot be retried.
+    let retry =
+        alice.client.post(server.url(&format!("/api/uploads/{id}/retry"))).send().await.unwrap();
+    assert_eq!(retry.status(), 409);
+
+    // Its history: one terminal event, the cancel, and nothing after it.
+    let timeline =
+        get_json(&alice.client, server.url(&format!("/api/uploads/{id}/timeline"))).await;
+    let names: Vec<&str> =
+        timeline.as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(names.last(), Some(&"error"));
+    assert_eq!(names.iter().filter(|n| **n != "progress").count(), 1, "{names:?}");
+    assert_eq!(timeline.as_array().unwrap().last().unwrap()["data"]["code"], "cancelled");
+}

@@ -59,6 +59,8 @@ pub enum ErrorCode {
     TooManyUploads,
     /// The upload's status does not allow this (cancelling one that already finished).
     InvalidState,
+    /// The file's type is not one this server accepts (`UPLINK_ALLOWED_TYPES`).
+    UnsupportedType,
     /// A code this build does not know yet (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -94,6 +96,7 @@ impl ErrorCode {
             Self::QuotaExceeded => "quota_exceeded",
             Self::TooManyUploads => "too_many_uploads",
             Self::InvalidState => "invalid_state",
+            Self::UnsupportedType => "unsupported_type",
             Self::Unknown => "unknown",
         }
     }
@@ -118,7 +121,7 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 27] = [
+const ALL: [ErrorCode; 28] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidMultipart,
     ErrorCode::MissingFile,
@@ -145,6 +148,7 @@ const ALL: [ErrorCode; 27] = [
     ErrorCode::QuotaExceeded,
     ErrorCode::TooManyUploads,
     ErrorCode::InvalidState,
+    ErrorCode::UnsupportedType,
     ErrorCode::Unknown,
 ];
 

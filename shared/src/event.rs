@@ -117,6 +117,45 @@ impl UploadEvent {
     }
 }
 
+/// An event with its name beside its data, `{"event": "progress", "data": {…}}`: how
+/// JSON that lists events (an upload's timeline) carries them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "lowercase")]
+pub enum NamedEvent {
+    Progress(ProgressEvent),
+    Done(DoneEvent),
+    Error(ErrorEvent),
+}
+
+impl From<UploadEvent> for NamedEvent {
+    fn from(event: UploadEvent) -> Self {
+        match event {
+            UploadEvent::Progress(e) => Self::Progress(e),
+            UploadEvent::Done(e) => Self::Done(e),
+            UploadEvent::Error(e) => Self::Error(e),
+        }
+    }
+}
+
+impl From<NamedEvent> for UploadEvent {
+    fn from(event: NamedEvent) -> Self {
+        match event {
+            NamedEvent::Progress(e) => Self::Progress(e),
+            NamedEvent::Done(e) => Self::Done(e),
+            NamedEvent::Error(e) => Self::Error(e),
+        }
+    }
+}
+
+/// One entry of an upload's history, from the durable event log: the SSE `id` it was
+/// sent with, and the event. `GET /api/uploads/{id}/timeline` lists them oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedEvent {
+    pub id: i64,
+    #[serde(flatten)]
+    pub event: NamedEvent,
+}
+
 /// Why an SSE event could not be read as an [`UploadEvent`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventDecodeError {
@@ -167,6 +206,17 @@ mod tests {
             at: "2026-11-21T10:00:00.123Z".into(),
             upload: None,
         })
+    }
+
+    #[test]
+    fn a_logged_event_carries_its_id_name_and_data_side_by_side() {
+        let logged = LoggedEvent { id: 7, event: progress().into() };
+        let json = serde_json::to_value(&logged).unwrap();
+        assert_eq!(json["id"], 7);
+        assert_eq!(json["event"], "progress");
+        assert_eq!(json["data"], self::json(&progress()));
+        let back: LoggedEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(UploadEvent::from(back.event), progress());
     }
 
     #[test]

@@ -5,8 +5,12 @@
 
 mod error;
 mod event;
+mod limits;
 mod upload;
 
 pub use error::{ErrorBody, ErrorCode};
-pub use event::{DoneEvent, ErrorEvent, EventDecodeError, ProgressEvent, UploadEvent};
+pub use event::{
+    DoneEvent, ErrorEvent, EventDecodeError, LoggedEvent, NamedEvent, ProgressEvent, UploadEvent,
+};
+pub use limits::{human_bytes, UploadLimits};
 pub use upload::{Stage, Upload, UploadId, UploadStatus};

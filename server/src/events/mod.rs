@@ -13,7 +13,7 @@ pub use stream::{event_stream, StreamDeps, StreamRequest};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use shared::{UploadEvent, UploadId};
+use shared::{LoggedEvent, UploadEvent, UploadId};
 
 /// An event as it sits in the log: its id (the log sequence), whose it is, and its SSE
 /// frame, encoded once and shared by every subscriber.
@@ -48,6 +48,18 @@ impl StoredEvent {
             terminal: name != UploadEvent::PROGRESS,
             frame: sse::event_frame(seq, name, data),
         }
+    }
+}
+
+impl StoredEvent {
+    /// The event back in typed form, for JSON that lists events; `None` for a frame this
+    /// build cannot read (logged by a newer one).
+    pub fn logged(&self) -> Option<LoggedEvent> {
+        let (id, name, data) = sse::parse_frame(&self.frame)?;
+        let event =
+            UploadEvent::deserialize_named(&name, &mut serde_json::Deserializer::from_str(&data))
+                .ok()?;
+        Some(LoggedEvent { id, event: event.into() })
     }
 }
 

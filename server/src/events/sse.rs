@@ -30,9 +30,33 @@ pub fn event_frame(id: i64, name: &str, data: &str) -> Bytes {
     Bytes::from(frame)
 }
 
+/// The `(id, event, data)` of one frame made by [`event_frame`], its `data` lines joined
+/// again: how the log's frames are read back as events (an upload's timeline).
+pub fn parse_frame(frame: &[u8]) -> Option<(i64, String, String)> {
+    let text = std::str::from_utf8(frame).ok()?;
+    let (mut id, mut name, mut data) = (None, None, Vec::new());
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("id: ") {
+            id = v.parse().ok();
+        } else if let Some(v) = line.strip_prefix("event: ") {
+            name = Some(v.to_owned());
+        } else if let Some(v) = line.strip_prefix("data: ") {
+            data.push(v);
+        }
+    }
+    Some((id?, name?, data.join("\n")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_parse_back_into_their_parts() {
+        let frame = event_frame(7, "error", "two\nlines");
+        assert_eq!(parse_frame(&frame), Some((7, "error".into(), "two\nlines".into())));
+        assert_eq!(parse_frame(b"retry: 10\n\n"), None);
+    }
 
     #[test]
     fn frames_follow_the_event_stream_format() {

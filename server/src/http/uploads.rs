@@ -12,7 +12,7 @@ use axum::{
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
-use shared::{ErrorBody, ErrorCode, Upload, UploadStatus};
+use shared::{ErrorBody, ErrorCode, LoggedEvent, Upload, UploadStatus};
 use tokio_util::io::ReaderStream;
 
 use super::{
@@ -24,10 +24,10 @@ use crate::{
     auth::{token::unix_now, CurrentUser},
     error::ApiError,
     events::{event_stream, StreamRequest},
-    processing::Kind,
     state::AppState,
     store::{BlobKey, Scope, StoreError},
     uploads::{
+        history,
         ingest::{ingest, IngestRequest},
         lifecycle::Change,
     },
@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/uploads/{id}/file", get(download))
         .route("/api/uploads/{id}/text", get(text))
         .route("/api/uploads/{id}/thumbnail", get(thumbnail))
+        .route("/api/uploads/{id}/timeline", get(timeline))
         .route("/api/uploads/{id}/events", get(events))
         .route("/api/uploads/{id}/token", post(token))
         .route("/api/uploads/{id}/cancel", post(cancel))
@@ -136,16 +137,17 @@ async fn show(
     Ok(Json(find(&state, &current, &id).await?))
 }
 
-/// Stops a queued or running job and keeps the bytes: `200` and the cancelled upload.
+/// Stops an upload still arriving (its partial bytes are thrown away), or a queued or
+/// running job (its bytes stay, so it can be retried): `200` and the cancelled upload.
 async fn cancel(
     State(state): State<AppState>,
     current: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<Upload>, ApiError> {
     let upload = find(&state, &current, &id).await?;
-    if !matches!(upload.status, UploadStatus::Queued | UploadStatus::Processing) {
+    if upload.status.is_terminal() {
         return Err(ApiError::InvalidState(format!(
-            "only a queued or processing upload can be cancelled; this one is {}",
+            "only an unfinished upload can be cancelled; this one is {}",
             upload.status.as_str()
         )));
     }
@@ -206,8 +208,9 @@ async fn remove(
     state.blobs.delete(&BlobKey::Original(upload.id.clone())).await?;
     state.blobs.delete(&BlobKey::Text(upload.id.clone())).await?;
     state.blobs.delete(&BlobKey::Thumbnail(upload.id)).await?;
-    // One still arriving gives its bytes back itself, when its receive fails.
-    if upload.status != UploadStatus::Uploading {
+    // Only stored bytes (they have a checksum) count against the quota: one still
+    // arriving, or cancelled while arriving, gave its reservation back itself.
+    if upload.sha256.is_some() {
         state.quotas.release(current.id(), upload.size);
     }
     Ok(StatusCode::NO_CONTENT)
@@ -238,14 +241,28 @@ async fn text(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let upload = find(&state, &current, &id).await?;
-    if !upload.has_text {
-        return Err(ApiError::NotFound);
-    }
-    // A UTF-8 text upload is its own text; other types (Latin-1 text too) have a UTF-8
-    // text blob.
-    let is_text = upload.content_type.as_deref() == Some(Kind::Text.mime());
-    let key = if is_text { BlobKey::Original(upload.id) } else { BlobKey::Text(upload.id) };
+    let key = history::text_key(&upload).ok_or(ApiError::NotFound)?;
     blob_response(&state, key, "text/plain; charset=utf-8", None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct TimelineQuery {
+    #[serde(default)]
+    after: i64,
+    limit: Option<u32>,
+}
+
+/// The upload's logged events, oldest first: up to `limit` (at most 10,000) after event
+/// `after`, so a long history is read in pages.
+async fn timeline(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<String>,
+    Query(query): Query<TimelineQuery>,
+) -> Result<Json<Vec<LoggedEvent>>, ApiError> {
+    let upload = find(&state, &current, &id).await?;
+    let limit = query.limit.unwrap_or(history::MAX_TIMELINE);
+    Ok(Json(history::timeline(&state, current.id(), &upload.id, query.after, limit).await?))
 }
 
 /// An image upload's small PNG, for the dashboard card.

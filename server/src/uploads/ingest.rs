@@ -102,7 +102,15 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
                     "send exactly one part named `file`",
                 ));
             }
-            let upload = new_upload(display_name(field.file_name()), request.client_ref.clone());
+            let filename = display_name(field.file_name());
+            let declared = field.content_type().map(|m| m.essence_str().to_owned());
+            if !state.limits.accepts_type(&filename, declared.as_deref()) {
+                return Err(ApiError::UnsupportedType(format!(
+                    "{filename} is not an accepted type (accepted: {})",
+                    state.limits.allowed_types.join(", ")
+                )));
+            }
+            let upload = new_upload(filename, request.client_ref.clone());
             let start = Change {
                 bytes_received: Some(received.load(Ordering::Relaxed)),
                 bytes_total: request.content_length,
@@ -141,7 +149,14 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
                 bytes_total: Some(request.content_length.unwrap_or(total)),
                 ..Change::default()
             };
-            let upload = state.recorder.record(&receiving.id, stored).await?;
+            let upload = match state.recorder.record(&receiving.id, stored).await {
+                Ok(upload) => upload,
+                Err(error) => {
+                    // Cancelled or deleted as its last bytes arrived: they are not wanted.
+                    state.blobs.delete(&BlobKey::Original(receiving.id.clone())).await?;
+                    return Err(cancelled(error));
+                }
+            };
             ticket.keep();
             state.jobs.enqueue(&request.owner, upload.id.clone());
             Ok(upload)
@@ -206,7 +221,7 @@ async fn receive_file(
                 bytes_total: total,
                 ..Change::default()
             };
-            state.recorder.record(&receiving.id, progress).await?;
+            state.recorder.record(&receiving.id, progress).await.map_err(cancelled)?;
         }
     }
     receiving.sha256 = hex::encode(hasher.finalize());
@@ -241,6 +256,15 @@ fn new_upload(filename: String, client_ref: Option<String>) -> Upload {
 
 fn too_large(max: u64) -> ApiError {
     ApiError::PayloadTooLarge(format!("uploads are limited to {max} bytes"))
+}
+
+/// A change refused because the upload already finished: it was cancelled (or deleted)
+/// while its bytes were arriving, so the rest are not wanted.
+fn cancelled(error: StoreError) -> ApiError {
+    match error {
+        StoreError::Finished => ApiError::InvalidState("the upload was cancelled".into()),
+        other => other.into(),
+    }
 }
 
 fn abandoned() -> ApiError {

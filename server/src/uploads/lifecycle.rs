@@ -143,7 +143,9 @@ pub fn apply(upload: &mut Upload, change: Change, at: &str) -> Result<UploadEven
 /// Its event carries the whole upload, so a client resets its view of it.
 fn retry(upload: &mut Upload, at: &str) -> Result<UploadEvent, Refused> {
     let failed = matches!(upload.status, UploadStatus::Failed | UploadStatus::Cancelled);
-    if !failed || !upload.error.as_ref().is_some_and(|e| e.code.retriable()) {
+    // Without a checksum its bytes never all arrived (cancelled while being sent).
+    let stored = upload.sha256.is_some();
+    if !failed || !stored || !upload.error.as_ref().is_some_and(|e| e.code.retriable()) {
         return Err(Refused::NotRetriable);
     }
     upload.attempt += 1;
@@ -266,6 +268,7 @@ mod tests {
     #[test]
     fn a_retry_starts_the_next_attempt_from_zero_and_only_after_a_retriable_failure() {
         let mut u = upload();
+        u.sha256 = Some("ab".repeat(32));
         apply(&mut u, to(60), "t").unwrap();
         let retry = || Change { retry: true, ..Change::default() };
         assert_eq!(apply(&mut u, retry(), "t"), Err(Refused::NotRetriable), "still running");
@@ -286,6 +289,13 @@ mod tests {
             Change::failed(UploadStatus::Failed, ErrorBody::new(ErrorCode::UploadAborted, "x"));
         apply(&mut aborted, never_stored, "t").unwrap();
         assert_eq!(apply(&mut aborted, retry(), "t"), Err(Refused::NotRetriable));
+
+        // Cancelled while its bytes were arriving: nothing whole to run again.
+        let mut cut = upload();
+        let cancelled =
+            Change::failed(UploadStatus::Cancelled, ErrorBody::new(ErrorCode::Cancelled, "x"));
+        apply(&mut cut, cancelled, "t").unwrap();
+        assert_eq!(apply(&mut cut, retry(), "t"), Err(Refused::NotRetriable));
     }
 
     #[test]
