@@ -12,6 +12,8 @@ use shared::{
     ErrorBody, ErrorCode, ProgressEvent, Stage, Upload, UploadEvent, UploadId, UploadStatus,
 };
 
+use crate::phase::{phase, Phase};
+
 /// What the server last told us about an upload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerState {
@@ -30,6 +32,11 @@ pub struct ServerState {
     /// An image's width and height.
     pub dimensions: Option<(u32, u32)>,
     pub has_thumbnail: bool,
+    /// The type the server found, once it has looked.
+    pub content_type: Option<String>,
+    /// Every byte was stored (it has a checksum): a failure after this can be retried
+    /// on the server; one before it needs the file sent again.
+    pub stored: bool,
 }
 
 fn rank(status: UploadStatus) -> u8 {
@@ -56,6 +63,8 @@ impl ServerState {
             attempt: upload.attempt,
             dimensions: upload.width.zip(upload.height),
             has_thumbnail: upload.has_thumbnail,
+            content_type: upload.content_type.clone(),
+            stored: upload.sha256.is_some(),
         }
     }
 
@@ -105,6 +114,8 @@ impl ServerState {
                 next.ahead = p.ahead.or(next.ahead).filter(|_| p.status == UploadStatus::Queued);
                 if p.status == UploadStatus::Uploading {
                     next.size = next.size.max(p.bytes_received.unwrap_or(0));
+                } else {
+                    next.stored = true;
                 }
                 self.merge(next);
             }
@@ -142,6 +153,8 @@ pub enum Sending {
     Finished,
     /// The request failed before the server accepted it.
     Failed(String),
+    /// The person cancelled it before all of it was sent.
+    Cancelled,
 }
 
 /// One upload on the dashboard.
@@ -155,18 +168,70 @@ pub struct Card {
     pub size: u64,
     pub sending: ArcRwSignal<Sending>,
     pub server: ArcRwSignal<Option<ServerState>>,
+    /// Where it stands, recomputed only when that changes, so the list's filter and
+    /// totals follow status changes without re-running on every progress event.
+    pub phase: ArcMemo<Phase>,
+    /// Just the phase's key, which changes far less often than the phase's text.
+    pub status: ArcMemo<&'static str>,
+}
+
+/// A card is its upload: the same key is the same card (its state is in its signals).
+impl PartialEq for Card {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
 }
 
 impl Card {
-    fn from_upload(upload: &Upload) -> Self {
+    fn new(
+        key: String,
+        filename: String,
+        client_ref: Option<String>,
+        id: Option<UploadId>,
+        size: u64,
+        sending: Sending,
+        server: Option<ServerState>,
+    ) -> Self {
+        let (sending, server) = (ArcRwSignal::new(sending), ArcRwSignal::new(server));
+        let phase = ArcMemo::new({
+            let (sending, server) = (sending.clone(), server.clone());
+            move |_| server.with(|s| phase(&sending.get(), s.as_ref()))
+        });
+        let status = ArcMemo::new({
+            let phase = phase.clone();
+            move |_| phase.with(|p| p.key)
+        });
         Self {
-            key: upload.client_ref.clone().unwrap_or_else(|| upload.id.to_string()),
-            filename: upload.filename.clone(),
-            client_ref: upload.client_ref.clone(),
-            id: ArcRwSignal::new(Some(upload.id.clone())),
-            size: upload.size,
-            sending: ArcRwSignal::new(Sending::Elsewhere),
-            server: ArcRwSignal::new(Some(ServerState::from_upload(upload))),
+            key,
+            filename,
+            client_ref,
+            id: ArcRwSignal::new(id),
+            size,
+            sending,
+            server,
+            phase,
+            status,
+        }
+    }
+
+    fn from_upload(upload: &Upload) -> Self {
+        Self::new(
+            upload.client_ref.clone().unwrap_or_else(|| upload.id.to_string()),
+            upload.filename.clone(),
+            upload.client_ref.clone(),
+            Some(upload.id.clone()),
+            upload.size,
+            Sending::Elsewhere,
+            Some(ServerState::from_upload(upload)),
+        )
+    }
+
+    /// Bytes this page has sent of the file (all of it once the server has them).
+    pub fn bytes_sent(&self) -> u64 {
+        match self.sending.get() {
+            Sending::Sent { loaded, .. } => loaded,
+            Sending::Finished => self.size,
+            _ => 0,
         }
     }
 
@@ -231,6 +296,17 @@ impl Board {
     pub fn remove(&self, id: &UploadId) {
         self.forget(id);
         let Some(card) = self.by_id.try_update_value(|m| m.remove(id)).flatten() else { return };
+        self.discard(&card);
+    }
+
+    /// Drops a card, whether or not the server ever knew its upload.
+    pub fn discard(&self, card: &Card) {
+        if let Some(id) = card.id.get_untracked() {
+            self.forget(&id);
+            self.by_id.update_value(|m| {
+                m.remove(&id);
+            });
+        }
         if let Some(client_ref) = &card.client_ref {
             self.by_ref.update_value(|m| {
                 m.remove(client_ref);
@@ -259,15 +335,15 @@ impl Board {
 
     /// A file this page is about to send.
     pub fn add_local(&self, filename: String, size: u64, client_ref: String) -> Card {
-        let card = self.index(Card {
-            key: client_ref.clone(),
+        let card = self.index(Card::new(
+            client_ref.clone(),
             filename,
-            client_ref: Some(client_ref),
-            id: ArcRwSignal::new(None),
+            Some(client_ref),
+            None,
             size,
-            sending: ArcRwSignal::new(Sending::Waiting),
-            server: ArcRwSignal::new(None),
-        });
+            Sending::Waiting,
+            None,
+        ));
         self.cards.update(|cards| cards.insert(0, card.clone()));
         card
     }
@@ -393,6 +469,8 @@ mod tests {
             attempt: 1,
             dimensions: None,
             has_thumbnail: false,
+            content_type: None,
+            stored: false,
         }
     }
 

@@ -3,13 +3,23 @@
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use shared::Upload;
+use shared::{Upload, UploadLimits};
 
-pub type CatalogFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<Upload>, String>> + Send + 'a>>;
+use crate::api::UploadDetail;
 
-/// Lists an account's uploads for the page being rendered.
+pub type CatalogFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
+
+/// What the pages read for the account being served.
 pub trait UploadSource: Send + Sync + 'static {
-    fn list<'a>(&'a self, owner: &'a str) -> CatalogFuture<'a>;
+    fn list<'a>(&'a self, owner: &'a str) -> CatalogFuture<'a, Vec<Upload>>;
+
+    /// One upload with its timeline and the start of its text; `None` when it does not
+    /// exist or is someone else's.
+    fn detail<'a>(&'a self, owner: &'a str, id: &'a str)
+        -> CatalogFuture<'a, Option<UploadDetail>>;
+
+    /// The restrictions the dashboard shows before anything is sent.
+    fn limits(&self) -> UploadLimits;
 }
 
 /// Provided as Leptos context by the server for every page and server function.

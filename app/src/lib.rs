@@ -12,9 +12,15 @@ mod catalog;
 pub mod client;
 mod components;
 pub mod format;
+pub mod list_view;
 mod pages;
+pub mod phase;
 pub mod session;
+pub mod speed;
+pub mod timeline;
 
+#[cfg(feature = "ssr")]
+pub use api::{TextPreview, UploadDetail};
 #[cfg(feature = "ssr")]
 pub use catalog::{CatalogFuture, UploadCatalog, UploadSource, Viewer};
 
@@ -22,7 +28,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    ParamSegment, StaticSegment,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -57,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=pages::Dashboard/>
                     <Route path=StaticSegment("login") view=pages::Login/>
                     <Route path=StaticSegment("register") view=pages::Register/>
+                    <Route path=(StaticSegment("uploads"), ParamSegment("id")) view=pages::UploadDetailPage/>
                 </Routes>
             </main>
         </Router>

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./support/guard";
 
 import { makePdf } from "./support/pdf";
 import { act, find } from "./support/dashboard";

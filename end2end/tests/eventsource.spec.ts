@@ -1,6 +1,6 @@
 // The replay and restart contract, checked with the npm `eventsource` package instead of
 // our own client: its own reconnection logic, its own Last-Event-ID handling.
-import { expect } from "@playwright/test";
+import { expect } from "./support/guard";
 
 import { makePdf } from "./support/pdf";
 import { test } from "./support/server";

@@ -28,3 +28,23 @@ async fn outcome(sent: Result<Response, gloo_net::Error>) -> Result<(), String> 
     }
     Err(refusal(&response.text().await.unwrap_or_default(), response.status()))
 }
+
+/// Characters of extracted text a card's preview shows.
+const PREVIEW_CHARS: usize = 2_000;
+
+/// The start of the upload's extracted text, for a card's preview.
+pub async fn text_start(id: &UploadId) -> Result<String, String> {
+    let response = Request::get(&format!("/api/uploads/{id}/text"))
+        .send()
+        .await
+        .map_err(|_| UNREACHABLE.to_owned())?;
+    let body = response.text().await.unwrap_or_default();
+    if !response.ok() {
+        return Err(refusal(&body, response.status()));
+    }
+    let mut text: String = body.chars().take(PREVIEW_CHARS).collect();
+    if text.len() < body.len() {
+        text.push('…');
+    }
+    Ok(text)
+}

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod drop;
 pub mod events;
 pub mod upload;
 

@@ -1,14 +1,16 @@
-//! Choosing files to upload.
+//! Choosing files to upload, what the server accepts, and why a file was refused.
+//! (Dropping and pasting work anywhere on the page: see `client::drop`.)
 
 use leptos::prelude::*;
+use shared::UploadLimits;
+
+use crate::format;
 
 #[component]
-pub fn FilePicker() -> impl IntoView {
+pub fn FilePicker(limits: UploadLimits, rejections: RwSignal<Vec<String>>) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let on_change = {
-        let board = expect_context::<crate::board::Board>();
-        let session = expect_context::<crate::session::Session>();
-        let sender = crate::client::upload::Sender::new(board, session);
+        let sender = expect_context::<crate::client::upload::Sender>();
         move |event: leptos::ev::Event| {
             use wasm_bindgen::JsCast;
             let Some(input) =
@@ -17,11 +19,7 @@ pub fn FilePicker() -> impl IntoView {
                 return;
             };
             if let Some(files) = input.files() {
-                for i in 0..files.length() {
-                    if let Some(file) = files.get(i) {
-                        sender.enqueue(file);
-                    }
-                }
+                sender.add((0..files.length()).filter_map(|i| files.get(i)));
             }
             // Lets the same file be picked again.
             input.set_value("");
@@ -30,10 +28,43 @@ pub fn FilePicker() -> impl IntoView {
     #[cfg(not(feature = "hydrate"))]
     let on_change = |_: leptos::ev::Event| {};
 
+    let rules = match limits.allowed_types.is_empty() {
+        true => format!("Up to {} per file, any type.", format::bytes(limits.max_upload_bytes)),
+        false => format!(
+            "Up to {} per file. Accepted: {}.",
+            format::bytes(limits.max_upload_bytes),
+            limits.allowed_types.join(", ")
+        ),
+    };
+    let accept = limits.accept_attribute();
+
     view! {
         <section class="picker">
-            <label class="picker-label" for="file-input">"Choose files to upload"</label>
-            <input id="file-input" name="file" type="file" multiple on:change=on_change/>
+            <input
+                id="file-input"
+                class="visually-hidden"
+                name="file"
+                type="file"
+                multiple
+                accept=(!accept.is_empty()).then_some(accept)
+                on:change=on_change
+            />
+            <label class="picker-button" for="file-input">"Choose files"</label>
+            <p class="picker-hint">
+                "or drop them anywhere on this page, or paste them. "
+                <span class="limits">{rules}</span>
+            </p>
         </section>
+        <Show when=move || rejections.with(|r| !r.is_empty())>
+            <div class="rejections" role="alert">
+                <p>"Not uploaded:"</p>
+                <ul>
+                    {move || rejections.get().into_iter().map(|reason| view! { <li>{reason}</li> }).collect_view()}
+                </ul>
+                <button type="button" class="dismiss" on:click=move |_| rejections.set(Vec::new())>
+                    "Dismiss"
+                </button>
+            </div>
+        </Show>
     }
 }

@@ -1,12 +1,14 @@
-//! `/`: pick files, watch every upload move live. Only ever rendered for a logged-in
-//! account (the server sends visitors to `/login`).
+//! `/`: add files (pick, drop anywhere, paste), watch every upload move live, filter and
+//! search them. Only ever rendered for a logged-in account (the server sends visitors to
+//! `/login`).
 
 use leptos::prelude::*;
 
 use crate::{
     api::load_dashboard,
     board::Board,
-    components::{ConnectionBadge, ConnectionState, FilePicker, SessionDialog, UploadList},
+    components::{ConnectionBadge, ConnectionState, FilePicker, SessionDialog, Totals, UploadList},
+    list_view::ListView,
     session::Session,
 };
 
@@ -16,13 +18,24 @@ pub fn Dashboard() -> impl IntoView {
     provide_context(board);
     let session = Session::new(String::new());
     provide_context(session);
+    provide_context(ListView::new());
     let connection = RwSignal::new(ConnectionState::Connecting);
+    let rejections = RwSignal::new(Vec::<String>::new());
+    let dragging = RwSignal::new(false);
     let initial = Resource::new(|| (), |_| load_dashboard());
 
-    // One EventSource for every upload on the page, opened after the server-rendered
-    // list is in, so live events always land on hydrated cards.
     #[cfg(feature = "hydrate")]
-    {
+    let sender = {
+        let sender = crate::client::upload::Sender::new(
+            board,
+            session,
+            shared::UploadLimits { max_upload_bytes: u64::MAX, allowed_types: Vec::new() },
+            rejections,
+        );
+        provide_context(sender);
+        crate::client::drop::listen(sender, dragging);
+        // One EventSource for every upload on the page, opened after the server-rendered
+        // list is in, so live events always land on hydrated cards.
         let connected = StoredValue::new(false);
         Effect::new(move |_| {
             if board.seeded.get() && !connected.get_value() {
@@ -30,7 +43,8 @@ pub fn Dashboard() -> impl IntoView {
                 crate::client::events::connect(board, connection, session);
             }
         });
-    }
+        sender
+    };
 
     view! {
         <header class="topbar">
@@ -43,9 +57,12 @@ pub fn Dashboard() -> impl IntoView {
                     Ok(data) => {
                         board.seed(data.uploads);
                         session.username.set(data.username.clone());
+                        #[cfg(feature = "hydrate")]
+                        sender.set_limits(data.limits.clone());
                         view! {
                             <AccountBar username=data.username/>
-                            <FilePicker/>
+                            <FilePicker limits=data.limits rejections/>
+                            <Totals/>
                             <UploadList/>
                         }
                             .into_any()
@@ -61,6 +78,9 @@ pub fn Dashboard() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <div class="drop-overlay" class:active=move || dragging.get() aria-hidden="true">
+            <p>"Drop files to upload them"</p>
+        </div>
         <SessionDialog/>
     }
 }

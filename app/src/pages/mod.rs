@@ -2,6 +2,8 @@
 
 mod account;
 mod dashboard;
+mod upload_detail;
 
 pub use account::{Login, Register};
 pub use dashboard::Dashboard;
+pub use upload_detail::UploadDetailPage;

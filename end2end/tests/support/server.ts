@@ -1,6 +1,6 @@
 // A server a spec owns: the same debug binary the suite's web server runs, on a port and
 // data directory of its own, so the spec can kill it and start it again mid-test.
-import { test as base } from "@playwright/test";
+import { test as base } from "./guard";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,0 +1,213 @@
+//! Where an upload stands, as the dashboard says it: one value computed from what this
+//! page is sending and what the server last said, so the card, the list's filter and
+//! the totals all agree.
+
+use shared::{Stage, UploadStatus};
+
+use crate::{
+    board::{Sending, ServerState},
+    format,
+};
+
+/// How a failed or cancelled upload can be run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// The server has the bytes: it runs the job again.
+    OnServer,
+    /// The bytes never all arrived: the file must be sent again (only from the page that
+    /// has it).
+    Resend,
+}
+
+/// What the card says about where the upload is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    /// For styling, filters and tests: waiting, sending, uploading, queued, processing,
+    /// done, failed, cancelled.
+    pub key: &'static str,
+    pub badge: &'static str,
+    pub detail: String,
+    pub page: Option<String>,
+    pub error: Option<String>,
+    pub retry: Option<Retry>,
+}
+
+impl Phase {
+    /// Nothing more will happen to it unless someone acts.
+    pub fn finished(&self) -> bool {
+        matches!(self.key, "done" | "failed" | "cancelled")
+    }
+
+    /// There is work to stop: bytes going up, or a job waiting or running.
+    pub fn cancellable(&self) -> bool {
+        matches!(self.key, "waiting" | "sending" | "uploading" | "queued" | "processing")
+    }
+}
+
+fn plain(key: &'static str, badge: &'static str, detail: &str) -> Phase {
+    Phase { key, badge, detail: detail.to_owned(), page: None, error: None, retry: None }
+}
+
+fn sending_detail(loaded: u64, total: u64) -> Phase {
+    let detail = format!("Sending {} of {}", format::bytes(loaded), format::bytes(total));
+    Phase { detail, ..plain("sending", "Sending", "") }
+}
+
+pub fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
+    let arriving = server.is_none_or(|s| s.status == UploadStatus::Uploading);
+    let done = server.is_some_and(|s| s.status == UploadStatus::Done);
+    match (sending, server) {
+        // A cancel from this page wins over whatever the server says about the cut
+        // request, unless the upload got through first.
+        (Sending::Cancelled, _) if !done => Phase {
+            retry: Some(Retry::Resend),
+            ..plain("cancelled", "Cancelled", "Cancelled while sending")
+        },
+        (Sending::Failed(message), _) if arriving => Phase {
+            error: Some(message.clone()),
+            retry: Some(Retry::Resend),
+            ..plain("failed", "Failed", "Not sent")
+        },
+        (Sending::Waiting, None) => plain("waiting", "Waiting", "Waiting to send"),
+        (Sending::Sent { loaded, total }, _) if arriving => sending_detail(*loaded, *total),
+        (_, None) => plain("sending", "Sending", "Sending"),
+        (_, Some(state)) => server_phase(state),
+    }
+}
+
+fn server_phase(state: &ServerState) -> Phase {
+    let retry = |retriable: bool| match (retriable, state.stored) {
+        (true, true) => Some(Retry::OnServer),
+        (_, false) => Some(Retry::Resend),
+        (false, true) => None,
+    };
+    match state.status {
+        UploadStatus::Uploading => plain("uploading", "Receiving", "Receiving"),
+        UploadStatus::Queued => {
+            let detail = match state.ahead {
+                Some(0) => "Next in line".to_owned(),
+                Some(1) => "1 job ahead".to_owned(),
+                Some(n) if n > 10 => format!("Up to {n} jobs ahead"),
+                Some(n) => format!("{n} jobs ahead"),
+                None => "Waiting for a worker".to_owned(),
+            };
+            Phase { detail, ..plain("queued", "Queued", "") }
+        }
+        UploadStatus::Processing => {
+            let stage = state.stage.unwrap_or(Stage::Validating);
+            let page = match (stage, state.page, state.pages) {
+                (Stage::Extracting, Some(page), Some(pages)) => {
+                    Some(format!("page {page} / {pages}"))
+                }
+                _ => None,
+            };
+            Phase { page, ..plain("processing", "Processing", stage.label()) }
+        }
+        UploadStatus::Done => {
+            let detail = match (state.pages, state.dimensions) {
+                (Some(1), _) => "Done: 1 page".to_owned(),
+                (Some(n), _) => format!("Done: {n} pages"),
+                (None, Some((width, height))) => format!("Done: {width} × {height}"),
+                (None, None) => "Done".to_owned(),
+            };
+            Phase { detail, ..plain("done", "Done", "") }
+        }
+        UploadStatus::Failed => Phase {
+            error: Some(
+                state.error.as_ref().map_or("Processing failed".to_owned(), |e| e.message.clone()),
+            ),
+            retry: retry(state.error.as_ref().is_some_and(|e| e.code.retriable())),
+            ..plain("failed", "Failed", "Failed")
+        },
+        UploadStatus::Cancelled => Phase {
+            retry: retry(state.error.as_ref().is_none_or(|e| e.code.retriable())),
+            ..plain("cancelled", "Cancelled", "Cancelled")
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{ErrorBody, ErrorCode};
+
+    fn server(status: UploadStatus, stage: Stage, page: Option<u32>) -> ServerState {
+        ServerState {
+            status,
+            stage: Some(stage),
+            percent: 50,
+            page,
+            pages: Some(7),
+            size: 1,
+            error: None,
+            has_text: false,
+            ahead: None,
+            attempt: 1,
+            dimensions: None,
+            has_thumbnail: false,
+            content_type: None,
+            stored: true,
+        }
+    }
+
+    #[test]
+    fn phases_say_what_is_happening() {
+        let extracting = server(UploadStatus::Processing, Stage::Extracting, Some(3));
+        let p = phase(&Sending::Finished, Some(&extracting));
+        assert_eq!(
+            (p.key, p.detail.as_str(), p.page.as_deref()),
+            ("processing", "Extracting text", Some("page 3 / 7"))
+        );
+
+        let p = phase(&Sending::Sent { loaded: 512, total: 2048 }, None);
+        assert_eq!((p.key, p.detail.as_str()), ("sending", "Sending 512 B of 2.0 KiB"));
+
+        let p = phase(&Sending::Failed("offline".into()), None);
+        assert_eq!(
+            (p.key, p.error.as_deref(), p.retry),
+            ("failed", Some("offline"), Some(Retry::Resend))
+        );
+
+        let done = server(UploadStatus::Done, Stage::Finalizing, Some(7));
+        assert_eq!(phase(&Sending::Elsewhere, Some(&done)).detail, "Done: 7 pages");
+
+        let queued =
+            |ahead| ServerState { ahead, ..server(UploadStatus::Queued, Stage::Receiving, None) };
+        let said: Vec<String> = [None, Some(0), Some(3), Some(40)]
+            .map(|ahead| phase(&Sending::Finished, Some(&queued(ahead))).detail)
+            .to_vec();
+        assert_eq!(
+            said,
+            ["Waiting for a worker", "Next in line", "3 jobs ahead", "Up to 40 jobs ahead"]
+        );
+    }
+
+    #[test]
+    fn a_cancel_while_sending_is_resent_and_a_stored_failure_retried_on_the_server() {
+        let cut = ServerState {
+            error: Some(ErrorBody::new(ErrorCode::UploadAborted, "the client stopped")),
+            stored: false,
+            ..server(UploadStatus::Failed, Stage::Receiving, None)
+        };
+        let p = phase(&Sending::Cancelled, Some(&cut));
+        assert_eq!((p.key, p.retry), ("cancelled", Some(Retry::Resend)));
+        assert!(p.finished() && !p.cancellable());
+
+        let done = server(UploadStatus::Done, Stage::Finalizing, None);
+        assert_eq!(phase(&Sending::Cancelled, Some(&done)).key, "done", "it got through first");
+
+        let corrupt = ServerState {
+            error: Some(ErrorBody::new(ErrorCode::Corrupt, "damaged")),
+            ..server(UploadStatus::Failed, Stage::Extracting, None)
+        };
+        assert_eq!(phase(&Sending::Finished, Some(&corrupt)).retry, Some(Retry::OnServer));
+        let refused = ServerState {
+            error: Some(ErrorBody::new(ErrorCode::UnsupportedType, "no")),
+            stored: true,
+            ..corrupt
+        };
+        assert_eq!(phase(&Sending::Finished, Some(&refused)).retry, None);
+        let sending = phase(&Sending::Sent { loaded: 1, total: 2 }, None);
+        assert!(sending.cancellable() && !sending.finished());
+    }
+}
