@@ -13,26 +13,32 @@ use crate::{
 pub fn UploadList() -> impl IntoView {
     let board = expect_context::<Board>();
     let list = expect_context::<ListView>();
-    // Re-run when a card is added or removed, changes status, or the controls change;
-    // never for a plain progress event.
+    // The cards on this page and how many match in all. Re-run when a card is added or
+    // removed, changes status, or the controls change; never for a plain progress event.
+    // Only the cards shown are cloned: with hundreds of uploads changing status, cloning
+    // every match each time was most of the page's work.
     let matching = Memo::new(move |_| {
         let filter = list.filter.get();
         let query = list.query.with(|q| q.trim().to_lowercase());
+        let limit = list.shown.get();
         board.cards.with(|cards| {
-            cards
-                .iter()
-                .filter(|c| {
-                    c.status.with(|k| filter.admits(k)) && name_matches(&c.filename, &query)
-                })
-                .cloned()
-                .collect::<Vec<_>>()
+            let mut shown = Vec::with_capacity(limit.min(cards.len()));
+            let mut total = 0;
+            for card in cards {
+                if card.status.with(|k| filter.admits(k)) && name_matches(&card.filename, &query) {
+                    if total < limit {
+                        shown.push(card.clone());
+                    }
+                    total += 1;
+                }
+            }
+            (shown, total)
         })
     });
-    let shown =
-        move || matching.with(|m| m.iter().take(list.shown.get()).cloned().collect::<Vec<_>>());
-    let hidden = move || matching.with(Vec::len).saturating_sub(list.shown.get());
+    let shown = move || matching.with(|(shown, _)| shown.clone());
+    let hidden = move || matching.with(|(shown, total)| total - shown.len());
     let empty = move || board.cards.with(Vec::is_empty);
-    let none_match = move || !empty() && matching.with(Vec::is_empty);
+    let none_match = move || !empty() && matching.with(|(_, total)| *total == 0);
 
     view! {
         <Show when=empty>
