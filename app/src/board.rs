@@ -140,6 +140,29 @@ impl ServerState {
     }
 }
 
+#[cfg(test)]
+impl ServerState {
+    /// A first attempt in `status` and `stage`, with nothing else known yet.
+    pub(crate) fn sample(status: UploadStatus, stage: Stage) -> Self {
+        Self {
+            status,
+            stage: Some(stage),
+            percent: 0,
+            page: None,
+            pages: None,
+            size: 0,
+            error: None,
+            has_text: false,
+            ahead: None,
+            attempt: 1,
+            dimensions: None,
+            has_thumbnail: false,
+            content_type: None,
+            stored: false,
+        }
+    }
+}
+
 /// Where a file this page is sending stands on the wire.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sending {
@@ -456,22 +479,7 @@ mod tests {
     }
 
     fn state() -> ServerState {
-        ServerState {
-            status: UploadStatus::Uploading,
-            stage: Some(Stage::Receiving),
-            percent: 0,
-            page: None,
-            pages: None,
-            size: 0,
-            error: None,
-            has_text: false,
-            ahead: None,
-            attempt: 1,
-            dimensions: None,
-            has_thumbnail: false,
-            content_type: None,
-            stored: false,
-        }
+        ServerState::sample(UploadStatus::Uploading, Stage::Receiving)
     }
 
     #[test]

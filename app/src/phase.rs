@@ -133,20 +133,12 @@ mod tests {
 
     fn server(status: UploadStatus, stage: Stage, page: Option<u32>) -> ServerState {
         ServerState {
-            status,
-            stage: Some(stage),
             percent: 50,
             page,
             pages: Some(7),
             size: 1,
-            error: None,
-            has_text: false,
-            ahead: None,
-            attempt: 1,
-            dimensions: None,
-            has_thumbnail: false,
-            content_type: None,
             stored: true,
+            ..ServerState::sample(status, stage)
         }
     }
 
