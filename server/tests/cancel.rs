@@ -141,6 +141,12 @@ async fn an_upload_still_arriving_is_cancelled_and_its_bytes_are_not_kept() {
     let retry =
         alice.client.post(server.url(&format!("/api/uploads/{id}/retry"))).send().await.unwrap();
     assert_eq!(retry.status(), 409);
+    let refused: serde_json::Value = retry.json().await.unwrap();
+    assert_eq!(refused["code"], "invalid_state");
+    assert!(
+        refused["message"].as_str().unwrap().contains("cancelled before all its bytes were stored"),
+        "{refused}"
+    );
 
     // Its history: one terminal event, the cancel, and nothing after it.
     let timeline =

@@ -46,13 +46,18 @@ impl UploadLimits {
                 human_bytes(self.max_upload_bytes)
             ));
         }
-        if !self.accepts_type(filename, declared) {
-            return Some(format!(
+        self.type_refusal(filename, declared)
+    }
+
+    /// Why a file of this name and declared type would be refused; `None` when its type
+    /// is accepted.
+    pub fn type_refusal(&self, filename: &str, declared: Option<&str>) -> Option<String> {
+        (!self.accepts_type(filename, declared)).then(|| {
+            format!(
                 "{filename} is not an accepted type (accepted: {})",
                 self.allowed_types.join(", ")
-            ));
-        }
-        None
+            )
+        })
     }
 
     /// The value for the file input's `accept` attribute.

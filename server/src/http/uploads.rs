@@ -29,7 +29,7 @@ use crate::{
     uploads::{
         history,
         ingest::{ingest, IngestRequest},
-        lifecycle::Change,
+        lifecycle::{self, Change},
     },
 };
 
@@ -177,19 +177,13 @@ async fn retry(
     Path(id): Path<String>,
 ) -> Result<Json<Upload>, ApiError> {
     let upload = find(&state, &current, &id).await?;
-    let refused = |upload: &Upload| match &upload.error {
-        Some(error) if !error.code.retriable() => format!(
-            "this upload cannot be retried: it failed with {} before all its bytes were stored",
-            error.code.as_str()
-        ),
-        _ => format!(
-            "only a failed or cancelled upload can be retried; this one is {}",
-            upload.status.as_str()
-        ),
-    };
     let retry = Change { retry: true, ..Change::default() };
     let upload = match state.recorder.record(&upload.id, retry).await {
-        Err(StoreError::NotRetriable) => return Err(ApiError::InvalidState(refused(&upload))),
+        Err(StoreError::NotRetriable) => {
+            let reason = lifecycle::why_not_retriable(&upload)
+                .unwrap_or_else(|| "the upload changed meanwhile; try again".to_owned());
+            return Err(ApiError::InvalidState(reason));
+        }
         recorded => recorded?,
     };
     state.jobs.enqueue(current.id(), upload.id.clone());

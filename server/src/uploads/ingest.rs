@@ -104,11 +104,8 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
             }
             let filename = display_name(field.file_name());
             let declared = field.content_type().map(|m| m.essence_str().to_owned());
-            if !state.limits.accepts_type(&filename, declared.as_deref()) {
-                return Err(ApiError::UnsupportedType(format!(
-                    "{filename} is not an accepted type (accepted: {})",
-                    state.limits.allowed_types.join(", ")
-                )));
+            if let Some(reason) = state.limits.type_refusal(&filename, declared.as_deref()) {
+                return Err(ApiError::UnsupportedType(reason));
             }
             let upload = new_upload(filename, request.client_ref.clone());
             let start = Change {

@@ -142,10 +142,7 @@ pub fn apply(upload: &mut Upload, change: Change, at: &str) -> Result<UploadEven
 /// Its bar starts where processing starts: the bytes are all here already.
 /// Its event carries the whole upload, so a client resets its view of it.
 fn retry(upload: &mut Upload, at: &str) -> Result<UploadEvent, Refused> {
-    let failed = matches!(upload.status, UploadStatus::Failed | UploadStatus::Cancelled);
-    // Without a checksum its bytes never all arrived (cancelled while being sent).
-    let stored = upload.sha256.is_some();
-    if !failed || !stored || !upload.error.as_ref().is_some_and(|e| e.code.retriable()) {
+    if why_not_retriable(upload).is_some() {
         return Err(Refused::NotRetriable);
     }
     upload.attempt += 1;
@@ -159,6 +156,29 @@ fn retry(upload: &mut Upload, at: &str) -> Result<UploadEvent, Refused> {
     upload.updated_at = at.to_owned();
     let detail = Detail { introduce: true, ..Detail::default() };
     Ok(event_for(upload, &detail, at))
+}
+
+/// Why `upload` cannot be run again, in words for the person asking; `None` when it can:
+/// it failed or was cancelled, with a retriable error, after all its bytes were stored.
+pub fn why_not_retriable(upload: &Upload) -> Option<String> {
+    let status = upload.status;
+    if !matches!(status, UploadStatus::Failed | UploadStatus::Cancelled) {
+        return Some(format!(
+            "only a failed or cancelled upload can be retried; this one is {}",
+            status.as_str()
+        ));
+    }
+    let code = upload.error.as_ref().map_or("no error", |e| e.code.as_str());
+    // Without a checksum its bytes never all arrived (cut off, or cancelled while sent).
+    let stored = upload.sha256.is_some();
+    let retriable = upload.error.as_ref().is_some_and(|e| e.code.retriable());
+    let how = match status {
+        UploadStatus::Cancelled => "was cancelled".to_owned(),
+        _ => format!("failed with {code}"),
+    };
+    (!stored || !retriable).then(|| {
+        format!("this upload cannot be retried: it {how} before all its bytes were stored")
+    })
 }
 
 /// The event that tells a client the upload's present state: a snapshot, or the
