@@ -58,9 +58,9 @@ pub struct Config {
     #[arg(long, env = "UPLINK_EVENT_RETENTION", default_value = "7d", value_parser = parse_duration)]
     pub event_retention: Duration,
 
-    /// Events buffered in memory per subscriber; one that falls further behind catches
-    /// up from the durable log instead.
-    #[arg(long, env = "UPLINK_EVENT_BUFFER", default_value_t = 4096)]
+    /// Events buffered in memory per account with a stream open; a stream that falls
+    /// further behind catches up from the durable log instead.
+    #[arg(long, env = "UPLINK_EVENT_BUFFER", default_value_t = 256)]
     pub event_buffer: usize,
 
     /// Seconds between SSE keep-alive comments on an idle stream.

@@ -60,7 +60,7 @@ async fn changes_never_fail_because_another_connection_wrote_meanwhile() {
 async fn a_change_whose_caller_gives_up_still_commits_and_publishes() {
     let (_dir, repo, ids) = store_with(&["0191c1d2-6b0e-7a3c-9f00-0000000000cc"]).await;
     let hub = Arc::new(MemoryHub::new(1024));
-    let mut published = hub.subscribe();
+    let mut published = hub.subscribe(OWNER);
     let recorder = Recorder::new(repo.clone(), hub);
 
     // Each caller is polled once, then dropped: a client hanging up mid-request.

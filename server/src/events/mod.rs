@@ -6,7 +6,7 @@ mod recorder;
 pub mod sse;
 mod stream;
 
-pub use hub::{EventBus, MemoryHub};
+pub use hub::{EventBus, MemoryHub, Subscription};
 pub use recorder::Recorder;
 pub use stream::{event_stream, StreamDeps, StreamRequest};
 

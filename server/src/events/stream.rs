@@ -80,7 +80,7 @@ pub fn event_stream(
     stream! {
         let StreamRequest { scope, last_event_id, end_on_terminal, session } = request;
         // Subscribe before reading the log, so nothing committed after the read is missed.
-        let mut live = deps.bus.subscribe();
+        let mut live = deps.bus.subscribe(scope.owner_id());
         let mut ended = deps.sessions_ended.subscribe();
 
         // An id this log never handed out (another server's, or from before a reset),
