@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version =
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test test-rust test-e2e bench site tools wasm-target cargo-leptos wasm-bindgen npm chromium poppler clean-data
+.PHONY: run test test-rust test-e2e bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium poppler clean-data
 
 ## Serve the app on http://127.0.0.1:3000 with its data in ./data.
 run: tools
@@ -27,9 +27,26 @@ site:
 test-e2e: site
 	cd end2end && npx playwright test
 
-## Benchmarks, release build: PDF extraction on the corpus against poppler's pdftotext
-## (correctness per file, then pages per second as a ratio).
-bench: poppler
+## Every benchmark, release build: the load tool's four sections (SSE fan-out, idle
+## cost, ingest against dd, a PDF end to end; see README "Performance"), then PDF
+## extraction against poppler's pdftotext.
+bench: bench-load bench-extraction
+
+## The load tool alone; ARGS passes options, e.g. ARGS='fanout --subscribers 20000'
+## or ARGS='--url http://127.0.0.1:3000' for a server already running.
+bench-load: release
+	target/release/uplink-bench $(ARGS)
+
+## Smaller figures for checking a change: under a minute once built.
+bench-quick: release
+	target/release/uplink-bench --quick $(ARGS)
+
+release:
+	cargo build --release --locked -p server -p bench
+
+## PDF extraction on the corpus against poppler's pdftotext (correctness per file,
+## then pages per second as a ratio).
+bench-extraction: poppler
 	cargo bench --locked -p server --features compare-engines --bench extraction
 
 tools: wasm-target cargo-leptos wasm-bindgen npm

@@ -1,0 +1,136 @@
+//! An incremental reader of `text/event-stream`: bytes in, whole events and comments out,
+//! however the stream happens to be cut into chunks.
+
+use serde::Deserialize;
+
+/// One thing a stream said.
+#[derive(Debug, PartialEq)]
+pub enum Item {
+    Retry,
+    /// A comment line: the server's keep-alive.
+    Comment,
+    Event {
+        name: String,
+        data: String,
+    },
+}
+
+/// The fields of an event's `data` the load tool reads; the rest is skipped unparsed.
+#[derive(Debug, Deserialize)]
+pub struct Stamp {
+    /// Server time the event was made (RFC 3339).
+    pub at: String,
+    pub upload_id: String,
+    #[serde(default)]
+    pub stage: Option<String>,
+    #[serde(default)]
+    pub page: Option<u32>,
+}
+
+impl Stamp {
+    pub fn parse(data: &str) -> Option<Self> {
+        serde_json::from_str(data).ok()
+    }
+
+    /// Milliseconds since the Unix epoch at which the server made the event.
+    pub fn at_ms(&self) -> Option<f64> {
+        let at = chrono::DateTime::parse_from_rfc3339(&self.at).ok()?;
+        Some(at.timestamp_micros() as f64 / 1000.0)
+    }
+}
+
+/// Now, in milliseconds since the Unix epoch, comparable with [`Stamp::at_ms`] on the same
+/// machine.
+pub fn now_ms() -> f64 {
+    chrono::Utc::now().timestamp_micros() as f64 / 1000.0
+}
+
+#[derive(Default)]
+pub struct Reader {
+    line: Vec<u8>,
+    name: String,
+    data: String,
+}
+
+impl Reader {
+    /// Feeds the next chunk; calls `found` for every item it completes.
+    pub fn feed(&mut self, chunk: &[u8], mut found: impl FnMut(Item)) {
+        for &byte in chunk {
+            if byte != b'\n' {
+                self.line.push(byte);
+                continue;
+            }
+            if self.line.last() == Some(&b'\r') {
+                self.line.pop();
+            }
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&line, &mut found);
+            self.line = line;
+            self.line.clear();
+        }
+    }
+
+    fn line_done(&mut self, line: &[u8], found: &mut impl FnMut(Item)) {
+        if line.is_empty() {
+            if !self.data.is_empty() || !self.name.is_empty() {
+                let name = std::mem::take(&mut self.name);
+                let data = std::mem::take(&mut self.data);
+                found(Item::Event { name, data });
+            }
+            return;
+        }
+        if line[0] == b':' {
+            return found(Item::Comment);
+        }
+        let line = String::from_utf8_lossy(line);
+        let (field, value) = line.split_once(':').unwrap_or((&line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "event" => self.name = value.to_owned(),
+            "data" => {
+                if !self.data.is_empty() {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+            }
+            "retry" => found(Item::Retry),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_split_anywhere_come_out_whole() {
+        let stream =
+            b"retry: 2000\n\n: keep-alive\n\nid: 7\nevent: progress\r\ndata: {\"a\":1}\n\n";
+        for cut in 0..stream.len() {
+            let mut reader = Reader::default();
+            let mut items = Vec::new();
+            reader.feed(&stream[..cut], |item| items.push(item));
+            reader.feed(&stream[cut..], |item| items.push(item));
+            assert_eq!(
+                items,
+                [
+                    Item::Retry,
+                    Item::Comment,
+                    Item::Event { name: "progress".into(), data: "{\"a\":1}".into() }
+                ],
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stamp_reads_its_time_to_the_millisecond() {
+        let stamp = Stamp::parse(
+            r#"{"upload_id":"u1","status":"processing","stage":"extracting","page":3,"at":"2026-11-21T10:00:00.123Z","upload":{"created_at":"x"}}"#,
+        )
+        .unwrap();
+        assert_eq!(stamp.at_ms(), Some(1_795_255_200_123.0));
+        assert_eq!((stamp.stage.as_deref(), stamp.page), (Some("extracting"), Some(3)));
+    }
+}
