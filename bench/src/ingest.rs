@@ -24,9 +24,22 @@ const DD_AT_ONCE: usize = 16;
 
 struct Run {
     secs: f64,
+    /// Server RSS before the uploads began.
+    at_start: Option<u64>,
     peak: Option<u64>,
     failed: usize,
     first_error: Option<String>,
+}
+
+impl Run {
+    fn peak_shown(&self) -> String {
+        match (self.peak, self.at_start) {
+            (Some(peak), Some(start)) => {
+                format!("{} ({} before)", mib(peak as f64), mib(start as f64))
+            }
+            _ => "unknown (no --pid)".into(),
+        }
+    }
 }
 
 pub async fn measure(
@@ -96,7 +109,7 @@ pub async fn measure(
     }
     section.goal(
         "  server peak RSS",
-        big.peak.map_or("unknown (no --pid)".into(), |peak| mib(peak as f64)),
+        big.peak_shown(),
         "< 100 MiB",
         big.peak.map(|peak| peak < GOAL_PEAK),
     );
@@ -122,10 +135,7 @@ pub async fn measure(
         section
             .row("  ratio to dd", format!("{:.0} %", 100.0 * small_rate / rate(all_small, *secs)));
     }
-    section.row(
-        "  server peak RSS",
-        small.peak.map_or("unknown (no --pid)".into(), |peak| mib(peak as f64)),
-    );
+    section.row("  server peak RSS", small.peak_shown());
     for error in [&big.first_error, &small.first_error].into_iter().flatten() {
         section.row("first failure", error.clone());
     }
@@ -134,6 +144,7 @@ pub async fn measure(
         .figure("big_secs", big.secs)
         .figure("big_mib_per_sec", big_rate)
         .figure("big_peak_rss_bytes", big.peak)
+        .figure("big_start_rss_bytes", big.at_start)
         .figure("dd_big_secs", dd_big.ok())
         .figure("small_files", plan.small_files)
         .figure("small_bytes_each", small_bytes)
@@ -141,6 +152,7 @@ pub async fn measure(
         .figure("small_files_per_sec", plan.small_files as f64 / small.secs)
         .figure("small_failed", small.failed)
         .figure("small_peak_rss_bytes", small.peak)
+        .figure("small_start_rss_bytes", small.at_start)
         .figure("dd_small_secs", dd_small.ok());
     section
 }
@@ -153,6 +165,7 @@ async fn timed(
     client: &Arc<Client>,
     accounts: &[Account],
 ) -> Run {
+    let at_start = probe.and_then(|p| p.rss());
     let watch = probe.map(PeakWatch::start);
     let started = Instant::now();
     let sent = files.into_iter().enumerate().map(|(n, (account, file))| {
@@ -190,7 +203,7 @@ async fn timed(
             eprintln!("ingest: waiting for processing failed: {error}");
         }
     }
-    Run { secs, peak, failed, first_error }
+    Run { secs, at_start, peak, failed, first_error }
 }
 
 /// Seconds `dd` takes to write `files` new files of `bytes` each in `dir` and sync each

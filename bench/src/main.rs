@@ -58,11 +58,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
     let wanted = (plan.subscribers + plan.small_files + 1024) as u64;
     raise_open_files(wanted)?;
 
-    let target = match &cli.url {
-        Some(url) => Target::running(url, cli.pid, cli.disk.clone())?,
-        None => Target::start(&cli.server, &cli.scratch).await?,
-    };
-    let client = Arc::new(Client::new(target.addr, cli.sources));
+    let mut target = start(&cli).await?;
+    let mut client = Arc::new(Client::new(target.addr, cli.sources));
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut report = Report {
         started_at,
@@ -74,10 +71,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
         sections: Vec::new(),
     };
 
-    let accounts = register(&client, plan.accounts).await?;
-    let probe = target.probe;
+    let mut accounts = register(&client, plan.accounts).await?;
     let wants = |part| parts.contains(&part);
-    if wants(Part::Fanout) || wants(Part::Idle) {
+    let streams = wants(Part::Fanout) || wants(Part::Idle);
+    if streams {
+        let probe = target.probe;
         let baseline = probe.and_then(|p| p.rss());
         eprintln!("opening {} streams over {} accounts", plan.subscribers, plan.accounts);
         let pool = Pool::open(&client, &accounts, plan.subscribers).await;
@@ -93,6 +91,17 @@ async fn run(cli: Cli) -> Result<(), Error> {
         report.sections.extend(idle);
         pool.close();
     }
+    let uploads = wants(Part::Ingest) || wants(Part::E2e);
+    if streams && uploads && cli.url.is_none() {
+        // What ten thousand streams left in the allocator is not what an upload costs:
+        // the upload figures get a server of their own.
+        eprintln!("a fresh server for the upload figures");
+        target.stop().await;
+        target = start(&cli).await?;
+        client = Arc::new(Client::new(target.addr, cli.sources));
+        accounts = register(&client, plan.accounts).await?;
+    }
+    let probe = target.probe;
     if wants(Part::Ingest) {
         report
             .sections
@@ -107,6 +116,14 @@ async fn run(cli: Cli) -> Result<(), Error> {
     report.save(&cli.json)?;
     println!("\nJSON: {}", cli.json.display());
     Ok(())
+}
+
+/// The server under test: the one at `--url`, or a release build started here.
+async fn start(cli: &Cli) -> Result<Target, Error> {
+    match &cli.url {
+        Some(url) => Target::running(url, cli.pid, cli.disk.clone()),
+        None => Target::start(&cli.server, &cli.scratch).await,
+    }
 }
 
 /// Registers `count` fresh accounts (names unique to this run).

@@ -25,6 +25,9 @@ use crate::{
 /// Streams being opened at once: enough to keep both sides busy without overflowing
 /// the listen backlog.
 const OPENING: usize = 128;
+/// A stream not answered by then counts as failed (a server out of descriptors leaves
+/// connections in its listen backlog, unanswered).
+const OPEN_WITHIN: Duration = Duration::from_secs(10);
 
 /// What all subscribers saw, counted together.
 pub struct Tally {
@@ -172,10 +175,16 @@ struct Subscriber {
 impl Subscriber {
     async fn run(self, tell: oneshot::Sender<Result<f64, String>>, permit: OwnedSemaphorePermit) {
         let started = Instant::now();
-        let response = match self.client.events("/api/events", &self.account).await {
-            Ok(response) => response,
-            Err(error) => {
+        let opened =
+            tokio::time::timeout(OPEN_WITHIN, self.client.events("/api/events", &self.account));
+        let response = match opened.await {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => {
                 let _ = tell.send(Err(error.to_string()));
+                return;
+            }
+            Err(_) => {
+                let _ = tell.send(Err(format!("no answer within {} s", OPEN_WITHIN.as_secs())));
                 return;
             }
         };
