@@ -38,7 +38,12 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::parse();
     let mut leptos_options = uplink::leptos_options();
     leptos_options.site_addr = config.addr;
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    // Every open stream is a descriptor: use all the hard limit allows (often 4 times
+    // the soft one), as servers of many connections do.
+    if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(%error, "could not raise the open-file limit");
+    }
+    let listener = listen(config.addr)?;
     tracing::info!(
         addr = %listener.local_addr()?,
         data_dir = %config.data_dir.display(),
@@ -49,6 +54,22 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState::open(config, leptos_options).await?;
     uplink::run(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Connections a burst may leave waiting to be accepted; the kernel caps it at
+/// `net.core.somaxconn`. tokio's `TcpListener::bind` asks for 1,024, which a thousand
+/// uploads starting at once overflowed (`make bench`, ingest): the kernel then drops
+/// connections the client already counts as open, and some of those fail.
+const BACKLOG: u32 = 4096;
+
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 async fn shutdown_signal() {
