@@ -35,11 +35,11 @@ bench: bench-load bench-extraction
 ## The load tool alone; ARGS passes options, e.g. ARGS='fanout --subscribers 20000'
 ## or ARGS='--url http://127.0.0.1:3000' for a server already running.
 bench-load: release
-	target/release/uplink-bench $(ARGS)
+	cargo run --release --locked -q -p bench -- $(ARGS)
 
 ## Smaller figures for checking a change: under a minute once built.
 bench-quick: release
-	target/release/uplink-bench --quick $(ARGS)
+	cargo run --release --locked -q -p bench -- --quick $(ARGS)
 
 release:
 	cargo build --release --locked -p server -p bench

@@ -20,9 +20,10 @@ pub struct Cli {
     /// With `--url`, a directory on the server's disk for `dd`'s reference write.
     #[arg(long)]
     pub disk: Option<PathBuf>,
-    /// The server binary to start when there is no `--url`.
-    #[arg(long, default_value = "target/release/uplink")]
-    pub server: PathBuf,
+    /// The server binary to start when there is no `--url`; by default `uplink` beside
+    /// this tool's own binary (the same `cargo build`, wherever its target directory is).
+    #[arg(long)]
+    pub server: Option<PathBuf>,
     /// Where the fresh data directory and the server's log go.
     #[arg(long, default_value = "target/bench")]
     pub scratch: PathBuf,
@@ -88,6 +89,11 @@ pub struct Plan {
 }
 
 impl Cli {
+    pub fn server_binary(&self) -> PathBuf {
+        let beside = || Some(std::env::current_exe().ok()?.parent()?.join("uplink"));
+        self.server.clone().or_else(beside).unwrap_or_else(|| "uplink".into())
+    }
+
     pub fn parts(&self) -> Vec<Part> {
         if self.sections.is_empty() {
             vec![Part::Fanout, Part::Idle, Part::Ingest, Part::E2e]

@@ -65,7 +65,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         started_at,
         server: match &cli.url {
             Some(url) => format!("{url} (already running)"),
-            None => format!("{} started on a fresh data directory", cli.server.display()),
+            None => format!("{} started on a fresh data directory", cli.server_binary().display()),
         },
         machine: Machine::this(),
         sections: Vec::new(),
@@ -122,7 +122,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
 async fn start(cli: &Cli) -> Result<Target, Error> {
     match &cli.url {
         Some(url) => Target::running(url, cli.pid, cli.disk.clone()),
-        None => Target::start(&cli.server, &cli.scratch).await,
+        None => Target::start(&cli.server_binary(), &cli.scratch).await,
     }
 }
 
