@@ -14,7 +14,7 @@ use crate::{
     cli::Plan,
     client::{accepted_id, Account, Client, Upload},
     probe::Probe,
-    report::{kib, mib, Section},
+    report::{kib, mib, per_stream, Section, NO_PID},
     subscribers::Pool,
 };
 
@@ -119,21 +119,18 @@ pub async fn measure(
         "p99 < 50 ms",
         Some(latency.count > 0 && latency.p99 < GOAL_P99_MS),
     );
-    let per_stream = match (rss, baseline) {
-        (Some(rss), Some(base)) if held > 0 => Some((rss as f64 - base as f64) / held as f64),
-        _ => None,
-    };
+    let per_stream = per_stream(rss, baseline, held);
     section.row(
         "server RSS / per stream",
         match (rss, per_stream) {
             (Some(rss), Some(per)) => format!("{} / {}", mib(rss as f64), kib(per)),
-            _ => "unknown (no --pid)".into(),
+            _ => NO_PID.into(),
         },
     );
     let cpu_per_1000 = cpu.filter(|_| delivered > 0).map(|cpu| cpu.own * 1000.0 / delivered as f64);
     section.row(
         "server CPU per 1,000 events delivered",
-        cpu_per_1000.map_or("unknown (no --pid)".into(), |secs| format!("{:.4} s", secs)),
+        cpu_per_1000.map_or(NO_PID.into(), |secs| format!("{:.4} s", secs)),
     );
     section
         .figure("subscribers", plan.subscribers)

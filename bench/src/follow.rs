@@ -10,28 +10,36 @@ use crate::{
     sse::{Item, Reader, Stamp},
 };
 
-/// Calls `event` with each event's name and data until it returns `true` (done
-/// following) or the stream ends, which is an error.
-pub async fn follow(
+/// Calls `seen` with everything the stream says (events, `retry:`, keep-alives) until it
+/// returns `true` (done following) or the stream ends or fails, which is an error.
+pub async fn follow_items(
     response: Response<Incoming>,
-    mut event: impl FnMut(&str, &str) -> bool,
+    mut seen: impl FnMut(Item) -> bool,
 ) -> Result<(), Error> {
     let mut body = response.into_body();
     let mut reader = Reader::default();
     let mut done = false;
     while let Some(frame) = body.frame().await {
         if let Some(chunk) = frame?.data_ref() {
-            reader.feed(chunk, |item| {
-                if let Item::Event { name, data } = item {
-                    done = done || event(&name, &data);
-                }
-            });
+            reader.feed(chunk, |item| done = done || seen(item));
         }
         if done {
             return Ok(());
         }
     }
     Err("the event stream ended first".into())
+}
+
+/// [`follow_items`] for events alone: `event` gets each one's name and data.
+pub async fn follow(
+    response: Response<Incoming>,
+    mut event: impl FnMut(&str, &str) -> bool,
+) -> Result<(), Error> {
+    follow_items(response, |item| match item {
+        Item::Event { name, data } => event(&name, &data),
+        Item::Retry | Item::Comment => false,
+    })
+    .await
 }
 
 /// Waits for every upload in `ids` to reach its terminal event, through the account's

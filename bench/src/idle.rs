@@ -6,7 +6,7 @@ use std::{sync::atomic::Ordering, time::Duration};
 use crate::{
     cli::Plan,
     probe::Probe,
-    report::{kib, mib, Section},
+    report::{kib, mib, per_stream, Section, NO_PID},
     subscribers::Pool,
 };
 
@@ -45,17 +45,12 @@ pub async fn measure(
         "idle streams held",
         format!("{still_held} of {} for {} s", plan.subscribers, plan.idle_secs),
     );
-    let per_connection = match (rss, baseline) {
-        (Some(rss), Some(base)) if still_held > 0 => {
-            Some((rss as f64 - base as f64) / still_held as f64)
-        }
-        _ => None,
-    };
+    let per_connection = per_stream(rss, baseline, still_held);
     section.row(
         "server RSS before / with the streams",
         match (baseline, rss) {
             (Some(base), Some(rss)) => format!("{} / {}", mib(base as f64), mib(rss as f64)),
-            _ => "unknown (no --pid)".into(),
+            _ => NO_PID.into(),
         },
     );
     section.goal(
@@ -74,7 +69,7 @@ pub async fn measure(
                 plan.idle_secs,
                 if keep_alives > 0 { cpu.own * 1000.0 / keep_alives as f64 } else { 0.0 }
             ),
-            None => "unknown (no --pid)".into(),
+            None => NO_PID.into(),
         },
     );
     section

@@ -11,7 +11,7 @@ use crate::{
     client::{accepted_id, noise, Account, Client, Error, Upload},
     follow::settle,
     probe::{PeakWatch, Probe},
-    report::{mib, Section},
+    report::{mib, Section, NO_PID},
 };
 
 const MIB: u64 = 1024 * 1024;
@@ -37,7 +37,7 @@ impl Run {
             (Some(peak), Some(start)) => {
                 format!("{} ({} before)", mib(peak as f64), mib(start as f64))
             }
-            _ => "unknown (no --pid)".into(),
+            _ => NO_PID.into(),
         }
     }
 }
@@ -58,10 +58,7 @@ pub async fn measure(
         accounts,
     )
     .await;
-    let dd_big = match disk {
-        Some(dir) => dd(dir, 1, big_bytes).await,
-        None => Err("no directory on the server's disk (--disk)".into()),
-    };
+    let dd_big = dd(disk, 1, big_bytes).await;
 
     let small_bytes = plan.small_kib * 1024;
     eprintln!("ingest: {} uploads of {} KiB at once", plan.small_files, plan.small_kib);
@@ -71,10 +68,7 @@ pub async fn measure(
         .collect();
     let small = timed(probe, files, client, accounts).await;
     let all_small = small_bytes * plan.small_files as u64;
-    let dd_small = match disk {
-        Some(dir) => dd(dir, plan.small_files, small_bytes).await,
-        None => Err("no directory on the server's disk (--disk)".into()),
-    };
+    let dd_small = dd(disk, plan.small_files, small_bytes).await;
 
     let mut section = Section::new(
         "Ingest",
@@ -208,7 +202,8 @@ async fn timed(
 
 /// Seconds `dd` takes to write `files` new files of `bytes` each in `dir` and sync each
 /// (as the server syncs each upload before answering), [`DD_AT_ONCE`] at a time.
-async fn dd(dir: &Path, files: usize, bytes: u64) -> Result<f64, String> {
+async fn dd(dir: Option<&Path>, files: usize, bytes: u64) -> Result<f64, String> {
+    let dir = dir.ok_or("no directory on the server's disk (--disk)")?;
     let block = bytes.min(MIB);
     let write = |n: usize| async move {
         let file = dir.join(format!("dd-reference-{n}.bin"));

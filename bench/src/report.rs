@@ -135,6 +135,19 @@ impl Report {
     }
 }
 
+/// What a figure that needs the server's `/proc` shows without it.
+pub const NO_PID: &str = "unknown (no --pid)";
+
+/// Server memory per open stream: the growth from `before` to `now` over `streams`.
+pub fn per_stream(now: Option<u64>, before: Option<u64>, streams: usize) -> Option<f64> {
+    match (now, before) {
+        (Some(now), Some(before)) if streams > 0 => {
+            Some((now as f64 - before as f64) / streams as f64)
+        }
+        _ => None,
+    }
+}
+
 /// Bytes as MiB with one decimal.
 pub fn mib(bytes: f64) -> String {
     format!("{:.1} MiB", bytes / (1024.0 * 1024.0))

@@ -10,7 +10,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use http_body_util::BodyExt;
 use tokio::{
     sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore},
     task::JoinHandle,
@@ -18,7 +17,8 @@ use tokio::{
 
 use crate::{
     client::{Account, Client},
-    sse::{now_ms, Item, Reader, Stamp},
+    follow::follow_items,
+    sse::{now_ms, Item, Stamp},
     stats::Summary,
 };
 
@@ -188,14 +188,12 @@ impl Subscriber {
                 return;
             }
         };
-        let mut body = response.into_body();
-        let mut reader = Reader::default();
         // Until the stream says `retry:` it is still opening.
         let mut opening = Some((tell, permit));
         let tally = &self.tally;
-        while let Some(Ok(frame)) = body.frame().await {
-            let Some(chunk) = frame.data_ref() else { continue };
-            reader.feed(chunk, |item| match item {
+        // Read until the stream ends or fails: either way it is no longer held.
+        let _ = follow_items(response, |item| {
+            match item {
                 Item::Retry => {
                     if let Some((tell, _permit)) = opening.take() {
                         tally.open.fetch_add(1, Ordering::Relaxed);
@@ -206,8 +204,10 @@ impl Subscriber {
                     tally.keep_alives.fetch_add(1, Ordering::Relaxed);
                 }
                 Item::Event { name, data } => tally.event(self.primary, &name, &data),
-            });
-        }
+            }
+            false
+        })
+        .await;
         match opening {
             Some((tell, _)) => {
                 let _ = tell.send(Err("the stream ended before it opened".into()));

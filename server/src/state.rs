@@ -63,7 +63,7 @@ impl AppState {
         let token_key =
             Arc::new(TokenKey::load_or_create(&config.data_dir.join("token.key")).await?);
         let quotas = Quotas::new(config.user_quota(), config.user_max_in_flight);
-        let bus: Arc<dyn EventBus> = Arc::new(MemoryHub::new(config.event_buffer.max(1)));
+        let bus: Arc<dyn EventBus> = Arc::new(MemoryHub::new(config.event_buffer));
         let recorder = Arc::new(Recorder::new(Arc::clone(&repo), Arc::clone(&bus)));
         let shutdown = CancellationToken::new();
         let jobs = Arc::new(Jobs::start(
