@@ -25,7 +25,7 @@ site:
 	cargo leptos build
 
 test-e2e: site
-	cd end2end && npx playwright test
+	cd end2end && tsc -p . && npx playwright test
 
 ## Every benchmark, release build: the load tool's four sections (SSE fan-out, idle
 ## cost, ingest against dd, a PDF end to end; see README "Performance"), then PDF

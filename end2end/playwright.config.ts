@@ -14,8 +14,11 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   forbidOnly: !!process.env.CI,
-  retries: 0,
-  reporter: [["list"]],
+  // One retry, so a rare failure does not sink a whole CI run; every failed attempt is
+  // printed again at the end of the run (reporters/failures.ts), so a flaky spec is
+  // seen, not hidden.
+  retries: 1,
+  reporter: [["list"], ["./reporters/failures.ts"]],
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     trace: "retain-on-failure",

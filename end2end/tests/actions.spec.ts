@@ -44,7 +44,7 @@ test("Retry runs a cancelled job again, from a fresh bar to done", async ({ page
 
   // The bar starts over with the new attempt: record every value it shows from here on.
   await expect(card.locator("progress")).not.toHaveAttribute("value", "40");
-  await card.locator("progress").evaluate((bar) => {
+  await card.locator("progress").evaluate((bar: HTMLProgressElement) => {
     const seen: number[] = [];
     (window as unknown as { seen: number[] }).seen = seen;
     new MutationObserver(() => seen.push(Number(bar.getAttribute("value") ?? bar.value))).observe(bar, {

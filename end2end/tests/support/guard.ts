@@ -10,13 +10,17 @@ export const test = base.extend<{ allowConsole: RegExp; consoleGuard: void }>({
   consoleGuard: [
     async ({ browser, context, allowConsole }, use) => {
       const problems: string[] = [];
+      // When, since the spec began: lines up a problem with the spec's steps and the
+      // server's log.
+      const began = Date.now();
+      const at = () => `+${((Date.now() - began) / 1000).toFixed(1)}s`;
       const watch = (ctx: BrowserContext) => {
         ctx.on("console", (m: ConsoleMessage) => {
           if (m.type() !== "error" && m.type() !== "warning") return;
           const line = `${m.type()}: ${m.text()} (${m.location().url})`;
-          if (!allowConsole.test(line)) problems.push(line);
+          if (!allowConsole.test(line)) problems.push(`${at()} ${line}`);
         });
-        ctx.on("weberror", (e) => problems.push(`page error: ${e.error().message}`));
+        ctx.on("weberror", (e) => problems.push(`${at()} page error: ${e.error().message}`));
       };
       watch(context);
       // Contexts a spec opens itself (a second account) are watched too.
