@@ -2,13 +2,32 @@
 // time, and the page stays responsive throughout (measured with the browser's own
 // long-task and frame timings, not with sleeps).
 import { expect, test } from "./support/guard";
+import type { Page } from "@playwright/test";
 import { act, find } from "./support/dashboard";
 
 const FILES = 200;
-/** The longest main-thread task allowed while they run, in ms (a debug WASM build). */
-const LONGEST_TASK_MS = 400;
+// What counts as frozen. These bounds catch a page that stops painting for seconds,
+// not a slow machine: the figures are printed, and speed targets live in `make bench`.
+// A debug WASM build on two shared cores measures about 200 ms for each, 400 ms with
+// the machine loaded, about 1 s CPU-throttled fourfold (400 and 500 ms bounds failed a
+// loaded run). Rendering every card at once stays under them (longest task 330–430 ms):
+// the card count below is what catches that.
+/** The longest main-thread task allowed while they run, in ms. */
+const LONGEST_TASK_MS = 1_500;
 /** The longest gap between two painted frames allowed, in ms. */
-const LONGEST_FRAME_MS = 500;
+const LONGEST_FRAME_MS = 2_000;
+
+/** Each status filter's count, as the totals show it. */
+async function counts(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(() =>
+    Object.fromEntries(
+      [...document.querySelectorAll<HTMLElement>(".filters .filter")].map((b) => [
+        b.dataset.filter ?? "",
+        Number(b.querySelector(".count")?.textContent ?? NaN),
+      ]),
+    ),
+  );
+}
 
 test("200 files added at once all finish while the page stays responsive", async ({ page }) => {
   test.setTimeout(240_000);
@@ -38,9 +57,32 @@ test("200 files added at once all finish while the page stays responsive", async
   const started = Date.now();
   await find.fileInput(page).setInputFiles(files);
 
-  const done = page.locator(".filters").getByRole("button", { name: /^Done / }).locator(".count");
-  await expect(done).toHaveText(String(FILES), { timeout: 200_000 });
+  // Wait until every card has settled, however: a failed upload then fails the spec at
+  // once with its reason, instead of after a long wait for a count that never comes.
+  await expect
+    .poll(async () => {
+      const c = await counts(page);
+      return c.all === FILES && c.active === 0;
+    }, { timeout: 200_000, intervals: [250] })
+    .toBe(true)
+    .catch(async (error) => {
+      const server = await (await page.request.get("/api/uploads")).json();
+      const byStatus: Record<string, number> = {};
+      for (const u of server as { status: string }[]) byStatus[u.status] = (byStatus[u.status] ?? 0) + 1;
+      throw new Error(
+        `not all settled: the page counts ${JSON.stringify(await counts(page))}; ` +
+          `the server has ${JSON.stringify(byStatus)}\n${error}`,
+      );
+    });
   const elapsed = Date.now() - started;
+  const settled = await counts(page);
+  if (settled.done !== FILES) {
+    await page.locator('.filters .filter[data-filter="failed"]').click();
+    const failed = await page.locator("li.upload").allInnerTexts();
+    expect(settled, `every upload is done; failed ones: ${JSON.stringify(failed.slice(0, 5))}`).toMatchObject({
+      done: FILES,
+    });
+  }
   const { longTasks, frameGaps } = await page.evaluate(() => {
     const w = window as unknown as { longTasks: number[]; frameGaps: number[]; measuring: boolean };
     w.measuring = false;
