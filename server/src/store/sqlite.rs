@@ -34,7 +34,14 @@ impl SqliteRepo {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            // sqlx pings a pooled connection before handing it out: one more round trip
+            // to the connection's thread for every query and transaction. A connection to
+            // a local file does not go stale the way a network one does.
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("src/store/migrations").run(&pool).await?;
         let repo = Self { pool };
         repo.mark_open().await?;
