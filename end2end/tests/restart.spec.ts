@@ -13,6 +13,9 @@ const FILES = ["first.pdf", "second.pdf", "third.pdf"];
 test.use({ allowConsole: /net::ERR_.*\/api\/events|\/api\/events.*net::ERR_/ });
 
 test("a server crash mid-processing: reconnecting, then every bar finishes", async ({ page, server }) => {
+  // Waits are on events; these only bound them, for a loaded machine (one run waited more
+  // than 20 s for the first page while the Rust suite ran beside it).
+  test.setTimeout(180_000);
 
   await act.register(page, undefined, server.url);
   const badge = find.connection(page);
@@ -42,7 +45,7 @@ test("a server crash mid-processing: reconnecting, then every bar finishes", asy
   for (const name of FILES) {
     await expect(find.card(page, name)).not.toHaveAttribute("data-status", "uploading");
   }
-  await expect(find.card(page, FILES[0]).locator(".page")).toHaveText(/page \d+ \/ 1200/);
+  await expect(find.card(page, FILES[0]).locator(".page")).toHaveText(/page \d+ \/ 1200/, { timeout: 60_000 });
 
   await server.kill();
   await expect(badge).toHaveAttribute("data-state", "reconnecting");
