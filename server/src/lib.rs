@@ -16,11 +16,7 @@ pub mod state;
 pub mod store;
 pub mod uploads;
 
-use std::{
-    future::{Future, IntoFuture},
-    io,
-    sync::Arc,
-};
+use std::{future::Future, io, sync::Arc};
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
@@ -97,19 +93,14 @@ pub async fn run(
         state.config.write_timeout,
         Arc::clone(&state.stalled_connections),
     );
-    let serving = axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<http::listener::ClientAddr>(),
-    )
-    .with_graceful_shutdown({
+    let serving = http::serve::serve(listener, app(state), {
         let token = token.clone();
         async move {
             shutdown.await;
             tracing::info!(grace_secs = grace.as_secs(), "shutting down");
             token.cancel();
         }
-    })
-    .into_future();
+    });
     let serving = async {
         tokio::select! {
             result = serving => result,

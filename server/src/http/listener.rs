@@ -18,7 +18,6 @@ use std::{
     time::Duration,
 };
 
-use axum::{extract::connect_info::Connected, serve::IncomingStream};
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
@@ -70,15 +69,10 @@ impl axum::serve::Listener for Listener {
     }
 }
 
-/// The peer's address, for handlers that extract `ConnectInfo<ClientAddr>`.
+/// The peer's address, for handlers that extract `ConnectInfo<ClientAddr>` (the accept
+/// loop in `serve.rs` puts it on every request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, Listener>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, Listener>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}
 
 /// One accepted connection.
 pub struct Connection {

@@ -7,6 +7,7 @@ mod extract;
 mod health;
 pub mod listener;
 pub mod pages;
+pub mod serve;
 mod uploads;
 
 use axum::{
