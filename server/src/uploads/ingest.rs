@@ -158,7 +158,16 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
             state.jobs.enqueue(&request.owner, upload.id.clone());
             Ok(upload)
         }
-        (Err(error), None) => Err(error),
+        (Err(error), None) => {
+            // How much of the body came, against what it announced: tells a client that
+            // broke off from a body that was short or malformed.
+            tracing::info!(
+                received = received.load(Ordering::Relaxed),
+                content_length = request.content_length,
+                "upload refused before its file part"
+            );
+            Err(error)
+        }
         (Err(error), Some(mut receiving)) => {
             if let Some(writer) = receiving.writer.take() {
                 writer.abort().await;
