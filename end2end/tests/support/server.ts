@@ -81,6 +81,8 @@ export const test = base.extend<{ server: OwnServer }>({
     await use(server);
     if (testInfo.status !== testInfo.expectedStatus) {
       await testInfo.attach("server.log", { body: server.log.join("\n") });
+      // Also on the console: CI keeps the run's output, not its attachments.
+      console.log(`the spec's own server, last 40 lines:\n${server.log.slice(-40).join("\n")}`);
     }
     await server.stop();
   },
