@@ -25,6 +25,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let connections = GracefulShutdown::new();
+    let http = http1::Builder::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (io, addr) = tokio::select! {
@@ -36,8 +37,7 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(ClientAddr(addr)));
             request.map(Body::new)
         });
-        let connection = http1::Builder::new()
-            .serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
+        let connection = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
         let connection = connections.watch(connection);
         tokio::spawn(async move {
             // A client hanging up mid-request, or cut for not reading: nothing to do.
