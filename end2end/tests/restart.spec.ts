@@ -42,8 +42,7 @@ test("a server crash mid-processing: reconnecting, then every bar finishes", asy
     FILES.map((name) => ({ name, mimeType: "application/pdf", buffer: makePdf(PAGES) })),
   );
   // All three are uploaded (a crash now loses none of them) and one is extracting: with
-  // one worker, whichever finished uploading first, which is not always the first picked
-  // (waiting for `first.pdf` in particular once waited out two whole extractions).
+  // one worker, whichever finished uploading first, which is not always the first picked.
   for (const name of FILES) {
     await expect(find.card(page, name)).not.toHaveAttribute("data-status", "uploading");
   }
