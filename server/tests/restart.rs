@@ -3,55 +3,10 @@
 
 mod common;
 
-use std::{net::SocketAddr, path::Path, process::Stdio};
-
-use common::{assert_ordered, named, post_file, read_sse, Account, Sse, SseReader};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
+use common::{
+    assert_ordered, named, post_file, process::Process, read_sse, Account, Sse, SseReader,
 };
 use uplink::processing::fixtures;
-
-struct Process {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Process {
-    /// Starts `uplink` on a free port and waits until it says where it listens.
-    async fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_uplink"))
-            .args(["--addr", "127.0.0.1:0", "--workers", "1", "--data-dir"])
-            .arg(data_dir)
-            .env("RUST_LOG", "info,sqlx=warn,lopdf=error")
-            .env("NO_COLOR", "1")
-            .env("LEPTOS_OUTPUT_NAME", "uplink")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next_line().await.unwrap().expect("the server exited early");
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                break addr.parse().unwrap();
-            }
-        };
-        // Keep reading, so a full pipe never blocks the server's logging.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, addr }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    async fn kill(mut self) {
-        // tokio's kill is SIGKILL on Unix: no shutdown code runs.
-        self.child.kill().await.unwrap();
-    }
-}
 
 fn page(event: &Sse) -> Option<u64> {
     (event.name() == "progress" && event.json()["stage"] == "extracting")

@@ -2,6 +2,12 @@
 //! logged-in account, plus a multipart builder and an SSE reader.
 #![allow(dead_code)]
 
+pub mod process;
+pub mod raw;
+
+#[allow(unused_imports)]
+pub use raw::RawSse;
+
 use std::net::SocketAddr;
 
 use futures_util::StreamExt;
@@ -25,13 +31,18 @@ impl TestServer {
     }
 
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state_in(&dir, configure).await;
+        Self::serve(dir, state).await
+    }
+
+    /// Serves `state`, made over `dir`, on a fresh listener with `alice` logged in.
+    pub async fn serve(dir: tempfile::TempDir, state: AppState) -> Self {
         // The server's warnings and errors, shown with a failing test's output.
         let _ = tracing_subscriber::fmt()
             .with_env_filter("warn,lopdf=error,uplink::error=error")
             .with_test_writer()
             .try_init();
-        let dir = tempfile::tempdir().unwrap();
-        let state = state_in(&dir, configure).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -72,13 +83,21 @@ impl Drop for TestServer {
 
 /// The server's state over a fresh data directory, without a listener.
 pub async fn state_in(dir: &tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> AppState {
+    AppState::open(test_config(dir, configure), leptos_options()).await.unwrap()
+}
+
+/// The tests' configuration over `dir`, with `configure` applied.
+pub fn test_config(dir: &tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> Config {
     let mut config = Config::for_data_dir(dir.path());
     config.workers = Some(2);
     // Extraction children run the server's executable; ours is the test harness.
     config.extractor = Some(env!("CARGO_BIN_EXE_uplink").into());
     configure(&mut config);
-    let options = leptos::prelude::LeptosOptions::builder().output_name("uplink").build();
-    AppState::open(config, options).await.unwrap()
+    config
+}
+
+pub fn leptos_options() -> leptos::prelude::LeptosOptions {
+    leptos::prelude::LeptosOptions::builder().output_name("uplink").build()
 }
 
 /// An account with a session: a cookie-keeping client, and the raw cookie for clients
@@ -276,6 +295,16 @@ impl SseReader {
         }
     }
 
+    /// A reader of a stream that has taken its starting point: its `retry:` is read, so
+    /// anything committed from now on will reach it as a live event (a response's headers
+    /// can arrive before the stream has read its snapshot).
+    pub async fn started(response: reqwest::Response) -> Self {
+        let mut reader = Self::new(response);
+        let first = reader.next().await.expect("a stream starts with `retry:`");
+        assert!(first.retry.is_some(), "{first:?}");
+        reader
+    }
+
     /// The next event, or `None` when the stream has ended.
     pub async fn next(&mut self) -> Option<Sse> {
         loop {
@@ -322,93 +351,6 @@ pub async fn read_sse(response: reqwest::Response, stop: impl FnMut(&Sse) -> boo
 /// Real events only (no retry or keep-alive blocks).
 pub fn named(events: &[Sse]) -> Vec<&Sse> {
     events.iter().filter(|e| e.event.is_some()).collect()
-}
-
-/// An SSE client on a raw socket with a tiny receive buffer, so that when it stops
-/// reading the server's writes to it stall within a few kilobytes.
-pub struct RawSse {
-    socket: tokio::net::TcpStream,
-    head: Option<Vec<u8>>,
-    body: Dechunker,
-    parser: SseParser,
-    pending: std::collections::VecDeque<Sse>,
-}
-
-impl RawSse {
-    /// Sends `GET path` with `cookie` and returns before reading anything.
-    pub async fn connect(addr: SocketAddr, path: &str, cookie: &str) -> Self {
-        use tokio::io::AsyncWriteExt;
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.set_recv_buffer_size(4096).unwrap();
-        let mut socket = socket.connect(addr).await.unwrap();
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\nCookie: {cookie}\r\n\r\n");
-        socket.write_all(request.as_bytes()).await.unwrap();
-        Self {
-            socket,
-            head: Some(Vec::new()),
-            body: Dechunker::default(),
-            parser: SseParser::default(),
-            pending: Default::default(),
-        }
-    }
-
-    /// The next event or comment block, or `None` once the server closed the connection
-    /// (an event cut off by the close is dropped, as an EventSource drops it).
-    pub async fn next(&mut self) -> Option<Sse> {
-        use tokio::io::AsyncReadExt;
-        let mut buffer = vec![0u8; 64 * 1024];
-        loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(event);
-            }
-            let n = self.socket.read(&mut buffer).await.unwrap();
-            if n == 0 {
-                return None;
-            }
-            let bytes = match &mut self.head {
-                Some(head) => {
-                    head.extend_from_slice(&buffer[..n]);
-                    let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        continue;
-                    };
-                    assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(head));
-                    let rest = head.split_off(end + 4);
-                    self.head = None;
-                    rest
-                }
-                None => buffer[..n].to_vec(),
-            };
-            let decoded = self.body.push(&bytes);
-            self.pending.extend(self.parser.push(&decoded));
-        }
-    }
-}
-
-/// Decodes an HTTP/1.1 chunked body incrementally.
-#[derive(Default)]
-pub struct Dechunker {
-    pending: Vec<u8>,
-}
-
-impl Dechunker {
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
-        self.pending.extend_from_slice(bytes);
-        let mut out = Vec::new();
-        loop {
-            let Some(line_end) = self.pending.windows(2).position(|w| w == b"\r\n") else {
-                return out;
-            };
-            let size = std::str::from_utf8(&self.pending[..line_end]).unwrap();
-            let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
-            let needed = line_end + 2 + size + 2;
-            if self.pending.len() < needed {
-                return out;
-            }
-            out.extend_from_slice(&self.pending[line_end + 2..line_end + 2 + size]);
-            self.pending.drain(..needed);
-        }
-    }
 }
 
 /// Records `events` progress changes on a new upload of `owner`'s straight through the

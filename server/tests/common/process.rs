@@ -1,0 +1,64 @@
+//! The real `uplink` binary in a child process, on a free port.
+
+use std::{ffi::OsStr, net::SocketAddr, path::Path, process::Stdio};
+
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+pub struct Process {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Process {
+    /// Starts `uplink` on a free port and waits until it says where it listens.
+    pub async fn start(data_dir: &Path) -> Self {
+        Self::start_under(data_dir, &[] as &[&str]).await
+    }
+
+    /// The same, run by `wrapper` (a command and its arguments, to which the server's
+    /// own command line is appended): `unshare …`, say.
+    pub async fn start_under(data_dir: &Path, wrapper: &[impl AsRef<OsStr>]) -> Self {
+        let uplink = env!("CARGO_BIN_EXE_uplink");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(uplink);
+                command
+            }
+            None => Command::new(uplink),
+        };
+        let mut child = command
+            .args(["--addr", "127.0.0.1:0", "--workers", "1", "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "info,sqlx=warn,lopdf=error")
+            .env("NO_COLOR", "1")
+            .env("LEPTOS_OUTPUT_NAME", "uplink")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next_line().await.unwrap().expect("the server exited early");
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+                break addr.parse().unwrap();
+            }
+        };
+        // Keep reading, so a full pipe never blocks the server's logging.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { child, addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn kill(mut self) {
+        // tokio's kill is SIGKILL on Unix: no shutdown code runs.
+        self.child.kill().await.unwrap();
+    }
+}
