@@ -18,7 +18,9 @@ fn terminal(event: &Sse) -> bool {
 async fn clients_reconnecting_at_random_points_see_exactly_the_steady_sequence() {
     let server = TestServer::start().await;
     let uploads = 8;
-    // Both clients start before anything happened, so both start from the same (empty) state.
+    // Both clients start before anything happened, so both start from the same (empty)
+    // state. A stream has taken its starting point once it sends `retry:` (the response's
+    // headers can come before that), so both wait for it before anything is uploaded.
     let reference = tokio::spawn({
         let (url, client) = (server.url("/api/events"), server.client.clone());
         async move { SseReader::new(client.get(url).send().await.unwrap()) }
@@ -27,6 +29,10 @@ async fn clients_reconnecting_at_random_points_see_exactly_the_steady_sequence()
     .unwrap();
     let mut flaky =
         SseReader::new(server.client.get(server.url("/api/events")).send().await.unwrap());
+    let mut reference = reference;
+    for reader in [&mut reference, &mut flaky] {
+        assert_eq!(reader.next().await.unwrap().retry, Some(2000), "the stream has started");
+    }
 
     let uploading = async {
         for i in 0..uploads {
