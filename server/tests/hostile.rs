@@ -156,6 +156,20 @@ async fn every_hostile_request_gets_its_documented_answer_and_harms_nothing() {
             "invalid_request",
         ),
         case(
+            "64 KiB of preamble before the first part",
+            post_head(&form_type, None),
+            chunked(&[vec![b'p'; 64 * 1024], valid.clone()].concat()),
+            400,
+            "invalid_request",
+        ),
+        case(
+            "a part's headers that never end",
+            post_head(&form_type, None),
+            chunked(format!("--{BOUNDARY}\r\nX-Filler: {}", "h".repeat(256 * 1024)).as_bytes()),
+            400,
+            "invalid_request",
+        ),
+        case(
             "client_ref with odd characters",
             post_head(&form_type, Some(valid.len())).replace("/api/uploads ", "/api/uploads?client_ref=a%3Bb "),
             valid.clone(),
