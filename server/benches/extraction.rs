@@ -118,8 +118,17 @@ fn main() {
         })
     };
     let poppler = run_all("pdftotext", &|f| vec![f.display().to_string(), "-".into()]);
-    let engine =
-        run_all(uplink, &|_| vec!["__extract-pdf".into(), "0".into(), (1u64 << 30).to_string()]);
+    // As the server starts it: pages to skip, memory cap, CPU seconds, the parent's pid.
+    let parent = std::process::id().to_string();
+    let engine = run_all(uplink, &|_| {
+        vec![
+            "__extract-pdf".into(),
+            "0".into(),
+            (1u64 << 30).to_string(),
+            "300".into(),
+            parent.clone(),
+        ]
+    });
 
     println!("| engine | file | pages (engine / pdftotext) | text similarity, mean | worst page |");
     println!("|---|---|---|---|---|");

@@ -4,6 +4,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
 
+use crate::http::client::TrustedProxies;
+
 /// Uplink's settings. Every flag can also be set through the environment variable named
 /// beside it, which is how `make run` and `cargo leptos watch` configure it.
 #[derive(Debug, Clone, Parser)]
@@ -44,9 +46,36 @@ pub struct Config {
     #[arg(skip)]
     pub extractor: Option<PathBuf>,
 
-    /// An upload whose client sends nothing for this many seconds is abandoned.
+    /// An upload whose client sends nothing for this many seconds is abandoned. It is
+    /// also the window over which `UPLINK_UPLOAD_MIN_RATE` is averaged.
     #[arg(long, env = "UPLINK_UPLOAD_IDLE_TIMEOUT", default_value_t = 60)]
     pub upload_idle_timeout_secs: u64,
+
+    /// Bytes per second every request body (an upload above all) must bring, averaged
+    /// over each `UPLINK_UPLOAD_IDLE_TIMEOUT` the server spends waiting for it; a slower
+    /// one is abandoned (`0`: only the idle timeout).
+    #[arg(long, env = "UPLINK_UPLOAD_MIN_RATE", default_value_t = 1024)]
+    pub upload_min_rate: u64,
+
+    /// A connection that has not sent a whole request head this long after it opened, or
+    /// after its previous response ended (an idle keep-alive connection), is closed.
+    #[arg(long, env = "UPLINK_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    pub header_timeout: Duration,
+
+    /// Connections open at once; more are answered `503` and closed. Default: the
+    /// open-file limit, less 256 kept for files, the database and extraction children.
+    #[arg(long, env = "UPLINK_MAX_CONNECTIONS", value_parser = parse_positive)]
+    pub max_connections: Option<usize>,
+
+    /// Connections one client address may hold open at once (through a trusted proxy:
+    /// requests in progress).
+    #[arg(long, env = "UPLINK_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_client: u32,
+
+    /// Proxies whose `X-Forwarded-For` names the client, as addresses or CIDR ranges
+    /// (`10.0.0.0/8,::1`); empty (the default): the connection's peer is the client.
+    #[arg(long, env = "UPLINK_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
 
     /// On shutdown, seconds that running jobs and open uploads get to finish; jobs still
     /// running then are stopped and resume from their checkpoint on the next start.
@@ -94,6 +123,19 @@ pub struct Config {
     /// How long an events token stays valid: a number with a unit (default 10 minutes).
     #[arg(long, env = "UPLINK_TOKEN_TTL", default_value = "10m", value_parser = parse_duration)]
     pub token_ttl: Duration,
+
+    /// Event streams open at once per account, and per events token.
+    #[arg(long, env = "UPLINK_USER_MAX_STREAMS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub user_max_streams: u32,
+
+    /// Accounts one client address may register per hour (`0`: no limit).
+    #[arg(long, env = "UPLINK_REGISTRATIONS_PER_HOUR", default_value_t = 10)]
+    pub registrations_per_hour: u32,
+
+    /// Logins and registrations that may wait for a password hash at once; more are
+    /// answered `503` with `Retry-After`.
+    #[arg(long, env = "UPLINK_PASSWORD_QUEUE", default_value_t = 64, value_parser = parse_positive)]
+    pub password_queue: usize,
 }
 
 impl Config {
@@ -129,7 +171,11 @@ impl Config {
             Some(program) => program.clone(),
             None => std::env::current_exe()?,
         };
-        Ok(crate::processing::Sandbox { program, memory: self.extract_memory_mib.max(64) << 20 })
+        Ok(crate::processing::Sandbox {
+            program,
+            memory: self.extract_memory_mib.max(64) << 20,
+            cpu_secs: self.job_timeout().as_secs(),
+        })
     }
 
     pub fn upload_idle_timeout(&self) -> Duration {
@@ -148,8 +194,46 @@ impl Config {
         (self.user_quota_bytes > 0).then_some(self.user_quota_bytes)
     }
 
+    /// The pace every request body must keep.
+    pub fn min_pace(&self) -> crate::http::pace::MinPace {
+        crate::http::pace::MinPace {
+            rate: self.upload_min_rate,
+            window: self.upload_idle_timeout(),
+        }
+    }
+
+    /// `UPLINK_MAX_CONNECTIONS`, or what the open-file limit leaves room for: each
+    /// connection is a descriptor, and running out of them fails far worse than a `503`.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections.unwrap_or_else(|| {
+            let (soft, _) = rlimit::Resource::NOFILE.get().unwrap_or((1024, 1024));
+            let soft = usize::try_from(soft).unwrap_or(usize::MAX);
+            soft.saturating_sub(RESERVED_DESCRIPTORS).max(soft / 2)
+        })
+    }
+
     pub fn sse_keepalive(&self) -> Duration {
         Duration::from_secs(self.sse_keepalive_secs.max(1))
+    }
+}
+
+/// Descriptors kept back from connections by default: the database, stored files being
+/// written and read, and each extraction child's three pipes.
+const RESERVED_DESCRIPTORS: usize = 256;
+
+/// A count that must be at least 1 (0 would refuse everything).
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) | Err(_) => Err(format!("not a number of at least 1: {text:?}")),
+        Ok(n) => Ok(n),
+    }
+}
+
+/// A duration that must not be zero (a zero timeout would refuse everything).
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!("must be longer than zero: {text:?}")),
+        positive => Ok(positive),
     }
 }
 
@@ -182,5 +266,20 @@ mod tests {
         for bad in ["", "d", "7w", "-1d", "1.5h"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn limits_that_would_refuse_everything_are_refused_at_start() {
+        for (flag, value) in [
+            ("--header-timeout", "0s"),
+            ("--max-connections", "0"),
+            ("--max-connections-per-client", "0"),
+            ("--user-max-streams", "0"),
+            ("--password-queue", "0"),
+        ] {
+            assert!(Config::try_parse_from(["uplink", flag, value]).is_err(), "{flag} {value}");
+        }
+        let config = Config::try_parse_from(["uplink", "--registrations-per-hour", "0"]).unwrap();
+        assert_eq!(config.registrations_per_hour, 0, "0 registrations per hour: no limit");
     }
 }

@@ -20,6 +20,11 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("the server is shutting down")]
     Unavailable,
+    /// Too much work waiting (a queue is full): `503` with `Retry-After`.
+    #[error("{message}")]
+    Busy { message: String, retry_after_secs: u64 },
+    #[error("{0}")]
+    TooManyStreams(String),
     #[error("log in first")]
     Unauthenticated,
     #[error("wrong username or password")]
@@ -67,6 +72,14 @@ impl ApiError {
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorBody::new(ErrorCode::Unavailable, "the server is shutting down"),
+            ),
+            Self::Busy { message, .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorBody::new(ErrorCode::Unavailable, message.clone()),
+            ),
+            Self::TooManyStreams(message) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorBody::new(ErrorCode::TooManyStreams, message.clone()),
             ),
             Self::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
@@ -118,6 +131,21 @@ impl ApiError {
     }
 }
 
+/// The `T` in `error` or in its chain of sources: a body error, say, reaches a handler
+/// wrapped by axum, and perhaps by a parser such as multer.
+pub fn find_cause<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(found) = error.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = error.source();
+    }
+    None
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = self.status_and_body();
@@ -127,7 +155,7 @@ impl IntoResponse for ApiError {
             tracing::info!(code = body.code.as_str(), message = %body.message, "request refused");
         }
         let mut response = (status, Json(body)).into_response();
-        if let Self::RateLimited { retry_after_secs } = self {
+        if let Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs, .. } = self {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(retry_after_secs),

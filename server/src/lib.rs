@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod processing;
+pub mod slots;
 pub mod state;
 pub mod store;
 pub mod uploads;
@@ -56,6 +57,10 @@ pub fn app(state: AppState) -> Router {
         .merge(pages)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::origin::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::admission::forwarded_clients,
+        ))
         // Every response: no content-type sniffing (an upload served back can never
         // become script), no framing by other sites (clickjacking), and no full URLs in
         // the Referer sent elsewhere. A handler that sets one of them keeps its own.
@@ -93,7 +98,12 @@ pub async fn run(
         state.config.write_timeout,
         Arc::clone(&state.stalled_connections),
     );
-    let serving = http::serve::serve(listener, app(state), {
+    let guards = http::serve::Guards {
+        admission: Arc::clone(&state.admission),
+        header_timeout: state.config.header_timeout,
+        pace: state.config.min_pace(),
+    };
+    let serving = http::serve::serve(listener, app(state), guards, {
         let token = token.clone();
         async move {
             shutdown.await;

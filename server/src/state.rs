@@ -4,17 +4,18 @@ use std::{io, sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
-use shared::{ErrorBody, ErrorCode, UploadStatus};
+use shared::{ErrorBody, ErrorCode, UploadId, UploadStatus};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{limiter::LoginLimits, token::TokenKey},
+    auth::{limiter::AccountLimits, password::PasswordQueue, token::TokenKey},
     clock,
     config::Config,
-    events::{EventBus, MemoryHub, Recorder, StreamDeps},
+    events::{EventBus, MemoryHub, Recorder, StreamDeps, StreamSlots},
+    http::{admission::Admission, client::TrustedProxies},
     processing::{worker_context, Jobs},
-    store::{AccountRepo, BlobStore, FsBlobStore, MetadataRepo, SqliteRepo, StoreError},
+    store::{AccountRepo, BlobKey, BlobStore, FsBlobStore, MetadataRepo, SqliteRepo, StoreError},
     uploads::{lifecycle::Change, quota::Quotas},
 };
 
@@ -26,7 +27,15 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     pub recorder: Arc<Recorder>,
     pub accounts: Arc<dyn AccountRepo>,
-    pub login_limits: Arc<LoginLimits>,
+    /// Login and registration attempts, per username and per client address.
+    pub account_limits: Arc<AccountLimits>,
+    /// Bounds the logins and registrations waiting for a password hash.
+    pub password_queue: Arc<PasswordQueue>,
+    /// Open event streams per account and per events token.
+    pub streams: Arc<StreamSlots>,
+    /// The connection caps, shared with the accept loop.
+    pub admission: Arc<Admission>,
+    pub trusted_proxies: Arc<TrustedProxies>,
     /// Signs the events tokens of `POST /api/uploads/{id}/token`.
     pub token_key: Arc<TokenKey>,
     pub quotas: Arc<Quotas>,
@@ -54,12 +63,20 @@ impl AppState {
     /// Opens the embedded stores in the data directory, recovers what a previous run
     /// left unfinished, and starts the workers.
     pub async fn open(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
+        let blobs = Arc::new(FsBlobStore::open_dir(config.data_dir.join("blobs")).await?);
+        Self::open_with_blobs(config, leptos_options, blobs).await
+    }
+
+    /// [`AppState::open`] with another blob store (tests use one that fails on demand).
+    pub async fn open_with_blobs(
+        config: Config,
+        leptos_options: LeptosOptions,
+        blobs: Arc<dyn BlobStore>,
+    ) -> Result<Self, StartError> {
         tokio::fs::create_dir_all(&config.data_dir).await?;
         let sqlite = Arc::new(SqliteRepo::open(&config.data_dir).await?);
         let repo: Arc<dyn MetadataRepo> = sqlite.clone();
         let accounts: Arc<dyn AccountRepo> = sqlite;
-        let blobs: Arc<dyn BlobStore> =
-            Arc::new(FsBlobStore::open_dir(config.data_dir.join("blobs")).await?);
         let token_key =
             Arc::new(TokenKey::load_or_create(&config.data_dir.join("token.key")).await?);
         let quotas = Quotas::new(config.user_quota(), config.user_max_in_flight);
@@ -76,15 +93,25 @@ impl AppState {
             ),
             shutdown.clone(),
         ));
+        let trusted_proxies = Arc::new(config.trusted_proxies.clone());
+        let admission = Admission::new(
+            config.max_connections(),
+            config.max_connections_per_client,
+            Arc::clone(&trusted_proxies),
+        );
         let state = Self {
             limits: Arc::new(config.limits()),
+            account_limits: Arc::new(AccountLimits::new(config.registrations_per_hour)),
+            password_queue: Arc::new(PasswordQueue::new(config.password_queue)),
+            streams: Arc::new(StreamSlots::new(config.user_max_streams)),
+            admission,
+            trusted_proxies,
             config: Arc::new(config),
             repo,
             blobs,
             bus,
             recorder,
             accounts,
-            login_limits: Arc::new(LoginLimits::default()),
             token_key,
             quotas,
             jobs,
@@ -94,8 +121,39 @@ impl AppState {
             leptos_options,
         };
         state.recover().await?;
+        state.sweep_orphans().await?;
         state.start_compaction();
         Ok(state)
+    }
+
+    /// Removes stored files whose upload no longer exists (the server stopped between
+    /// deleting an upload's row and its files, or could not remove a failed upload's
+    /// bytes): nothing could ever reach them, and they would take space for good.
+    async fn sweep_orphans(&self) -> Result<(), StartError> {
+        let ids = self.blobs.stored_ids().await?;
+        let known = self.repo.existing(&ids).await?;
+        let orphans: Vec<_> = ids.into_iter().filter(|id| !known.contains(id)).collect();
+        for id in &orphans {
+            self.delete_blobs(id).await;
+        }
+        if !orphans.is_empty() {
+            tracing::info!(removed = orphans.len(), "removed stored files that had no upload");
+        }
+        Ok(())
+    }
+
+    /// Removes every blob of upload `id`; a failure is logged, and the next start's sweep
+    /// tries again.
+    async fn delete_blobs(&self, id: &UploadId) {
+        for key in [
+            BlobKey::Original(id.clone()),
+            BlobKey::Text(id.clone()),
+            BlobKey::Thumbnail(id.clone()),
+        ] {
+            if let Err(error) = self.blobs.delete(&key).await {
+                tracing::error!(upload = %id, %error, "could not remove a stored file");
+            }
+        }
     }
 
     /// Removes the events of uploads that finished longer than `UPLINK_EVENT_RETENTION`
@@ -144,6 +202,9 @@ impl AppState {
                 self.recorder
                     .record(&upload.id, Change::failed(UploadStatus::Failed, interrupted))
                     .await?;
+                // Its bytes may have been committed just before the stop, ahead of the
+                // record that would have kept them: nothing can use them now.
+                self.delete_blobs(&upload.id).await;
             } else {
                 self.jobs.enqueue(&owner, upload.id);
             }

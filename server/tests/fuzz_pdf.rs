@@ -102,7 +102,8 @@ proptest! {
     ) {
         let seeds = seeds();
         let bytes = mutate(seeds[seed.index(seeds.len())].clone(), &edits);
-        let sandbox = Sandbox { program: env!("CARGO_BIN_EXE_uplink").into(), memory: 256 << 20 };
+        let sandbox =
+            Sandbox { program: env!("CARGO_BIN_EXE_uplink").into(), memory: 256 << 20, cpu_secs: 30 };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let ended = runtime.block_on(extract(&sandbox, bytes));
         match ended {

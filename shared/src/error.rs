@@ -57,6 +57,9 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// The account already has `UPLINK_USER_MAX_IN_FLIGHT` uploads being received.
     TooManyUploads,
+    /// The account (or events token) already has `UPLINK_USER_MAX_STREAMS` event
+    /// streams open.
+    TooManyStreams,
     /// The upload's status does not allow this (cancelling one that already finished).
     InvalidState,
     /// The file's type is not one this server accepts (`UPLINK_ALLOWED_TYPES`).
@@ -95,6 +98,7 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::QuotaExceeded => "quota_exceeded",
             Self::TooManyUploads => "too_many_uploads",
+            Self::TooManyStreams => "too_many_streams",
             Self::InvalidState => "invalid_state",
             Self::UnsupportedType => "unsupported_type",
             Self::Unknown => "unknown",
@@ -121,7 +125,7 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 28] = [
+const ALL: [ErrorCode; 29] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidMultipart,
     ErrorCode::MissingFile,
@@ -147,6 +151,7 @@ const ALL: [ErrorCode; 28] = [
     ErrorCode::InvalidToken,
     ErrorCode::QuotaExceeded,
     ErrorCode::TooManyUploads,
+    ErrorCode::TooManyStreams,
     ErrorCode::InvalidState,
     ErrorCode::UnsupportedType,
     ErrorCode::Unknown,

@@ -1,4 +1,4 @@
-//! Counting failed attempts per key (a username, a client address) in fixed windows.
+//! Counting attempts per key (a username, a client address) in fixed windows.
 //!
 //! In memory: a restart forgets the counts, which only ever gives an attacker one more
 //! window. Entries are pruned once their window is over, so memory is bounded by the
@@ -10,62 +10,97 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Login attempts: per username, so one account cannot be guessed at, and per client
-/// address, so one client cannot guess at many accounts.
-pub struct LoginLimits {
-    pub by_username: Limiter,
-    pub by_address: Limiter,
+/// Attempts on accounts: logins per username, so one account cannot be guessed at, and
+/// per client address, so one client cannot guess at many accounts; and registrations
+/// per client address, so one client cannot make accounts without end.
+pub struct AccountLimits {
+    pub login_by_username: Limiter,
+    pub login_by_address: Limiter,
+    pub registrations: Limiter,
 }
 
-impl Default for LoginLimits {
-    fn default() -> Self {
+impl AccountLimits {
+    pub fn new(registrations_per_hour: u32) -> Self {
         let window = Duration::from_secs(15 * 60);
-        Self { by_username: Limiter::new(5, window), by_address: Limiter::new(30, window) }
+        Self {
+            login_by_username: Limiter::new(5, window),
+            login_by_address: Limiter::new(30, window),
+            registrations: Limiter::new(registrations_per_hour, Duration::from_secs(3600)),
+        }
     }
 }
 
+/// At most `max_attempts` per key in each window. An attempt is counted when it begins,
+/// before the password hash that decides it: counted after, a burst of parallel guesses
+/// would all pass the check before the first was recorded. One that turns out not to
+/// count (a successful login) is given back with [`Limiter::refund`] or
+/// [`Limiter::clear`].
 pub struct Limiter {
-    max_failures: u32,
+    /// 0: no limit.
+    max_attempts: u32,
     window: Duration,
-    counts: Mutex<HashMap<String, (u32, Instant)>>,
+    counts: Mutex<Counts>,
 }
+
+#[derive(Default)]
+struct Counts {
+    by_key: HashMap<String, (u32, Instant)>,
+    /// Pruning is due when the table has grown to this size: twice what a prune left,
+    /// so a table full of live keys is not scanned on every attempt.
+    prune_at: usize,
+}
+
+/// The table is pruned no earlier than this size.
+const PRUNE_FROM: usize = 10_000;
 
 impl Limiter {
-    pub fn new(max_failures: u32, window: Duration) -> Self {
-        Self { max_failures, window, counts: Mutex::new(HashMap::new()) }
+    pub fn new(max_attempts: u32, window: Duration) -> Self {
+        let counts = Counts { by_key: HashMap::new(), prune_at: PRUNE_FROM };
+        Self { max_attempts, window, counts: Mutex::new(counts) }
     }
 
-    /// `Err(seconds to wait)` while `key` has used up its failures in this window.
-    pub fn check(&self, key: &str) -> Result<(), u64> {
-        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        match counts.get(key) {
-            Some(&(failures, started)) if failures >= self.max_failures => {
-                let left = self.window.saturating_sub(started.elapsed());
-                if left.is_zero() {
-                    Ok(())
-                } else {
-                    Err(left.as_secs().max(1))
-                }
-            }
-            _ => Ok(()),
+    /// Counts an attempt for `key`, or `Err(seconds to wait)` while it has used up its
+    /// attempts in this window (a refused attempt is not counted).
+    pub fn attempt(&self, key: &str) -> Result<(), u64> {
+        if self.max_attempts == 0 {
+            return Ok(());
         }
-    }
-
-    pub fn fail(&self, key: &str) {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counts = self.lock();
         let now = Instant::now();
-        if counts.len() > 10_000 {
-            counts.retain(|_, (_, started)| now.duration_since(*started) < self.window);
+        if counts.by_key.len() >= counts.prune_at {
+            counts.by_key.retain(|_, (_, started)| now.duration_since(*started) < self.window);
+            counts.prune_at = (counts.by_key.len() * 2).max(PRUNE_FROM);
         }
-        let entry = counts.entry(key.to_owned()).or_insert((0, now));
+        let entry = counts.by_key.entry(key.to_owned()).or_insert((0, now));
         if now.duration_since(entry.1) >= self.window {
             *entry = (0, now);
         }
+        if entry.0 >= self.max_attempts {
+            let left = self.window.saturating_sub(now.duration_since(entry.1));
+            return Err(left.as_secs().max(1));
+        }
         entry.0 += 1;
+        Ok(())
     }
 
+    /// Gives back one counted attempt of `key`; a key with none left is forgotten.
+    pub fn refund(&self, key: &str) {
+        let mut counts = self.lock();
+        if let Some(entry) = counts.by_key.get_mut(key) {
+            entry.0 = entry.0.saturating_sub(1);
+            if entry.0 == 0 {
+                counts.by_key.remove(key);
+            }
+        }
+    }
+
+    /// Forgets `key`'s attempts.
     pub fn clear(&self, key: &str) {
-        self.counts.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.lock().by_key.remove(key);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -74,16 +109,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_key_is_refused_after_its_failures_and_others_are_not() {
+    fn attempts_count_when_they_begin_and_refunds_give_them_back() {
         let limiter = Limiter::new(3, Duration::from_secs(60));
         for _ in 0..3 {
-            assert!(limiter.check("ada").is_ok());
-            limiter.fail("ada");
+            assert!(limiter.attempt("ada").is_ok());
         }
-        let wait = limiter.check("ada").unwrap_err();
+        let wait = limiter.attempt("ada").unwrap_err();
         assert!((1..=60).contains(&wait));
-        assert!(limiter.check("bob").is_ok());
+        assert!(limiter.attempt("bob").is_ok());
+        limiter.refund("ada");
+        assert!(limiter.attempt("ada").is_ok(), "a refunded attempt can be made again");
+        assert!(limiter.attempt("ada").is_err());
         limiter.clear("ada");
-        assert!(limiter.check("ada").is_ok());
+        assert!(limiter.attempt("ada").is_ok());
+        limiter.refund("bob");
+        assert!(limiter.lock().by_key.get("bob").is_none(), "nothing counted, nothing kept");
+        let unlimited = Limiter::new(0, Duration::from_secs(60));
+        assert!((0..100).all(|_| unlimited.attempt("ada").is_ok()));
     }
 }

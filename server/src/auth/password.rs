@@ -17,7 +17,7 @@ use argon2::{
     password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, Salt, SaltString},
     Algorithm, Argon2, Block, Params, Version,
 };
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// A real hash of a password nobody has, checked when the username is unknown so that
 /// an unknown user costs as much time as a wrong password and the answers cannot be
@@ -126,18 +126,95 @@ pub async fn hash(password: String) -> String {
 /// Whether `password` matches `stored`; with no stored hash, spends the same time and
 /// says no.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
-    on_hasher(move || {
-        let known = stored.is_some();
-        let stored = stored.unwrap_or_else(|| DECOY.clone());
-        matches(&password, &stored) && known
-    })
-    .await
+    on_hasher(move || verify_now(&password, stored)).await
+}
+
+fn verify_now(password: &str, stored: Option<String>) -> bool {
+    let known = stored.is_some();
+    let stored = stored.unwrap_or_else(|| DECOY.clone());
+    matches(password, &stored) && known
+}
+
+/// A bound on the hashes asked for and not yet done. The hashing threads work through
+/// their queue at one hash per CPU at a time; without a bound, a flood of logins would
+/// queue without end, holding memory while every answer comes later and later. Past the
+/// bound a request is turned away at once, to come back later.
+///
+/// A place is held by the hashing job itself, not by the request: a client that hangs up
+/// drops its request, but its hash still runs, and still counts until it is done.
+#[derive(Debug)]
+pub struct PasswordQueue(Arc<Semaphore>);
+
+/// The queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+impl PasswordQueue {
+    pub fn new(max_waiting: usize) -> Self {
+        Self(Arc::new(Semaphore::new(max_waiting.max(1))))
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, Busy> {
+        let place = self.place()?;
+        Ok(on_hasher(move || {
+            let _place = place;
+            hash_now(&password)
+        })
+        .await)
+    }
+
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, Busy> {
+        let place = self.place()?;
+        Ok(on_hasher(move || {
+            let _place = place;
+            verify_now(&password, stored)
+        })
+        .await)
+    }
+
+    fn place(&self) -> Result<OwnedSemaphorePermit, Busy> {
+        Arc::clone(&self.0).try_acquire_owned().map_err(|_| Busy)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use argon2::{PasswordHasher, PasswordVerifier};
+
+    #[tokio::test]
+    async fn a_full_queue_turns_requests_away_at_once() {
+        let queue = Arc::new(PasswordQueue::new(2));
+        let waiting: Vec<_> = (0..2)
+            .map(|_| {
+                let queue = Arc::clone(&queue);
+                tokio::spawn(async move { queue.hash("correct horse".into()).await })
+            })
+            .collect();
+        // Both places are taken before either hash can finish (a hash takes milliseconds).
+        while queue.0.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(queue.verify("x".into(), None).await, Err(Busy));
+        for task in waiting {
+            assert!(task.await.unwrap().is_ok());
+        }
+        assert_eq!(queue.verify("x".into(), None).await, Ok(false), "places come back");
+
+        // A request abandoned while its hash runs (its client hung up): the hash goes on,
+        // and keeps its place until it is done.
+        let queue = Arc::new(PasswordQueue::new(1));
+        let abandoned = tokio::spawn({
+            let queue = Arc::clone(&queue);
+            async move { queue.hash("correct horse".into()).await }
+        });
+        while queue.0.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        abandoned.abort();
+        assert!(abandoned.await.unwrap_err().is_cancelled());
+        assert_eq!(queue.verify("x".into(), None).await, Err(Busy), "its hash still counts");
+    }
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_nothing_else() {

@@ -2,11 +2,13 @@
 //! and framed for every SSE stream that has it in scope.
 
 mod hub;
+mod places;
 mod recorder;
 pub mod sse;
 mod stream;
 
 pub use hub::{EventBus, MemoryHub, Subscription};
+pub use places::{StreamPlace, StreamSlots};
 pub use recorder::Recorder;
 pub use stream::{event_stream, StreamDeps, StreamRequest};
 

@@ -86,9 +86,11 @@ pub fn event_stream(
         // An id this log never handed out (another server's, or from before a reset),
         // or one from before the retention horizon, cannot be resumed from: such a
         // client gets the present state instead. `0` asks for all that is retained.
+        let mut known_horizon = 0;
         let last_event_id = match last_event_id {
             Some(after) => match deps.repo.log_bounds().await {
                 Ok((horizon, head)) => {
+                    known_horizon = horizon;
                     (after <= head && (after == 0 || after >= horizon)).then_some(after)
                 }
                 Err(error) => {
@@ -129,8 +131,23 @@ pub fn event_stream(
         let mut keep_alive = interval_at(tokio::time::Instant::now() + deps.keep_alive, deps.keep_alive);
         loop {
             if catching_up {
-                match deps.repo.events_after(&scope, last_sent, REPLAY_BATCH).await {
-                    Ok(batch) => {
+                let read = async {
+                    let batch = deps.repo.events_after(&scope, last_sent, REPLAY_BATCH).await?;
+                    Ok::<_, crate::store::StoreError>((batch, deps.repo.log_bounds().await?.0))
+                };
+                match read.await {
+                    // Compaction removed events past what this stream has sent since it
+                    // began: some of them may be the stream's next ones, and sending this
+                    // batch could skip them unseen. Ending instead makes the client
+                    // reconnect from its last id, which is now behind the horizon, so it
+                    // gets the present state: never a silent gap. (The horizon is the whole
+                    // log's, so compacting others' uploads can end a replay that lost
+                    // nothing; its client then gets a snapshot, which is never wrong.)
+                    Ok((_, horizon)) if horizon > last_sent.max(known_horizon) => {
+                        tracing::info!(last_sent, horizon, "compaction overtook a replay; ending the stream");
+                        return;
+                    }
+                    Ok((batch, _)) => {
                         catching_up = batch.len() == REPLAY_BATCH as usize;
                         for event in batch {
                             last_sent = event.seq;

@@ -1,8 +1,8 @@
 //! `/api/auth/…`: register, log in, log out, and who am I.
 
 use axum::{
-    extract::{FromRequestParts, State},
-    http::{header, request::Parts, HeaderMap, StatusCode},
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -10,7 +10,7 @@ use axum::{
 use serde::Deserialize;
 use shared::ErrorCode;
 
-use super::{extract::Json as JsonBody, listener::ClientAddr};
+use super::{client::ClientIp, extract::Json as JsonBody};
 use crate::{
     auth::{
         password,
@@ -59,25 +59,28 @@ impl Credentials {
     }
 }
 
-/// The client's IP address, when the connection has one (not in router-only tests).
-struct Peer(Option<std::net::IpAddr>);
-
-impl FromRequestParts<AppState> for Peer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        let addr = parts.extensions.get::<axum::extract::ConnectInfo<ClientAddr>>();
-        Ok(Self(addr.map(|info| info.0 .0.ip())))
-    }
-}
-
 async fn register(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     JsonBody(credentials): JsonBody<Credentials>,
 ) -> Result<Response, ApiError> {
     credentials.validate()?;
-    let hash = password::hash(credentials.password).await;
+    let client_key = client.map(|ip| ip.to_string());
+    let registrations = &state.account_limits.registrations;
+    if let Some(key) = &client_key {
+        registrations.attempt(key).map_err(rate_limited)?;
+    }
+    let hash = match state.password_queue.hash(credentials.password).await {
+        Ok(hash) => hash,
+        // Turned away before anything was done: it does not count.
+        Err(full) => {
+            if let Some(key) = &client_key {
+                registrations.refund(key);
+            }
+            return Err(busy(full));
+        }
+    };
     let user = state
         .accounts
         .create_user(&credentials.username, &hash, &clock::now())
@@ -89,29 +92,66 @@ async fn register(
 
 async fn login(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     JsonBody(credentials): JsonBody<Credentials>,
 ) -> Result<Response, ApiError> {
+    // A name or password that could never have been registered costs no hash.
+    credentials.validate()?;
+    let limits = &state.account_limits;
     let name_key = credentials.username.to_ascii_lowercase();
-    let peer_key = peer.map(|ip| ip.to_string());
-    state.login_limits.by_username.check(&name_key).map_err(rate_limited)?;
-    if let Some(key) = &peer_key {
-        state.login_limits.by_address.check(key).map_err(rate_limited)?;
+    let client_key = client.map(|ip| ip.to_string());
+    // Counted before the hash runs, and refunded if the password turns out right. The
+    // address first: a client out of attempts cannot fill the table with usernames.
+    if let Some(key) = &client_key {
+        limits.login_by_address.attempt(key).map_err(rate_limited)?;
     }
-    let found = state.accounts.find_user(&credentials.username).await?;
-    let (user, stored) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
-    if !password::verify(credentials.password, stored).await {
-        state.login_limits.by_username.fail(&name_key);
-        if let Some(key) = &peer_key {
-            state.login_limits.by_address.fail(key);
+    if let Err(wait) = limits.login_by_username.attempt(&name_key) {
+        if let Some(key) = &client_key {
+            limits.login_by_address.refund(key);
         }
-        tracing::info!(username = %credentials.username, ?peer, "login refused");
+        return Err(rate_limited(wait));
+    }
+    let refund_all = || {
+        limits.login_by_username.refund(&name_key);
+        if let Some(key) = &client_key {
+            limits.login_by_address.refund(key);
+        }
+    };
+    let found = match state.accounts.find_user(&credentials.username).await {
+        Ok(found) => found,
+        Err(error) => {
+            refund_all();
+            return Err(error.into());
+        }
+    };
+    let (user, stored) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
+    let verified = match state.password_queue.verify(credentials.password, stored).await {
+        Ok(verified) => verified,
+        // Not a guess that was checked: it does not count.
+        Err(full) => {
+            refund_all();
+            return Err(busy(full));
+        }
+    };
+    if !verified {
+        tracing::info!(username = %credentials.username, ?client, "login refused");
         return Err(ApiError::InvalidCredentials);
     }
     let user = user.expect("only a known user's password verifies");
-    state.login_limits.by_username.clear(&name_key);
+    limits.login_by_username.clear(&name_key);
+    if let Some(key) = &client_key {
+        limits.login_by_address.refund(key);
+    }
     start_session(&state, &headers, user, StatusCode::OK).await
+}
+
+/// The hashing queue is full: come back in a moment.
+fn busy(_: password::Busy) -> ApiError {
+    ApiError::Busy {
+        message: "the server is busy checking passwords; try again shortly".into(),
+        retry_after_secs: 1,
+    }
 }
 
 fn rate_limited(retry_after_secs: u64) -> ApiError {

@@ -3,13 +3,9 @@
 use axum::{extract::State, http::HeaderMap, response::Response, routing::get, Router};
 use serde::Deserialize;
 
-use super::{extract::Query, last_event_id, sse_response};
+use super::{extract::Query, last_event_id, stream_place, stream_response};
 use crate::{
-    auth::CurrentUser,
-    error::ApiError,
-    events::{event_stream, StreamRequest},
-    state::AppState,
-    store::Scope,
+    auth::CurrentUser, error::ApiError, events::StreamRequest, state::AppState, store::Scope,
 };
 
 pub fn router() -> Router<AppState> {
@@ -31,11 +27,12 @@ async fn all_events(
     headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Result<Response, ApiError> {
+    let place = stream_place(&state, current.id(), None)?;
     let request = StreamRequest {
         scope: Scope::owner(current.user.id),
         last_event_id: last_event_id(&headers, query.last_event_id.as_deref()),
         end_on_terminal: false,
         session: Some(current.session),
     };
-    Ok(sse_response(event_stream(state.stream_deps(), request)))
+    Ok(stream_response(&state, request, place))
 }

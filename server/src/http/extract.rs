@@ -8,7 +8,11 @@ use axum::{
 use serde::de::DeserializeOwned;
 use shared::ErrorCode;
 
-use crate::{error::ApiError, state::AppState};
+use super::pace::TooSlow;
+use crate::{
+    error::{find_cause, ApiError},
+    state::AppState,
+};
 
 /// A query string; unreadable ones are `400 invalid_request`.
 pub struct Query<T>(pub T);
@@ -54,11 +58,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
         axum::Json::<T>::from_request(request, state)
             .await
             .map(|axum::Json(value)| Self(value))
-            .map_err(|rejection| {
-                ApiError::bad_request(
+            .map_err(|rejection| match find_cause::<TooSlow>(&rejection) {
+                // Cut off for its pace, like any slow request body.
+                Some(slow) => ApiError::bad_request(ErrorCode::UploadAborted, slow.to_string()),
+                None => ApiError::bad_request(
                     ErrorCode::InvalidRequest,
                     format!("unreadable JSON body: {}", rejection.body_text()),
-                )
+                ),
             })
     }
 }

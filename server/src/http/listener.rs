@@ -85,6 +85,14 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Answers a connection that was not admitted with `answer` (as much as the socket
+    /// takes at once, which for a fresh one is all of it) and closes it, never waiting.
+    pub fn refuse(self, answer: &[u8]) {
+        if let Err(error) = self.stream.try_write(answer) {
+            tracing::debug!(peer = %self.peer, %error, "could not answer a refused connection");
+        }
+    }
+
     /// Runs a write; while it cannot proceed, the timer runs too, and when the timer
     /// fires first the write fails, which makes hyper drop the connection.
     fn guard<T>(

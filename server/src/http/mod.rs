@@ -1,11 +1,14 @@
 //! HTTP routes: thin handlers that parse, call a domain module and map its errors.
 
+pub mod admission;
 mod auth;
+pub mod client;
 pub mod csp;
 mod events;
 mod extract;
 mod health;
 pub mod listener;
+pub mod pace;
 pub mod pages;
 pub mod serve;
 mod uploads;
@@ -17,11 +20,14 @@ use axum::{
     routing::any,
     Router,
 };
-use futures_util::Stream;
+use futures_util::StreamExt;
 use shared::{ErrorCode, UploadId};
-use std::convert::Infallible;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::ApiError,
+    events::{event_stream, StreamPlace, StreamRequest},
+    state::AppState,
+};
 
 /// Every API route; unknown `/api` paths answer with a JSON 404, not the HTML app.
 pub fn router() -> Router<AppState> {
@@ -63,11 +69,29 @@ fn last_event_id(headers: &HeaderMap, query: Option<&str>) -> Option<i64> {
         .filter(|id| *id >= 0)
 }
 
-/// An SSE response around a stream of frames.
-fn sse_response(
-    stream: impl Stream<Item = Result<bytes::Bytes, Infallible>> + Send + 'static,
-) -> Response {
-    let mut response = Response::new(Body::from_stream(stream));
+/// A place for one more event stream of `account`'s (opened with `token`, if any), or
+/// `429 too_many_streams`.
+fn stream_place(
+    state: &AppState,
+    account: &str,
+    token: Option<&str>,
+) -> Result<StreamPlace, ApiError> {
+    state.streams.take(account, token).ok_or_else(|| {
+        ApiError::TooManyStreams(format!(
+            "at most {} event streams may be open at once; close one first",
+            state.streams.max()
+        ))
+    })
+}
+
+/// The event stream `request` asks for, as an SSE response holding `place` until it ends.
+fn stream_response(state: &AppState, request: StreamRequest, place: StreamPlace) -> Response {
+    let frames = event_stream(state.stream_deps(), request);
+    let frames = frames.map(move |frame| {
+        let _held = &place;
+        frame
+    });
+    let mut response = Response::new(Body::from_stream(frames));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -18,12 +18,12 @@ use tokio_util::io::ReaderStream;
 use super::{
     events::StreamQuery,
     extract::{Path, Query},
-    last_event_id, sse_response, upload_id,
+    last_event_id, stream_place, stream_response, upload_id,
 };
 use crate::{
     auth::{token::unix_now, CurrentUser},
     error::ApiError,
-    events::{event_stream, StreamRequest},
+    events::StreamRequest,
     state::AppState,
     store::{BlobKey, Scope, StoreError},
     uploads::{
@@ -89,6 +89,10 @@ async fn create(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/event-stream"));
 
+    // The stream's place is taken before a byte is read: an upload whose answer could
+    // not be sent must not be stored.
+    let place = wants_stream.then(|| stream_place(&state, current.id(), None)).transpose()?;
+
     // Received on its own task: if the client disconnects, this handler is dropped, but
     // the receive runs on to notice the broken body and mark the upload failed.
     let owner = current.id().to_owned();
@@ -101,7 +105,7 @@ async fn create(
     .await
     .map_err(|e| ApiError::Io(std::io::Error::other(e)))??;
 
-    if wants_stream {
+    if let Some(place) = place {
         let request = StreamRequest {
             scope: Scope::upload(owner, upload.id.clone()),
             // The whole history of this upload, from its first byte, then live.
@@ -109,7 +113,7 @@ async fn create(
             end_on_terminal: true,
             session: Some(current.session),
         };
-        return Ok(sse_response(event_stream(state.stream_deps(), request)));
+        return Ok(stream_response(&state, request, place));
     }
     let location = HeaderValue::from_str(&format!("/api/uploads/{}", upload.id))
         .map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
@@ -338,13 +342,14 @@ async fn events(
             (current.user.id, Some(current.session))
         }
     };
+    let place = stream_place(&state, &owner, query.token.as_deref())?;
     let request = StreamRequest {
         scope: Scope::upload(owner, id),
         last_event_id: last_event_id(&headers, query.last_event_id.as_deref()),
         end_on_terminal: true,
         session,
     };
-    Ok(sse_response(event_stream(state.stream_deps(), request)))
+    Ok(stream_response(&state, request, place))
 }
 
 /// What `POST /api/uploads/{id}/token` answers.

@@ -3,6 +3,7 @@
 
 mod bidi;
 pub mod compare;
+pub mod confine;
 mod encoding;
 mod fair;
 pub mod fixtures;

@@ -52,7 +52,12 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn open(&self, key: &BlobKey) -> io::Result<(BlobReader, u64)>;
     /// Removes a blob; a missing blob is not an error.
     async fn delete(&self, key: &BlobKey) -> io::Result<()>;
+    /// The upload ids that have any blob stored, for sweeping those with no upload left.
+    async fn stored_ids(&self) -> io::Result<Vec<UploadId>>;
 }
+
+/// The directories of [`BlobKey::relative_path`].
+const KEY_DIRS: [&str; 3] = ["originals", "text", "thumbnails"];
 
 /// Blobs as files under `<data>/blobs`, written to a temporary file and renamed into
 /// place on commit so a crash never leaves a half-written blob under a real key.
@@ -64,7 +69,7 @@ pub struct FsBlobStore {
 impl FsBlobStore {
     pub async fn open_dir(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        for dir in ["originals", "text", "thumbnails", "tmp"] {
+        for dir in KEY_DIRS.iter().chain(&["tmp"]) {
             fs::create_dir_all(root.join(dir)).await?;
         }
         // Anything in tmp/ belongs to a write that never committed.
@@ -105,6 +110,20 @@ impl BlobStore for FsBlobStore {
             other => other,
         }
     }
+
+    async fn stored_ids(&self) -> io::Result<Vec<UploadId>> {
+        let mut ids = std::collections::BTreeSet::new();
+        for dir in KEY_DIRS {
+            let mut entries = fs::read_dir(self.root.join(dir)).await?;
+            while let Some(entry) = entries.next_entry().await? {
+                // Only names a key could have made; anything else is not ours to touch.
+                if let Some(id) = entry.file_name().to_str().and_then(UploadId::parse) {
+                    ids.insert(id);
+                }
+            }
+        }
+        Ok(ids.into_iter().collect())
+    }
 }
 
 struct FsBlobWriter {
@@ -120,9 +139,22 @@ impl BlobWriter for FsBlobWriter {
     }
 
     async fn commit(mut self: Box<Self>) -> io::Result<()> {
-        self.file.flush().await?;
-        self.file.get_mut().sync_data().await?;
-        fs::rename(&self.temp, &self.target).await
+        let durable = async {
+            // Small files are first written here, at the flush: a full disk fails now.
+            self.file.flush().await?;
+            self.file.get_mut().sync_data().await?;
+            fs::rename(&self.temp, &self.target).await?;
+            // The rename is durable only once its directory is: without this, a power
+            // loss could take back a file whose upload was already acknowledged.
+            let dir = self.target.parent().expect("a blob path has a directory");
+            fs::File::open(dir).await?.sync_all().await
+        };
+        let result = durable.await;
+        if result.is_err() {
+            // Whether or not the rename happened, nothing partial stays behind.
+            let _ = fs::remove_file(&self.temp).await;
+        }
+        result
     }
 
     async fn abort(self: Box<Self>) {

@@ -6,6 +6,7 @@ mod blobs;
 mod repo;
 mod sqlite;
 mod sqlite_accounts;
+mod sqlite_retention;
 
 pub use accounts::{AccountRepo, User};
 pub use blobs::{BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore};

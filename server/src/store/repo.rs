@@ -1,6 +1,8 @@
 //! The metadata store: uploads and the durable event log, side by side so that a change
 //! and the event announcing it commit together (the log is the store's outbox).
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use shared::{Upload, UploadId};
 
@@ -120,8 +122,12 @@ pub trait MetadataRepo: Send + Sync + 'static {
     ) -> Result<Vec<(u32, String)>, StoreError>;
 
     /// Removes the events of uploads that finished at or before `before` (RFC 3339), and
-    /// those of deleted uploads recorded by then. Returns how many were removed.
+    /// those of deleted uploads recorded by then, in batches that each move the horizon
+    /// with their deletions. Returns how many were removed.
     async fn compact(&self, before: &str) -> Result<u64, StoreError>;
+
+    /// Which of `ids` still have an upload (stored files whose upload is gone are swept).
+    async fn existing(&self, ids: &[UploadId]) -> Result<HashSet<UploadId>, StoreError>;
 
     /// `(horizon, head)` of the log in one read: the highest id compaction has removed
     /// (resuming from below it could miss events, so such clients get a snapshot) and the

@@ -1,6 +1,6 @@
 //! The embedded metadata store: one SQLite file in the data directory.
 
-use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
+use std::{collections::HashSet, path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadEvent, UploadId, UploadStatus};
@@ -114,13 +114,6 @@ const ID_GAP_AFTER_UNCLEAN_STOP: i64 = 1_000_000;
 
 const UPLOAD_COLUMNS: &str = "id, filename, size, content_type, sha256, status, stage, percent, \
      pages, error_code, error_message, created_at, updated_at, client_ref, has_text, attempt, width, height, has_thumbnail, last_seq";
-
-/// Events past retention (`?1` is the cutoff): those of uploads finished by then, and
-/// those of deleted uploads recorded by then.
-const COMPACTABLE: &str = "upload_id IN \
-         (SELECT id FROM uploads WHERE status IN ('done', 'failed', 'cancelled') \
-          AND updated_at <= ?1) \
-     OR (upload_id NOT IN (SELECT id FROM uploads) AND recorded_at <= ?1)";
 
 fn upload_from_row(row: &SqliteRow) -> Result<(i64, Upload), StoreError> {
     let corrupt = |what: &str| StoreError::CorruptRow(what.to_owned());
@@ -356,7 +349,9 @@ impl MetadataRepo for SqliteRepo {
 
     async fn stored_bytes(&self, owner: &str) -> Result<u64, StoreError> {
         let bytes: Option<i64> = sqlx::query_scalar(
-            "SELECT SUM(size) FROM uploads WHERE owner_id = ? AND status != 'uploading'",
+            // Only bytes that were stored count: an upload that failed or was cancelled while
+            // arriving keeps the size it had reached, but none of its bytes.
+            "SELECT SUM(size) FROM uploads WHERE owner_id = ? AND sha256 IS NOT NULL",
         )
         .bind(owner)
         .fetch_one(&self.pool)
@@ -455,27 +450,11 @@ impl MetadataRepo for SqliteRepo {
     }
 
     async fn compact(&self, before: &str) -> Result<u64, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let horizon: Option<i64> =
-            sqlx::query_scalar(&format!("SELECT MAX(seq) FROM events WHERE {COMPACTABLE}"))
-                .bind(before)
-                .fetch_one(&mut *tx)
-                .await?;
-        let Some(horizon) = horizon else { return Ok(0) };
-        let removed = sqlx::query(&format!("DELETE FROM events WHERE {COMPACTABLE}"))
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        sqlx::query(
-            "INSERT INTO store_meta (key, value) VALUES ('compacted_through', ?) \
-             ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
-        )
-        .bind(horizon)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(removed)
+        self.compact_in_batches(before).await
+    }
+
+    async fn existing(&self, ids: &[UploadId]) -> Result<HashSet<UploadId>, StoreError> {
+        self.existing_ids(ids).await
     }
 
     async fn log_bounds(&self) -> Result<(i64, i64), StoreError> {

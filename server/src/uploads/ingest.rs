@@ -1,6 +1,8 @@
 //! Receiving an upload: the multipart body is streamed into blob storage as it arrives
 //! (never held whole in memory), hashed on the way, held to the size limit, and its
-//! progress published at a bounded rate, within its account's quota.
+//! progress published at a bounded rate, within its account's quota. The body reaches
+//! the parser through [`FormBody`], which bounds the form around the file and works
+//! around a parser bug; its pace is held by the server (`http::pace`).
 
 use std::{
     sync::{
@@ -10,20 +12,22 @@ use std::{
     time::Duration,
 };
 
-use axum::body::Body;
+use axum::{body::Body, BoxError};
 use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
 use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadId, UploadStatus};
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 
 use super::{
     display_name,
+    form::{FilePart, FormBody, FormTooLarge},
     lifecycle::{self, Change},
     quota::Ticket,
 };
 use crate::{
     clock,
-    error::ApiError,
+    error::{find_cause, ApiError},
+    http::pace::TooSlow,
     state::AppState,
     store::{BlobKey, BlobWriter, StoreError},
 };
@@ -40,9 +44,6 @@ const TYPICAL_FORM_OVERHEAD: u64 = 4 * 1024;
 /// At most this many receiving-progress events per second per upload.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
 
-/// Non-file parts are small form fields; anything larger is refused.
-const MAX_FIELD_BYTES: usize = 64 * 1024;
-
 pub struct IngestRequest {
     /// The account the upload will belong to.
     pub owner: String,
@@ -52,7 +53,8 @@ pub struct IngestRequest {
     pub body: Body,
 }
 
-/// The upload being received: its id, and its blob until committed.
+/// The upload being received, from the moment its row exists: its id, and its blob
+/// until committed.
 struct Receiving {
     id: UploadId,
     writer: Option<Box<dyn BlobWriter>>,
@@ -60,8 +62,10 @@ struct Receiving {
     sha256: String,
 }
 
-/// Receives one upload. On success it is stored and queued; on any failure after the
-/// upload was announced, it is marked failed and its partial bytes removed.
+/// Receives one upload. On success it is stored and queued. Once its row exists, any
+/// failure (the client's, the form's, or storage's: a full disk fails at the blob's
+/// commit) marks it failed with its `error` event and removes its bytes, so no upload is
+/// ever left `uploading` by a request that has ended.
 pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, ApiError> {
     let max = state.config.max_upload_bytes;
     if request.content_length.is_some_and(|len| len > max.saturating_add(MULTIPART_OVERHEAD)) {
@@ -77,23 +81,21 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
     let mut ticket = state.quotas.admit(&request.owner, stored, announced)?;
     let received = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&received);
-    let body = request.body.into_data_stream().inspect_ok(move |chunk| {
+    let body = request.body.into_data_stream().map_err(BoxError::from).inspect_ok(move |chunk| {
         counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
     });
-    let mut multipart = multer::Multipart::new(body, request.boundary);
+    let file = FilePart::default();
+    let limits = multer::SizeLimit::new().whole_stream(max.saturating_add(MULTIPART_OVERHEAD));
+    let mut multipart = multer::Multipart::with_constraints(
+        FormBody::new(body, file.clone()),
+        request.boundary.clone(),
+        multer::Constraints::new().size_limit(limits),
+    );
     let mut current: Option<Receiving> = None;
-    let idle = state.config.upload_idle_timeout();
-
-    let outcome: Result<(), ApiError> = async {
-        loop {
-            let field = match timeout(idle, multipart.next_field()).await {
-                Err(_) => return Err(abandoned()),
-                Ok(Err(e)) => return Err(multipart_error(e)),
-                Ok(Ok(None)) => return Ok(()),
-                Ok(Ok(Some(field))) => field,
-            };
+    let read = async {
+        while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
             if field.name() != Some("file") {
-                skip_field(field, idle).await?;
+                skip_field(field).await?;
                 continue;
             }
             if current.is_some() {
@@ -115,77 +117,100 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
                 ..Change::default()
             };
             let upload = state.recorder.create(&request.owner, upload, start).await?;
-            let writer = state.blobs.create(&BlobKey::Original(upload.id.clone())).await?;
+            // From here on the upload exists, and a failure must end it.
             let receiving = current.insert(Receiving {
-                id: upload.id,
-                writer: Some(writer),
+                id: upload.id.clone(),
+                writer: None,
                 size: 0,
                 sha256: String::new(),
             });
+            receiving.writer = Some(state.blobs.create(&BlobKey::Original(upload.id)).await?);
+            file.enter();
             let total = request.content_length;
             receive_file(state, field, receiving, &mut ticket, &received, total).await?;
+            file.leave();
         }
+        Ok(())
     }
     .await;
 
-    match (outcome, current) {
-        (Ok(()), None) => {
-            Err(ApiError::bad_request(ErrorCode::MissingFile, "the form has no part named `file`"))
+    let Some(mut receiving) = current else {
+        // How much of the body came, against what it announced: tells a client that
+        // broke off from a body that was short or malformed.
+        tracing::info!(
+            received = received.load(Ordering::Relaxed),
+            content_length = request.content_length,
+            "upload refused before its file part"
+        );
+        return Err(read.err().unwrap_or_else(|| {
+            ApiError::bad_request(ErrorCode::MissingFile, "the form has no part named `file`")
+        }));
+    };
+    let total = received.load(Ordering::Relaxed);
+    let stored = match read {
+        Ok(()) => {
+            store(state, &mut receiving, request.content_length.unwrap_or(total), total).await
         }
-        (Ok(()), Some(mut receiving)) => {
-            if let Some(writer) = receiving.writer.take() {
-                writer.commit().await?;
-            }
-            let total = received.load(Ordering::Relaxed);
-            let stored = Change {
-                status: Some(UploadStatus::Queued),
-                size: Some(receiving.size),
-                sha256: Some(receiving.sha256),
-                percent: Some(Stage::Receiving.percent(1, 1)),
-                bytes_received: Some(total),
-                bytes_total: Some(request.content_length.unwrap_or(total)),
-                ..Change::default()
-            };
-            let upload = match state.recorder.record(&receiving.id, stored).await {
-                Ok(upload) => upload,
-                Err(error) => {
-                    // Cancelled or deleted as its last bytes arrived: they are not wanted.
-                    state.blobs.delete(&BlobKey::Original(receiving.id.clone())).await?;
-                    return Err(cancelled(error));
-                }
-            };
+        Err(error) => Err(error),
+    };
+    match stored {
+        Ok(upload) => {
             ticket.keep();
             state.jobs.enqueue(&request.owner, upload.id.clone());
             Ok(upload)
         }
-        (Err(error), None) => {
-            // How much of the body came, against what it announced: tells a client that
-            // broke off from a body that was short or malformed.
-            tracing::info!(
-                received = received.load(Ordering::Relaxed),
-                content_length = request.content_length,
-                "upload refused before its file part"
-            );
+        Err(error) => {
+            fail(state, receiving, &error).await;
             Err(error)
         }
-        (Err(error), Some(mut receiving)) => {
-            if let Some(writer) = receiving.writer.take() {
-                writer.abort().await;
+    }
+}
+
+/// Makes the received bytes durable, then records the upload as stored and queued.
+async fn store(
+    state: &AppState,
+    receiving: &mut Receiving,
+    bytes_total: u64,
+    bytes_received: u64,
+) -> Result<Upload, ApiError> {
+    let writer = receiving.writer.take().expect("a received file has its writer");
+    writer.commit().await?;
+    let stored = Change {
+        status: Some(UploadStatus::Queued),
+        size: Some(receiving.size),
+        sha256: Some(std::mem::take(&mut receiving.sha256)),
+        percent: Some(Stage::Receiving.percent(1, 1)),
+        bytes_received: Some(bytes_received),
+        bytes_total: Some(bytes_total),
+        ..Change::default()
+    };
+    // Refused as finished: cancelled or deleted as its last bytes arrived, so they are
+    // not wanted. `fail` then removes them like any other failure's.
+    state.recorder.record(&receiving.id, stored).await.map_err(cancelled)
+}
+
+/// Ends an upload that will not be stored: its bytes go (a partial blob, or one that was
+/// committed before recording it failed) and it is marked failed with why, unless it
+/// already ended (cancelled or deleted while arriving).
+async fn fail(state: &AppState, mut receiving: Receiving, error: &ApiError) {
+    match receiving.writer.take() {
+        Some(writer) => writer.abort().await,
+        None => {
+            if let Err(e) = state.blobs.delete(&BlobKey::Original(receiving.id.clone())).await {
+                tracing::error!(upload = %receiving.id, error = %e, "could not remove an unstored upload's bytes");
             }
-            let body = failure_body(&error);
-            tracing::info!(upload = %receiving.id, code = body.code.as_str(), "upload not received");
-            match state
-                .recorder
-                .record(&receiving.id, Change::failed(UploadStatus::Failed, body))
-                .await
-            {
-                // Deleted while it was arriving: nothing left to mark.
-                Ok(_) | Err(StoreError::NotFound | StoreError::Finished) => {}
-                Err(e) => {
-                    tracing::error!(upload = %receiving.id, error = %e, "could not mark an upload failed")
-                }
-            }
-            Err(error)
+        }
+    }
+    let body = failure_body(error);
+    tracing::info!(upload = %receiving.id, code = body.code.as_str(), %error, "upload not received");
+    // The size it reached stays on the record; with no bytes stored, it counts for nothing.
+    let failed =
+        Change { size: Some(receiving.size), ..Change::failed(UploadStatus::Failed, body) };
+    match state.recorder.record(&receiving.id, failed).await {
+        Ok(_) | Err(StoreError::NotFound | StoreError::Finished) => {}
+        Err(e) => {
+            // The store itself is failing; the next start marks it `interrupted`.
+            tracing::error!(upload = %receiving.id, error = %e, "could not mark an upload failed")
         }
     }
 }
@@ -199,17 +224,10 @@ async fn receive_file(
     total: Option<u64>,
 ) -> Result<(), ApiError> {
     let max = state.config.max_upload_bytes;
-    let idle = state.config.upload_idle_timeout();
     let mut hasher = Sha256::new();
     let mut last_progress = Instant::now();
     let writer = receiving.writer.as_mut().expect("a receiving upload has a writer");
-    loop {
-        let chunk = match timeout(idle, field.chunk()).await {
-            Err(_) => return Err(abandoned()),
-            Ok(Err(e)) => return Err(multipart_error(e)),
-            Ok(Ok(None)) => break,
-            Ok(Ok(Some(chunk))) => chunk,
-        };
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         receiving.size += chunk.len() as u64;
         if receiving.size > max {
             return Err(too_large(max));
@@ -234,25 +252,11 @@ async fn receive_file(
     Ok(())
 }
 
-/// Reads and discards a non-file form field, refusing large ones.
-async fn skip_field(mut field: multer::Field<'static>, idle: Duration) -> Result<(), ApiError> {
-    let mut seen = 0;
-    loop {
-        match timeout(idle, field.chunk()).await {
-            Err(_) => return Err(abandoned()),
-            Ok(Err(e)) => return Err(multipart_error(e)),
-            Ok(Ok(None)) => return Ok(()),
-            Ok(Ok(Some(chunk))) => {
-                seen += chunk.len();
-                if seen > MAX_FIELD_BYTES {
-                    return Err(ApiError::bad_request(
-                        ErrorCode::InvalidRequest,
-                        "form fields other than `file` must be small",
-                    ));
-                }
-            }
-        }
-    }
+/// Reads and discards a non-file form field; what it may take is bounded with the rest
+/// of the form outside the file part.
+async fn skip_field(mut field: multer::Field<'static>) -> Result<(), ApiError> {
+    while field.chunk().await.map_err(multipart_error)?.is_some() {}
+    Ok(())
 }
 
 fn new_upload(filename: String, client_ref: Option<String>) -> Upload {
@@ -279,8 +283,20 @@ fn abandoned() -> ApiError {
 
 fn multipart_error(error: multer::Error) -> ApiError {
     match error {
-        // The body itself broke off: the client went away or the connection dropped.
-        multer::Error::StreamReadFailed(_) => abandoned(),
+        multer::Error::StreamReadFailed(cause) => {
+            let cause: &(dyn std::error::Error + 'static) = &*cause;
+            if let Some(slow) = find_cause::<TooSlow>(cause) {
+                ApiError::bad_request(ErrorCode::UploadAborted, slow.to_string())
+            } else if let Some(large) = find_cause::<FormTooLarge>(cause) {
+                ApiError::bad_request(ErrorCode::InvalidRequest, large.to_string())
+            } else {
+                // The body itself broke off: the client went away or the connection dropped.
+                abandoned()
+            }
+        }
+        multer::Error::StreamSizeExceeded { limit } => {
+            ApiError::PayloadTooLarge(format!("the whole form is limited to {limit} bytes"))
+        }
         // The body ended cleanly but the form inside it did not.
         multer::Error::IncompleteStream
         | multer::Error::IncompleteFieldData { .. }
@@ -304,6 +320,9 @@ fn failure_body(error: &ApiError) -> ErrorBody {
         }
         ApiError::QuotaExceeded(message) => {
             ErrorBody::new(ErrorCode::QuotaExceeded, message.clone())
+        }
+        ApiError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+            ErrorBody::new(ErrorCode::Internal, "the server has no room left to store the upload")
         }
         _ => ErrorBody::new(ErrorCode::Internal, "the upload could not be stored"),
     }
