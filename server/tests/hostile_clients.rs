@@ -9,16 +9,14 @@ use std::time::Duration;
 use common::{
     post_file,
     raw::{connect_from, read_until_closed, status_and_json},
-    SseReader, TestServer,
+    TestServer,
 };
 use serde_json::Value;
-use shared::UploadId;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
     time::{timeout, Instant},
 };
-use uplink::uploads::lifecycle::{new_upload, Change};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_that_never_finish_their_headers_are_closed_while_others_are_served() {
@@ -46,8 +44,7 @@ async fn connections_that_never_finish_their_headers_are_closed_while_others_are
     assert_eq!(&head, b"HTTP/1.1 200");
 
     // Meanwhile an ordinary client streams its events and uploads.
-    let events = server.client.get(server.url("/api/events")).send().await.unwrap();
-    let mut events = SseReader::started(events).await;
+    let mut events = common::account_events(&server).await;
     let upload = post_file(&server.client, &server.base(), "ordinary.txt", b"served").await;
     let id = upload["id"].as_str().unwrap().to_owned();
     let done = events
@@ -129,18 +126,8 @@ async fn an_account_and_a_token_cannot_open_more_event_streams_than_the_cap() {
     let server = TestServer::start_with(|c| c.user_max_streams = 3).await;
     // An upload still arriving, so that its own streams stay open.
     let id = "0191c1d2-6b0e-7a3c-9f00-00000000a11e";
-    let upload = new_upload(UploadId::parse(id).unwrap(), "open.bin".into(), None, "t");
-    let introduce = Change { introduce: true, ..Change::default() };
-    server.state.recorder.create(&server.user.id, upload, introduce).await.unwrap();
-    let token: Value = server
-        .client
-        .post(server.url(&format!("/api/uploads/{id}/token")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    common::arriving(&server.state, &server.user.id, id).await;
+    let token = common::events_token(&server.client, &server.base(), id).await;
     let by_token = || reqwest::get(server.url(token["events_url"].as_str().unwrap()));
     let mut open = Vec::new();
     for _ in 0..3 {
@@ -176,16 +163,10 @@ async fn an_upload_that_trickles_below_the_minimum_rate_is_abandoned() {
         c.upload_min_rate = 1000;
     })
     .await;
-    let events = server.client.get(server.url("/api/events")).send().await.unwrap();
-    let mut events = SseReader::started(events).await;
+    let mut events = common::account_events(&server).await;
     let (content_type, body) = common::multipart("file", "slow.bin", &[b's'; 100_000]);
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
-    let head = format!(
-        "POST /api/uploads HTTP/1.1\r\nHost: uplink\r\nCookie: {}\r\nContent-Type: {content_type}\r\n\
-         Content-Length: {}\r\n\r\n",
-        server.user.cookie,
-        body.len()
-    );
+    let head = common::upload_head(&server, &content_type, body.len());
     socket.write_all(head.as_bytes()).await.unwrap();
     // The form's head at once, then the file a byte every 50 ms (20 bytes/s) for 0.9 s:
     // the first window of waiting ends short, and nothing is being written when the

@@ -174,14 +174,7 @@ async fn an_events_token_opens_its_uploads_events_and_nothing_else() {
     let second = post_file(alice, &server.base(), "second.txt", b"2").await;
     let (first, second) = (first["id"].as_str().unwrap(), second["id"].as_str().unwrap());
 
-    let issued: Value = alice
-        .post(server.url(&format!("/api/uploads/{first}/token")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let issued = common::events_token(alice, &server.base(), first).await;
     let token = issued["token"].as_str().unwrap();
     assert!(issued["expires_at"].as_str().is_some());
     assert_eq!(

@@ -107,8 +107,7 @@ async fn an_upload_whose_storage_fails_at_any_step_ends_failed() {
     let config = common::test_config(&dir, |c| c.user_max_in_flight = 1);
     let state = AppState::open_with_blobs(config, common::leptos_options(), Arc::new(blobs));
     let server = TestServer::serve(dir, state.await.unwrap()).await;
-    let events = server.client.get(server.url("/api/events")).send().await.unwrap();
-    let mut events = SseReader::started(events).await;
+    let mut events = common::account_events(&server).await;
 
     for step in [Step::Create, Step::Write, Step::Commit] {
         *failing.lock().unwrap() = Some(step);
@@ -200,18 +199,12 @@ async fn quota_counts_only_bytes_that_were_stored() {
         c.upload_min_rate = 0;
     })
     .await;
-    let events = server.client.get(server.url("/api/events")).send().await.unwrap();
-    let mut events = SseReader::started(events).await;
+    let mut events = common::account_events(&server).await;
     // 60 KB of a 90 KB upload arrive (the server records how far it got), then the
     // client goes quiet and the upload is abandoned.
     let (content_type, body) = common::multipart("file", "abandoned.bin", &[b'a'; 90_000]);
     let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let head = format!(
-        "POST /api/uploads HTTP/1.1\r\nHost: uplink\r\nCookie: {}\r\nContent-Type: {content_type}\r\n\
-         Content-Length: {}\r\n\r\n",
-        server.user.cookie,
-        body.len()
-    );
+    let head = common::upload_head(&server, &content_type, body.len());
     tokio::io::AsyncWriteExt::write_all(&mut socket, head.as_bytes()).await.unwrap();
     tokio::io::AsyncWriteExt::write_all(&mut socket, &body[..60_000]).await.unwrap();
     let failed = events.until(|e| e.name() == "error").await;
@@ -232,10 +225,9 @@ async fn stored_files_with_no_upload_are_swept_at_start() {
     let kept_id = kept["id"].as_str().unwrap();
     // An upload whose bytes were committed just before the server stopped, ahead of the
     // record that would have kept them: it is left `uploading`.
-    let cut = UploadId::parse("0191c1d2-6b0e-7a3c-9f00-0000000c0ffe").unwrap();
-    let upload = uplink::uploads::lifecycle::new_upload(cut.clone(), "cut.bin".into(), None, "t");
-    let introduce = uplink::uploads::lifecycle::Change { introduce: true, ..Default::default() };
-    server.state.recorder.create(&server.user.id, upload, introduce).await.unwrap();
+    let cut =
+        common::arriving(&server.state, &server.user.id, "0191c1d2-6b0e-7a3c-9f00-0000000c0ffe")
+            .await;
     server.shut_down().await;
     let blobs = server.dir.path().join("blobs");
     std::fs::write(blobs.join("originals").join(cut.as_str()), b"committed, never recorded")
@@ -270,10 +262,7 @@ async fn a_replay_that_compaction_overtakes_ends_rather_than_skipping_events() {
     let owner = "replayer";
     // A finished upload with well over one replay batch of events, then one still open.
     common::churn(&state, owner, "0191c1d2-6b0e-7a3c-9f00-00000000000a", 1500, 0).await;
-    let open = UploadId::parse("0191c1d2-6b0e-7a3c-9f00-00000000000b").unwrap();
-    let upload = uplink::uploads::lifecycle::new_upload(open.clone(), "open.bin".into(), None, "t");
-    let introduce = uplink::uploads::lifecycle::Change { introduce: true, ..Default::default() };
-    state.recorder.create(owner, upload, introduce).await.unwrap();
+    common::arriving(&state, owner, "0191c1d2-6b0e-7a3c-9f00-00000000000b").await;
     let all = state.repo.events_after(&Scope::owner(owner), 0, 10_000).await.unwrap();
     let ids: Vec<i64> = all.iter().map(|e| e.seq).collect();
 

@@ -353,17 +353,45 @@ pub fn named(events: &[Sse]) -> Vec<&Sse> {
     events.iter().filter(|e| e.event.is_some()).collect()
 }
 
+/// A new upload of `owner`'s with id `id`, announced and left `uploading` (as if its bytes
+/// were still arriving), recorded straight through the recorder.
+pub async fn arriving(state: &AppState, owner: &str, id: &str) -> shared::UploadId {
+    use uplink::uploads::lifecycle::{new_upload, Change};
+    let id = shared::UploadId::parse(id).unwrap();
+    let upload = new_upload(id.clone(), "arriving.bin".into(), None, "t");
+    let introduce = Change { introduce: true, ..Change::default() };
+    state.recorder.create(owner, upload, introduce).await.unwrap();
+    id
+}
+
+/// The head of a `POST /api/uploads` written by hand, announcing `length` bytes.
+pub fn upload_head(server: &TestServer, content_type: &str, length: usize) -> String {
+    format!(
+        "POST /api/uploads HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {length}\r\n\r\n",
+        server.addr, server.user.cookie
+    )
+}
+
+/// `POST /api/uploads/{id}/token` as `client`'s account: the events token's JSON.
+pub async fn events_token(client: &reqwest::Client, base: &str, id: &str) -> serde_json::Value {
+    let issued = client.post(format!("{base}/api/uploads/{id}/token")).send().await.unwrap();
+    issued.json().await.unwrap()
+}
+
+/// The account's `/api/events`, once it has taken its starting point.
+pub async fn account_events(server: &TestServer) -> SseReader {
+    SseReader::started(server.client.get(server.url("/api/events")).send().await.unwrap()).await
+}
+
 /// Records `events` progress changes on a new upload of `owner`'s straight through the
 /// recorder (the path every real event takes, minus the file), then its `done`. Each
 /// carries a `message` of `padding` bytes, to push many bytes through streams with few
 /// commits.
 pub async fn churn(state: &AppState, owner: &str, id: &str, events: u64, padding: usize) {
-    use shared::{Stage, UploadId, UploadStatus};
-    use uplink::uploads::lifecycle::{new_upload, Change};
-    let id = UploadId::parse(id).unwrap();
-    let upload = new_upload(id.clone(), "churn.bin".into(), None, "t");
-    let introduce = Change { introduce: true, ..Change::default() };
-    state.recorder.create(owner, upload, introduce).await.unwrap();
+    use shared::{Stage, UploadStatus};
+    use uplink::uploads::lifecycle::Change;
+    let id = arriving(state, owner, id).await;
     for i in 1..=events {
         let change = Change {
             stage: Some(Stage::Receiving),
