@@ -7,7 +7,7 @@ use clap::{Parser, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "uplink-bench", about = "Load and latency figures for an Uplink server")]
 pub struct Cli {
-    /// What to measure; all four by default.
+    /// What to measure; all five by default.
     #[arg(value_enum)]
     pub sections: Vec<Part>,
     /// Measure a server already running (`http://127.0.0.1:3000`) instead of starting one.
@@ -60,6 +60,12 @@ pub struct Cli {
     /// Pages of the end-to-end PDF.
     #[arg(long)]
     pub pages: Option<u32>,
+    /// Connections that never finish their headers, held beside an ordinary client.
+    #[arg(long)]
+    pub slow_connections: Option<usize>,
+    /// Uploads the ordinary client makes, alone and then beside the slow connections.
+    #[arg(long)]
+    pub ordinary_uploads: Option<usize>,
     /// Loopback source addresses the connections are spread over.
     #[arg(long, default_value_t = 16)]
     pub sources: u8,
@@ -71,6 +77,7 @@ pub enum Part {
     Idle,
     Ingest,
     E2e,
+    Headers,
 }
 
 /// Every figure's parameters, decided.
@@ -85,6 +92,8 @@ pub struct Plan {
     pub small_files: usize,
     pub small_kib: u64,
     pub pages: u32,
+    pub slow_connections: usize,
+    pub ordinary_uploads: usize,
     url: Option<String>,
 }
 
@@ -96,7 +105,7 @@ impl Cli {
 
     pub fn parts(&self) -> Vec<Part> {
         if self.sections.is_empty() {
-            vec![Part::Fanout, Part::Idle, Part::Ingest, Part::E2e]
+            vec![Part::Fanout, Part::Idle, Part::Ingest, Part::E2e, Part::Headers]
         } else {
             self.sections.clone()
         }
@@ -120,6 +129,8 @@ impl Cli {
             small_files: pick(self.small_files.map(|n| n as u64), 1_000, 200) as usize,
             small_kib: pick(self.small_kib, 100, 100),
             pages: pick(self.pages.map(u64::from), 200, 50) as u32,
+            slow_connections: pick(self.slow_connections.map(|n| n as u64), 5_000, 500) as usize,
+            ordinary_uploads: pick(self.ordinary_uploads.map(|n| n as u64), 50, 10) as usize,
             url: self.url.clone(),
         }
     }

@@ -1,7 +1,8 @@
 //! `uplink-bench`: Uplink's load tool. It measures, over the HTTP contract alone (uploads,
 //! `/api/events`, an upload's events, the events' `at`), how many SSE streams a server
 //! holds and how fast events reach them, what an idle stream costs, how fast uploads are
-//! stored against `dd`, and how long a PDF takes from first byte to `done`.
+//! stored against `dd`, how long a PDF takes from first byte to `done`, and what
+//! thousands of connections that never finish their headers do to an ordinary client.
 //!
 //! Without `--url` it starts the release server on a fresh data directory, so the memory
 //! and CPU figures are that server's alone. Prints a table (each section with the command
@@ -12,6 +13,7 @@ mod client;
 mod e2e;
 mod fanout;
 mod follow;
+mod headers;
 mod idle;
 mod ingest;
 mod pdf;
@@ -55,7 +57,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
     let parts = cli.parts();
     // Every stream and upload is a descriptor here, and in the server this tool starts
     // (which inherits the limit).
-    let wanted = (plan.subscribers + plan.small_files + 1024) as u64;
+    let wanted = (plan.subscribers + plan.small_files + plan.slow_connections + 1024) as u64;
     raise_open_files(wanted)?;
 
     let mut target = start(&cli).await?;
@@ -109,6 +111,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
     }
     if wants(Part::E2e) {
         report.sections.push(e2e::measure(&plan, &client, &accounts[0]).await);
+    }
+    if wants(Part::Headers) {
+        report.sections.push(headers::measure(&plan, &client, target.addr, probe).await);
     }
     target.stop().await;
 

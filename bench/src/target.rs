@@ -28,6 +28,9 @@ pub struct Target {
 /// test (ten thousand uploads from a few accounts, a 1 GiB file plus its form).
 const SERVER_ENV: &[(&str, &str)] = &[
     ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
+    // A thousand accounts and ten thousand streams come from a few loopback addresses.
+    ("UPLINK_REGISTRATIONS_PER_HOUR", "1000000"),
+    ("UPLINK_MAX_CONNECTIONS_PER_CLIENT", "1000000"),
     ("UPLINK_USER_MAX_IN_FLIGHT", "100000"),
     ("UPLINK_USER_QUOTA_BYTES", "0"),
     ("UPLINK_MAX_UPLOAD_BYTES", "4294967296"),
