@@ -90,22 +90,15 @@ impl Admission {
             return None;
         }
         // Counted from here; dropping it (refused below) gives the place back.
-        let admitted = Admitted { admission: Some(Arc::clone(self)), _client: None };
-        if self.trusted.trusts(peer) {
-            return Some(admitted);
-        }
-        match self.per_client.take(client_key(peer)) {
-            Some(slot) => {
-                let mut admitted = admitted;
-                admitted._client = Some(slot);
-                Some(admitted)
-            }
-            None => {
-                drop(admitted);
+        let mut admitted = Admitted { admission: Some(Arc::clone(self)), _client: None };
+        // A trusted proxy's clients take their places per request (`forwarded_clients`).
+        if !self.trusted.trusts(peer) {
+            admitted._client = Some(self.per_client.take(client_key(peer)).or_else(|| {
                 self.refuse(peer, "connections from one client");
                 None
-            }
+            })?);
         }
+        Some(admitted)
     }
 
     /// A request a trusted proxy forwarded for `client`, or `None` if it must be refused.
