@@ -145,11 +145,7 @@ impl AppState {
     /// Removes every blob of upload `id`; a failure is logged, and the next start's sweep
     /// tries again.
     async fn delete_blobs(&self, id: &UploadId) {
-        for key in [
-            BlobKey::Original(id.clone()),
-            BlobKey::Text(id.clone()),
-            BlobKey::Thumbnail(id.clone()),
-        ] {
+        for key in BlobKey::all_of(id) {
             if let Err(error) = self.blobs.delete(&key).await {
                 tracing::error!(upload = %id, %error, "could not remove a stored file");
             }

@@ -203,9 +203,9 @@ async fn remove(
     let upload = find(&state, &current, &id).await?;
     state.jobs.cancel(&upload.id);
     state.recorder.remove(&upload.id).await?;
-    state.blobs.delete(&BlobKey::Original(upload.id.clone())).await?;
-    state.blobs.delete(&BlobKey::Text(upload.id.clone())).await?;
-    state.blobs.delete(&BlobKey::Thumbnail(upload.id)).await?;
+    for key in BlobKey::all_of(&upload.id) {
+        state.blobs.delete(&key).await?;
+    }
     // Only stored bytes (they have a checksum) count against the quota: one still
     // arriving, or cancelled while arriving, gave its reservation back itself.
     if upload.sha256.is_some() {

@@ -22,6 +22,11 @@ pub enum BlobKey {
 }
 
 impl BlobKey {
+    /// Every blob an upload can have, for removing them all.
+    pub fn all_of(id: &UploadId) -> [BlobKey; 3] {
+        [Self::Original(id.clone()), Self::Text(id.clone()), Self::Thumbnail(id.clone())]
+    }
+
     fn relative_path(&self) -> PathBuf {
         match self {
             Self::Original(id) => PathBuf::from("originals").join(id.as_str()),

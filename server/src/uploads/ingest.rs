@@ -88,7 +88,7 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
     let limits = multer::SizeLimit::new().whole_stream(max.saturating_add(MULTIPART_OVERHEAD));
     let mut multipart = multer::Multipart::with_constraints(
         FormBody::new(body, file.clone()),
-        request.boundary.clone(),
+        request.boundary,
         multer::Constraints::new().size_limit(limits),
     );
     let mut current: Option<Receiving> = None;
