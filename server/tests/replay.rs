@@ -101,13 +101,8 @@ async fn clients_reconnecting_at_random_points_see_exactly_the_steady_sequence()
 
 #[tokio::test]
 async fn a_subscriber_that_falls_out_of_the_buffer_catches_up_from_the_log() {
-    use futures_util::StreamExt;
     use shared::{Stage, UploadId};
-    use uplink::{
-        events::{event_stream, StreamRequest},
-        store::Scope,
-        uploads::lifecycle::{new_upload, Change},
-    };
+    use uplink::uploads::lifecycle::{new_upload, Change};
 
     let dir = tempfile::tempdir().unwrap();
     let state = common::state_in(&dir, |c| c.event_buffer = 4).await;
@@ -118,19 +113,11 @@ async fn a_subscriber_that_falls_out_of_the_buffer_catches_up_from_the_log() {
         .await
         .unwrap();
 
-    let request = StreamRequest {
-        scope: Scope::owner("owner-1"),
-        last_event_id: None,
-        end_on_terminal: false,
-        session: None,
-    };
-    let mut stream = Box::pin(event_stream(state.stream_deps(), request));
-    let mut parser = common::SseParser::default();
+    let mut stream = common::DirectStream::owner(&state, "owner-1", None);
     let mut ids = Vec::new();
     // retry, then the snapshot (event 1): after it, the stream is live.
     while ids.is_empty() {
-        let frame = stream.next().await.unwrap().unwrap();
-        ids.extend(parser.push(&frame).into_iter().filter_map(|e| e.id));
+        ids.extend(stream.next_ids().await.unwrap());
     }
 
     // 59 events while nobody polls the stream: about 15 times its buffer.
@@ -143,8 +130,7 @@ async fn a_subscriber_that_falls_out_of_the_buffer_catches_up_from_the_log() {
         state.recorder.record(&id, change).await.unwrap();
     }
     while ids.len() < 60 {
-        let frame = stream.next().await.unwrap().unwrap();
-        ids.extend(parser.push(&frame).into_iter().filter_map(|e| e.id));
+        ids.extend(stream.next_ids().await.unwrap());
     }
     assert_eq!(ids, (1..=60).collect::<Vec<i64>>(), "every event once, in order, none skipped");
 }

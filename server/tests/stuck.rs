@@ -16,7 +16,6 @@ use common::{post_file, process::Process, Account, SseReader, TestServer};
 use serde_json::Value;
 use shared::UploadId;
 use uplink::{
-    events::{event_stream, StreamRequest},
     store::{BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore, Scope},
     AppState,
 };
@@ -256,7 +255,6 @@ async fn stored_files_with_no_upload_are_swept_at_start() {
 
 #[tokio::test]
 async fn a_replay_that_compaction_overtakes_ends_rather_than_skipping_events() {
-    use futures_util::StreamExt;
     let dir = tempfile::tempdir().unwrap();
     let state = common::state_in(&dir, |c| c.event_retention = Duration::ZERO).await;
     let owner = "replayer";
@@ -266,26 +264,19 @@ async fn a_replay_that_compaction_overtakes_ends_rather_than_skipping_events() {
     let all = state.repo.events_after(&Scope::owner(owner), 0, 10_000).await.unwrap();
     let ids: Vec<i64> = all.iter().map(|e| e.seq).collect();
 
-    let request = StreamRequest {
-        scope: Scope::owner(owner),
-        last_event_id: Some(0),
-        end_on_terminal: false,
-        session: None,
-    };
-    let mut stream = Box::pin(event_stream(state.stream_deps(), request));
-    let mut parser = common::SseParser::default();
+    let mut stream = common::DirectStream::owner(&state, owner, Some(0));
     let mut received = Vec::new();
     // `retry:` and the first event: the first batch has been read from the log.
     while received.is_empty() {
-        let frame = stream.next().await.unwrap().unwrap();
-        received.extend(parser.push(&frame).into_iter().filter_map(|e| e.id));
+        received.extend(stream.next_ids().await.unwrap());
     }
     // Compaction removes the finished upload's events while the replay is under way.
     assert!(state.compact_events().await.unwrap() > 1000);
     // The stream must end by itself; the bound only keeps a broken one from hanging here
     // once it has gone live.
-    while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
-        received.extend(parser.push(&frame.unwrap()).into_iter().filter_map(|e| e.id));
+    while let Ok(Some(ids)) = tokio::time::timeout(Duration::from_secs(10), stream.next_ids()).await
+    {
+        received.extend(ids);
     }
     assert!(received.len() < ids.len(), "the replay ended early");
     assert_eq!(received, ids[..received.len()], "no event skipped before the end");

@@ -379,6 +379,34 @@ pub async fn events_token(client: &reqwest::Client, base: &str, id: &str) -> ser
     issued.json().await.unwrap()
 }
 
+/// An event stream made by the library directly (no HTTP), read frame by frame.
+pub struct DirectStream {
+    frames: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, std::convert::Infallible>> + Send>,
+    >,
+    parser: SseParser,
+}
+
+impl DirectStream {
+    /// `owner`'s whole stream, after `last_event_id` (`None`: from a snapshot).
+    pub fn owner(state: &AppState, owner: &str, last_event_id: Option<i64>) -> Self {
+        let request = uplink::events::StreamRequest {
+            scope: uplink::store::Scope::owner(owner),
+            last_event_id,
+            end_on_terminal: false,
+            session: None,
+        };
+        let frames = Box::pin(uplink::events::event_stream(state.stream_deps(), request));
+        Self { frames, parser: SseParser::default() }
+    }
+
+    /// The ids of the events in the next frame; `None` once the stream has ended.
+    pub async fn next_ids(&mut self) -> Option<Vec<i64>> {
+        let frame = self.frames.next().await?.unwrap();
+        Some(self.parser.push(&frame).into_iter().filter_map(|e| e.id).collect())
+    }
+}
+
 /// The account's `/api/events`, once it has taken its starting point.
 pub async fn account_events(server: &TestServer) -> SseReader {
     SseReader::started(server.client.get(server.url("/api/events")).send().await.unwrap()).await
