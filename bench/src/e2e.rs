@@ -8,13 +8,12 @@ use crate::{
     cli::Plan,
     client::{Account, Client, Upload},
     follow::follow,
-    pdf,
     report::Section,
     sse::Stamp,
 };
 
 pub async fn measure(plan: &Plan, client: &Client, account: &Account) -> Section {
-    let document = pdf::document(plan.pages);
+    let document = testkit::pdf::document(plan.pages, 40);
     eprintln!("end to end: a {}-page PDF ({} KiB)", plan.pages, document.len() / 1024);
     let mut section =
         Section::new("End to end", plan.command("e2e", &[("pages", plan.pages.to_string())]));

@@ -16,7 +16,6 @@ mod follow;
 mod headers;
 mod idle;
 mod ingest;
-mod pdf;
 mod probe;
 mod report;
 mod sse;

@@ -1,7 +1,8 @@
-//! An incremental reader of `text/event-stream`: bytes in, whole events and comments out,
-//! however the stream happens to be cut into chunks.
+//! What the load tool reads from an event stream: events, `retry:` and keep-alives, each
+//! event's time stamp, through the shared incremental reader.
 
 use serde::Deserialize;
+use shared::sse::Frame;
 
 /// One thing a stream said.
 #[derive(Debug, PartialEq)]
@@ -45,57 +46,20 @@ pub fn now_ms() -> f64 {
     chrono::Utc::now().timestamp_micros() as f64 / 1000.0
 }
 
+/// The parsing itself is the shared reader's, the one the tests use too.
 #[derive(Default)]
-pub struct Reader {
-    line: Vec<u8>,
-    name: String,
-    data: String,
-}
+pub struct Reader(shared::sse::Reader);
 
 impl Reader {
     /// Feeds the next chunk; calls `found` for every item it completes.
     pub fn feed(&mut self, chunk: &[u8], mut found: impl FnMut(Item)) {
-        for &byte in chunk {
-            if byte != b'\n' {
-                self.line.push(byte);
-                continue;
-            }
-            if self.line.last() == Some(&b'\r') {
-                self.line.pop();
-            }
-            let line = std::mem::take(&mut self.line);
-            self.line_done(&line, &mut found);
-            self.line = line;
-            self.line.clear();
-        }
-    }
-
-    fn line_done(&mut self, line: &[u8], found: &mut impl FnMut(Item)) {
-        if line.is_empty() {
-            if !self.data.is_empty() || !self.name.is_empty() {
-                let name = std::mem::take(&mut self.name);
-                let data = std::mem::take(&mut self.data);
-                found(Item::Event { name, data });
-            }
-            return;
-        }
-        if line[0] == b':' {
-            return found(Item::Comment);
-        }
-        let line = String::from_utf8_lossy(line);
-        let (field, value) = line.split_once(':').unwrap_or((&line, ""));
-        let value = value.strip_prefix(' ').unwrap_or(value);
-        match field {
-            "event" => self.name = value.to_owned(),
-            "data" => {
-                if !self.data.is_empty() {
-                    self.data.push('\n');
-                }
-                self.data.push_str(value);
-            }
-            "retry" => found(Item::Retry),
-            _ => {}
-        }
+        self.0.feed(chunk, |frame| {
+            found(match frame {
+                Frame { event: Some(name), data, .. } => Item::Event { name, data },
+                Frame { retry: Some(_), .. } => Item::Retry,
+                _ => Item::Comment,
+            })
+        });
     }
 }
 

@@ -11,10 +11,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use uplink::processing::{
+use testkit::{
     compare::{pdftotext_pages, similarity},
-    fixtures, pdf,
+    pdf as fixtures,
 };
+use uplink::processing::pdf;
 
 const RUNS: usize = 5;
 

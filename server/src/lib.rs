@@ -3,17 +3,16 @@
 //!
 //! [`app`] builds the whole router and [`run`] serves it, so tests and benchmarks start
 //! the real thing on `127.0.0.1:0`; `main.rs` only reads configuration.
+//!
+//! Modules are layered, each using only those below it (`tests/it/layering.rs` checks):
+//! `http` (with the composition root: `http::config` and `http::state`) → `auth`,
+//! `uploads`, `processing`, `events` → `store` → `domain` → the `shared` crate.
 
 pub mod auth;
-mod catalog;
-pub mod clock;
-pub mod config;
-pub mod error;
+pub mod domain;
 pub mod events;
 pub mod http;
 pub mod processing;
-pub mod slots;
-pub mod state;
 pub mod store;
 pub mod uploads;
 
@@ -26,13 +25,13 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
-pub use config::Config;
-pub use state::AppState;
+pub use http::config::Config;
+pub use http::state::AppState;
 
 /// The whole application: the API, the SSE streams and the server-rendered dashboard.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let catalog = catalog::for_state(&state);
+    let catalog = http::catalog::for_state(&state);
     let leptos_options = state.leptos_options.clone();
     let live_reload = http::csp::live_reload_source(&leptos_options);
     let page_context = move || {
@@ -56,7 +55,7 @@ pub fn app(state: AppState) -> Router {
         .merge(http::router())
         .merge(pages)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::origin::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::origin::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             http::admission::forwarded_clients,

@@ -1,6 +1,8 @@
 //! A client that stops reading costs the server bounded memory, however many events go
 //! by. This binary counts every heap allocation of its process, so it holds one test.
 
+#[path = "it/common/mod.rs"]
+#[allow(dead_code)]
 mod common;
 
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};

@@ -6,6 +6,7 @@
 mod error;
 mod event;
 mod limits;
+pub mod sse;
 mod upload;
 
 pub use error::{ErrorBody, ErrorCode};

@@ -2,7 +2,6 @@
 //! `HttpOnly` cookie, login rate limits, and the refusal of cross-site writes.
 
 pub mod limiter;
-pub mod origin;
 pub mod password;
 pub mod session;
 pub mod token;

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use axum::{
-    extract::FromRequestParts,
-    http::{header, request::Parts, HeaderMap, HeaderValue},
-};
+use axum::http::{header, HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 
-use crate::{clock, error::ApiError, state::AppState, store::User};
+use crate::{
+    domain::clock,
+    store::{AccountRepo, StoreError, User},
+};
 
 pub const SESSION_COOKIE: &str = "uplink_session";
 
@@ -57,7 +57,8 @@ fn cookie(value: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
     .expect("a hex token makes a valid header")
 }
 
-/// The logged-in user of a request; rejects with `401 unauthenticated` otherwise.
+/// The logged-in user of a request (as an extractor, `http` rejects a request without
+/// one with `401 unauthenticated`).
 pub struct CurrentUser {
     pub user: User,
     /// The hash of the session token the request carried.
@@ -70,22 +71,16 @@ impl CurrentUser {
     }
 }
 
-impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Self::from_headers(&parts.headers, state).await
-    }
-}
-
 impl CurrentUser {
-    /// The user whose session cookie `headers` carry.
-    pub async fn from_headers(headers: &HeaderMap, state: &AppState) -> Result<Self, ApiError> {
-        let token = cookie_token(headers).ok_or(ApiError::Unauthenticated)?;
+    /// The user whose session cookie `headers` carry, if any and still valid.
+    pub async fn from_headers(
+        headers: &HeaderMap,
+        accounts: &dyn AccountRepo,
+    ) -> Result<Option<Self>, StoreError> {
+        let Some(token) = cookie_token(headers) else { return Ok(None) };
         let session = token_hash(token);
-        let user = state.accounts.session_user(&session, &clock::now()).await?;
-        let user = user.ok_or(ApiError::Unauthenticated)?;
-        Ok(Self { user, session })
+        let user = accounts.session_user(&session, &clock::now()).await?;
+        Ok(user.map(|user| Self { user, session }))
     }
 }
 

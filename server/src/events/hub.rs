@@ -16,7 +16,7 @@ use std::{
 
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::StoredEvent;
+use crate::domain::StoredEvent;
 
 /// The event bus: in memory now; Redis pub/sub or similar when Uplink runs on many nodes.
 pub trait EventBus: Send + Sync + 'static {
@@ -149,9 +149,9 @@ mod tests {
         hub.publish(event(1, "ada"));
         hub.publish(event(2, "bob"));
         hub.publish(event(3, "carol"));
-        assert_eq!(ada.recv().await.unwrap().seq, 1);
-        assert_eq!(ada_too.recv().await.unwrap().seq, 1);
-        assert_eq!(bob.recv().await.unwrap().seq, 2);
+        assert_eq!(ada.recv().await.unwrap().id, 1);
+        assert_eq!(ada_too.recv().await.unwrap().id, 1);
+        assert_eq!(bob.recv().await.unwrap().id, 2);
         assert!(ada.try_recv().is_err(), "only its own");
     }
 

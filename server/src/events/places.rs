@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::slots::{Slot, Slots};
+use crate::domain::slots::{Slot, Slots};
 
 pub struct StreamSlots {
     by_account: Arc<Slots<String>>,

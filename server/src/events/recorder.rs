@@ -5,10 +5,10 @@ use std::{future::Future, sync::Arc};
 use shared::{Upload, UploadId};
 use tokio::sync::Mutex;
 
-use super::{EventBus, StoredEvent};
+use super::EventBus;
 use crate::{
-    store::{MetadataRepo, StoreError},
-    uploads::lifecycle::Change,
+    domain::{Change, StoredEvent},
+    store::{ChangeError, MetadataRepo, StoreError},
 };
 
 /// The one door through which upload state changes.
@@ -31,17 +31,13 @@ impl Recorder {
         &self.repo
     }
 
-    pub fn bus(&self) -> &Arc<dyn EventBus> {
-        &self.bus
-    }
-
     /// Stores a new upload of `owner`'s.
     pub async fn create(
         &self,
         owner: &str,
         upload: Upload,
         change: Change,
-    ) -> Result<Upload, StoreError> {
+    ) -> Result<Upload, ChangeError> {
         let owner = owner.to_owned();
         self.commit(|repo| async move {
             let (upload, event) = repo.insert(&owner, upload, change).await?;
@@ -50,7 +46,7 @@ impl Recorder {
         .await
     }
 
-    pub async fn record(&self, id: &UploadId, change: Change) -> Result<Upload, StoreError> {
+    pub async fn record(&self, id: &UploadId, change: Change) -> Result<Upload, ChangeError> {
         let id = id.clone();
         self.commit(|repo| async move {
             let (upload, event) = repo.record(&id, change).await?;
@@ -68,11 +64,12 @@ impl Recorder {
     /// midway all the time (a client hangs up, a job is stopped); the change they asked
     /// for then still commits and publishes as one, so no event is ever committed but
     /// never published, and no transaction is left open holding the store's write lock.
-    async fn commit<T, F, Fut>(&self, change: F) -> Result<T, StoreError>
+    async fn commit<T, E, F, Fut>(&self, change: F) -> Result<T, E>
     where
         T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
         F: FnOnce(Arc<dyn MetadataRepo>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<(T, Option<StoredEvent>), StoreError>> + Send,
+        Fut: Future<Output = Result<(T, Option<StoredEvent>), E>> + Send,
     {
         let (repo, bus, order) = (self.repo.clone(), self.bus.clone(), self.order.clone());
         let task = tokio::spawn(async move {
@@ -87,7 +84,7 @@ impl Recorder {
             Ok(result) => result,
             Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
             // Only when the runtime itself is shutting down.
-            Err(_) => Err(StoreError::Stopped),
+            Err(_) => Err(StoreError::Stopped.into()),
         }
     }
 }

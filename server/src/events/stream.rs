@@ -9,18 +9,24 @@ use std::{convert::Infallible, sync::Arc, time::Duration};
 use async_stream::stream;
 use bytes::Bytes;
 use futures_util::Stream;
-use shared::UploadStatus;
+use shared::{sse, UploadStatus};
 use tokio::{
     sync::broadcast::{self, error::RecvError},
     time::interval_at,
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{sse, EventBus, StoredEvent};
+use super::EventBus;
 use crate::{
-    store::{MetadataRepo, Scope, Snapshot},
-    uploads::lifecycle::{event_for, Detail},
+    domain::{
+        lifecycle::{event_for, Detail},
+        StoredEvent,
+    },
+    store::{EventLog, Scope, Snapshot},
 };
+
+/// How long a browser waits before reconnecting, sent first on every stream.
+pub const RETRY_MS: u32 = 2_000;
 
 /// How many logged events one catch-up read fetches at a time.
 const REPLAY_BATCH: u32 = 512;
@@ -41,7 +47,7 @@ pub struct StreamRequest {
 /// What a stream needs from the server.
 #[derive(Clone)]
 pub struct StreamDeps {
-    pub repo: Arc<dyn MetadataRepo>,
+    pub log: Arc<dyn EventLog>,
     pub bus: Arc<dyn EventBus>,
     pub shutdown: CancellationToken,
     pub keep_alive: Duration,
@@ -50,13 +56,13 @@ pub struct StreamDeps {
 }
 
 /// The snapshot event for an upload: its present state under its newest event's id.
-fn snapshot_event(seq: i64, owner: &str, upload: &shared::Upload) -> StoredEvent {
+fn snapshot_event(id: i64, owner: &str, upload: &shared::Upload) -> StoredEvent {
     let detail = Detail {
         bytes_received: (upload.status == UploadStatus::Uploading).then_some(upload.size),
         introduce: true,
         ..Detail::default()
     };
-    StoredEvent::new(seq, owner.into(), &event_for(upload, &detail, &upload.updated_at))
+    StoredEvent::new(id, owner.into(), &event_for(upload, &detail, &upload.updated_at))
 }
 
 /// Where a stream begins: after a logged id, or with the present state.
@@ -88,7 +94,7 @@ pub fn event_stream(
         // client gets the present state instead. `0` asks for all that is retained.
         let mut known_horizon = 0;
         let last_event_id = match last_event_id {
-            Some(after) => match deps.repo.log_bounds().await {
+            Some(after) => match deps.log.log_bounds().await {
                 Ok((horizon, head)) => {
                     known_horizon = horizon;
                     (after <= head && (after == 0 || after >= horizon)).then_some(after)
@@ -102,7 +108,7 @@ pub fn event_stream(
         };
         let start = match last_event_id {
             Some(after) => Start::After(after),
-            None => match deps.repo.snapshot(&scope).await {
+            None => match deps.log.snapshot(&scope).await {
                 Ok(snapshot) => Start::Snapshot(snapshot),
                 Err(error) => {
                     tracing::error!(%error, "snapshot for an event stream failed");
@@ -112,12 +118,12 @@ pub fn event_stream(
         };
         // `retry:` goes out only once the stream is subscribed and knows where it starts,
         // so a client that has read it misses nothing committed afterwards.
-        yield Ok(sse::retry_frame(sse::RETRY_MS));
+        yield Ok(Bytes::from(sse::retry_frame(RETRY_MS)));
         let mut last_sent = match start {
             Start::After(after) => after,
             Start::Snapshot(snapshot) => {
-                for (seq, upload) in &snapshot.uploads {
-                    let event = snapshot_event(*seq, scope.owner_id(), upload);
+                for (id, upload) in &snapshot.uploads {
+                    let event = snapshot_event(*id, scope.owner_id(), upload);
                     yield Ok(event.frame.clone());
                     if end_on_terminal && event.terminal {
                         return;
@@ -132,8 +138,8 @@ pub fn event_stream(
         loop {
             if catching_up {
                 let read = async {
-                    let batch = deps.repo.events_after(&scope, last_sent, REPLAY_BATCH).await?;
-                    Ok::<_, crate::store::StoreError>((batch, deps.repo.log_bounds().await?.0))
+                    let batch = deps.log.events_after(&scope, last_sent, REPLAY_BATCH).await?;
+                    Ok::<_, crate::store::StoreError>((batch, deps.log.log_bounds().await?.0))
                 };
                 match read.await {
                     // Compaction removed events past what this stream has sent since it
@@ -150,7 +156,7 @@ pub fn event_stream(
                     Ok((batch, _)) => {
                         catching_up = batch.len() == REPLAY_BATCH as usize;
                         for event in batch {
-                            last_sent = event.seq;
+                            last_sent = event.id;
                             yield Ok(event.frame.clone());
                             if end_on_terminal && event.terminal {
                                 return;
@@ -184,10 +190,10 @@ pub fn event_stream(
             };
             match next {
                 Next::Event(event) => {
-                    if event.seq <= last_sent || !scope.contains(&event) {
+                    if event.id <= last_sent || !scope.contains(&event) {
                         continue;
                     }
-                    last_sent = event.seq;
+                    last_sent = event.id;
                     yield Ok(event.frame.clone());
                     if end_on_terminal && event.terminal {
                         return;
@@ -195,7 +201,7 @@ pub fn event_stream(
                     keep_alive.reset();
                 }
                 Next::CatchUp => catching_up = true,
-                Next::KeepAlive => yield Ok(Bytes::from_static(sse::KEEP_ALIVE)),
+                Next::KeepAlive => yield Ok(Bytes::from_static(sse::KEEP_ALIVE.as_bytes())),
                 Next::Stop => return,
                 Next::Nothing => {}
             }

@@ -32,8 +32,8 @@ use super::{
     listener::ClientAddr,
 };
 use crate::{
-    slots::{Slot, Slots},
-    state::AppState,
+    domain::slots::{Slot, Slots},
+    http::state::AppState,
 };
 
 /// What a refused client is told, and how long before it tries again.

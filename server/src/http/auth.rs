@@ -17,9 +17,9 @@ use crate::{
         session::{self, clear_cookie, cookie_token, set_cookie, token_hash},
         CurrentUser,
     },
-    clock,
-    error::ApiError,
-    state::AppState,
+    domain::clock,
+    http::error::ApiError,
+    http::state::AppState,
     store::User,
 };
 

@@ -20,7 +20,7 @@ use axum::{
 use ipnet::IpNet;
 
 use super::listener::ClientAddr;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// The proxies whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default)]

@@ -5,7 +5,8 @@ use serde::Deserialize;
 
 use super::{extract::Query, last_event_id, stream_place, stream_response};
 use crate::{
-    auth::CurrentUser, error::ApiError, events::StreamRequest, state::AppState, store::Scope,
+    auth::CurrentUser, events::StreamRequest, http::error::ApiError, http::state::AppState,
+    store::Scope,
 };
 
 pub fn router() -> Router<AppState> {

@@ -8,11 +8,26 @@ use axum::{
 use serde::de::DeserializeOwned;
 use shared::ErrorCode;
 
-use super::pace::TooSlow;
-use crate::{
-    error::{find_cause, ApiError},
-    state::AppState,
-};
+use super::{error::ApiError, pace::TooSlow, state::AppState};
+use crate::{auth::CurrentUser, uploads::find_cause};
+
+/// The logged-in user; `401 unauthenticated` without a valid session cookie.
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        current_user(&parts.headers, state).await
+    }
+}
+
+/// The user whose session cookie `headers` carry, or `401 unauthenticated`.
+pub async fn current_user(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Result<CurrentUser, ApiError> {
+    let user = CurrentUser::from_headers(headers, &*state.accounts).await?;
+    user.ok_or(ApiError::Unauthenticated)
+}
 
 /// A query string; unreadable ones are `400 invalid_request`.
 pub struct Query<T>(pub T);

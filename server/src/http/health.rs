@@ -2,7 +2,7 @@
 
 use axum::{extract::State, http::StatusCode, routing::get, Router};
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(health))

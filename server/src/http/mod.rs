@@ -2,15 +2,20 @@
 
 pub mod admission;
 mod auth;
+pub mod catalog;
 pub mod client;
+pub mod config;
 pub mod csp;
+pub mod error;
 mod events;
 mod extract;
 mod health;
 pub mod listener;
+pub mod origin;
 pub mod pace;
 pub mod pages;
 pub mod serve;
+pub mod state;
 mod uploads;
 
 use axum::{
@@ -24,9 +29,9 @@ use futures_util::StreamExt;
 use shared::{ErrorCode, UploadId};
 
 use crate::{
-    error::ApiError,
     events::{event_stream, StreamPlace, StreamRequest},
-    state::AppState,
+    http::error::ApiError,
+    http::state::AppState,
 };
 
 /// Every API route; unknown `/api` paths answer with a JSON 404, not the HTML app.

@@ -222,7 +222,7 @@ mod tests {
                 Some(Ok(bytes)) => got += bytes.len(),
                 Some(Err(error)) => {
                     break Some(
-                        *crate::error::find_cause::<TooSlow>(&error).expect("a pace failure"),
+                        *crate::uploads::find_cause::<TooSlow>(&error).expect("a pace failure"),
                     )
                 }
                 None => break None,
@@ -282,7 +282,7 @@ mod tests {
         // Then the client goes quiet: cut off after one window of waiting, not at once.
         let started = Instant::now();
         let error = body.next().await.unwrap().unwrap_err();
-        let failure = crate::error::find_cause::<TooSlow>(&error).copied();
+        let failure = crate::uploads::find_cause::<TooSlow>(&error).copied();
         assert_eq!(
             (failure, started.elapsed()),
             (Some(TooSlow::Silent { window: WINDOW }), WINDOW)

@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
-use crate::{auth::CurrentUser, error::ApiError, state::AppState};
+use super::{error::ApiError, state::AppState};
 
 /// Pages anyone may see.
 const VISITOR_PAGES: [&str; 2] = ["/login", "/register"];
@@ -18,7 +18,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     let path = request.uri().path();
     let for_visitors = VISITOR_PAGES.contains(&path);
     let server_fn = path.starts_with("/rpc/");
-    match CurrentUser::from_headers(request.headers(), &state).await {
+    match super::extract::current_user(request.headers(), &state).await {
         Ok(_) if for_visitors => Redirect::to("/").into_response(),
         Ok(current) => {
             let viewer = app::Viewer { user_id: current.user.id, username: current.user.username };

@@ -11,25 +11,26 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
+use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-use shared::{ErrorBody, ErrorCode, LoggedEvent, Upload, UploadStatus};
+use shared::{ErrorCode, LoggedEvent, Upload, UploadStatus};
 use tokio_util::io::ReaderStream;
 
+use super::{error::ApiError, state::AppState};
 use super::{
     events::StreamQuery,
     extract::{Path, Query},
-    last_event_id, stream_place, stream_response, upload_id,
+    last_event_id,
+    pace::TooSlow,
+    stream_place, stream_response, upload_id,
 };
 use crate::{
     auth::{token::unix_now, CurrentUser},
-    error::ApiError,
     events::StreamRequest,
-    state::AppState,
-    store::{BlobKey, Scope, StoreError},
+    store::{BlobKey, Scope},
     uploads::{
-        history,
-        ingest::{ingest, IngestRequest},
-        lifecycle::{self, Change},
+        find_cause, history,
+        ingest::{ingest, BodyError, IngestRequest},
     },
 };
 
@@ -96,11 +97,12 @@ async fn create(
     // Received on its own task: if the client disconnects, this handler is dropped, but
     // the receive runs on to notice the broken body and mark the upload failed.
     let owner = current.id().to_owned();
+    let body = body.into_data_stream().map_err(|error| body_error(&error)).boxed();
     let request =
         IngestRequest { owner: owner.clone(), content_length, boundary, client_ref, body };
     let upload = tokio::spawn({
-        let state = state.clone();
-        async move { ingest(&state, request).await }
+        let uploads = state.uploads.clone();
+        async move { ingest(&uploads, request).await }
     })
     .await
     .map_err(|e| ApiError::Io(std::io::Error::other(e)))??;
@@ -120,6 +122,14 @@ async fn create(
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(upload)).into_response())
 }
 
+/// What broke a request body off, in the uploads domain's words.
+fn body_error(error: &axum::Error) -> BodyError {
+    match find_cause::<TooSlow>(error) {
+        Some(slow) => BodyError::TooSlow(slow.to_string()),
+        None => BodyError::Broken,
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -129,8 +139,7 @@ async fn list(
 
 /// The caller's upload with this id: 404 when it does not exist or is someone else's.
 async fn find(state: &AppState, current: &CurrentUser, raw_id: &str) -> Result<Upload, ApiError> {
-    let id = upload_id(raw_id)?;
-    state.repo.get_owned(current.id(), &id).await?.ok_or(ApiError::NotFound)
+    Ok(state.uploads.find(current.id(), &upload_id(raw_id)?).await?)
 }
 
 async fn show(
@@ -141,36 +150,14 @@ async fn show(
     Ok(Json(find(&state, &current, &id).await?))
 }
 
-/// Stops an upload still arriving (its partial bytes are thrown away), or a queued or
-/// running job (its bytes stay, so it can be retried): `200` and the cancelled upload.
+/// Stops an upload still arriving, or a queued or running job: `200` and the cancelled
+/// upload.
 async fn cancel(
     State(state): State<AppState>,
     current: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<Upload>, ApiError> {
-    let upload = find(&state, &current, &id).await?;
-    if upload.status.is_terminal() {
-        return Err(ApiError::InvalidState(format!(
-            "only an unfinished upload can be cancelled; this one is {}",
-            upload.status.as_str()
-        )));
-    }
-    // Recorded first: from here on the job's own changes are refused (nothing follows a
-    // terminal status), so it cannot report progress or `done` after the `error` event.
-    let cancelled = Change::failed(
-        UploadStatus::Cancelled,
-        ErrorBody::new(ErrorCode::Cancelled, "the upload was cancelled"),
-    );
-    let upload = match state.recorder.record(&upload.id, cancelled).await {
-        Err(StoreError::Finished) => {
-            return Err(ApiError::InvalidState("the upload finished meanwhile".into()))
-        }
-        recorded => recorded?,
-    };
-    // Then the work stops: out of the queue, or the running job and its parser.
-    state.jobs.cancel(&upload.id);
-    tracing::info!(upload = %upload.id, "upload cancelled");
-    Ok(Json(upload))
+    Ok(Json(state.uploads.cancel(current.id(), &upload_id(&id)?).await?))
 }
 
 /// Runs a failed or cancelled upload's job again, from the stored bytes: `200` and the
@@ -180,19 +167,7 @@ async fn retry(
     current: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<Upload>, ApiError> {
-    let upload = find(&state, &current, &id).await?;
-    let retry = Change { retry: true, ..Change::default() };
-    let upload = match state.recorder.record(&upload.id, retry).await {
-        Err(StoreError::NotRetriable) => {
-            let reason = lifecycle::why_not_retriable(&upload)
-                .unwrap_or_else(|| "the upload changed meanwhile; try again".to_owned());
-            return Err(ApiError::InvalidState(reason));
-        }
-        recorded => recorded?,
-    };
-    state.jobs.enqueue(current.id(), upload.id.clone());
-    tracing::info!(upload = %upload.id, attempt = upload.attempt, "upload retried");
-    Ok(Json(upload))
+    Ok(Json(state.uploads.retry(current.id(), &upload_id(&id)?).await?))
 }
 
 async fn remove(
@@ -200,17 +175,7 @@ async fn remove(
     current: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let upload = find(&state, &current, &id).await?;
-    state.jobs.cancel(&upload.id);
-    state.recorder.remove(&upload.id).await?;
-    for key in BlobKey::all_of(&upload.id) {
-        state.blobs.delete(&key).await?;
-    }
-    // Only stored bytes (they have a checksum) count against the quota: one still
-    // arriving, or cancelled while arriving, gave its reservation back itself.
-    if upload.sha256.is_some() {
-        state.quotas.release(current.id(), upload.size);
-    }
+    state.uploads.remove(current.id(), &upload_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -260,7 +225,8 @@ async fn timeline(
 ) -> Result<Json<Vec<LoggedEvent>>, ApiError> {
     let upload = find(&state, &current, &id).await?;
     let limit = query.limit.unwrap_or(history::MAX_TIMELINE);
-    Ok(Json(history::timeline(&state, current.id(), &upload.id, query.after, limit).await?))
+    let timeline = history::timeline(&state.uploads, current.id(), &upload.id, query.after, limit);
+    Ok(Json(timeline.await?))
 }
 
 /// An image upload's small PNG, for the dashboard card.
@@ -337,8 +303,8 @@ async fn events(
             (state.repo.owner_of(&id).await?.ok_or(ApiError::NotFound)?, None)
         }
         None => {
-            let current = CurrentUser::from_headers(&headers, &state).await?;
-            state.repo.get_owned(current.id(), &id).await?.ok_or(ApiError::NotFound)?;
+            let current = super::extract::current_user(&headers, &state).await?;
+            state.uploads.find(current.id(), &id).await?;
             (current.user.id, Some(current.session))
         }
     };

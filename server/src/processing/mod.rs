@@ -2,11 +2,8 @@
 //! reporting each stage (and each page) as events.
 
 mod bidi;
-pub mod compare;
 pub mod confine;
 mod encoding;
-mod fair;
-pub mod fixtures;
 pub mod pdf;
 mod picture;
 mod queue;

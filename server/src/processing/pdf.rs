@@ -63,7 +63,7 @@ pub fn extract_pages(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::processing::fixtures;
+    use testkit::pdf as fixtures;
 
     fn extract(bytes: &[u8]) -> Result<Vec<PageText>, PdfError> {
         let mut pages = Vec::new();

@@ -1,9 +1,9 @@
-//! The job queue: `UPLINK_WORKERS` workers take jobs in the fair order of [`FairQueue`],
+//! The workers: `UPLINK_WORKERS` of them take jobs from the [`JobQueue`] in its fair order,
 //! so at most that many files are processed at once, whatever arrives, and every
 //! waiting job is told how many jobs are ahead of it.
 //!
-//! The queue itself lives in memory; what makes it survive a restart is the store, where
-//! a waiting upload stays `queued` until a worker takes it (see `AppState::recover`).
+//! The embedded queue lives in memory; what makes it survive a restart is the store,
+//! where a waiting upload stays `queued` until a worker takes it (see `AppState::recover`).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -15,11 +15,15 @@ use shared::UploadId;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use super::{
-    fair::FairQueue,
-    worker::{self, WorkerContext},
+use super::worker::{self, WorkerContext};
+use crate::{
+    domain::Change,
+    store::{Claim, JobQueue},
 };
-use crate::{store::StoreError, uploads::lifecycle::Change};
+
+/// How much longer than the job timeout a claim is held: the job is over by then, and
+/// a queue shared by several processes may hand it to another worker.
+const LEASE_MARGIN: Duration = Duration::from_secs(60);
 
 pub struct Jobs {
     shared: Arc<Shared>,
@@ -29,37 +33,37 @@ pub struct Jobs {
 }
 
 struct Shared {
-    /// A std mutex: held only to change the queue, never across an await.
-    waiting: Mutex<Waiting>,
-    /// One permit per job pushed; a worker takes one, then the next job (if any is left).
+    queue: Arc<dyn JobQueue>,
+    /// The position last announced for each waiting job.
+    announced: Mutex<HashMap<UploadId, u32>>,
+    /// One permit per job pushed; a worker takes one, then claims the next job (if any
+    /// is left).
     ready: Semaphore,
-    /// Running jobs, so cancel and delete can stop one. Numbered, because a retried
-    /// upload's next run may start while its cancelled run is still winding down.
+    /// Running jobs by claim, so cancel and delete can stop one: a retried upload's next
+    /// run may start while its cancelled run is still winding down.
     running: Mutex<HashMap<UploadId, Vec<(u64, CancellationToken)>>>,
-    /// The number the next job to start gets.
-    started: std::sync::atomic::AtomicU64,
     /// Woken when the queue changed, so the announcer tells the jobs that moved.
     moved: Notify,
 }
 
-#[derive(Default)]
-struct Waiting {
-    queue: FairQueue,
-    /// The position last announced for each waiting job.
-    announced: HashMap<UploadId, u32>,
-}
-
-impl Waiting {
+impl Shared {
     /// The waiting jobs whose announced position no longer holds, with the new one.
-    fn moved(&mut self) -> Vec<(UploadId, u32)> {
-        let order = self.queue.order();
-        let waiting: HashSet<&UploadId> = order.iter().copied().collect();
-        self.announced.retain(|id, _| waiting.contains(id));
+    async fn moved(&self) -> Vec<(UploadId, u32)> {
+        let order = match self.queue.waiting().await {
+            Ok(order) => order,
+            Err(error) => {
+                tracing::warn!(%error, "reading the queue's order failed");
+                return Vec::new();
+            }
+        };
+        let mut announced = lock(&self.announced);
+        let waiting: HashSet<&UploadId> = order.iter().collect();
+        announced.retain(|id, _| waiting.contains(id));
         let mut moved = Vec::new();
-        for (ahead, id) in order.into_iter().enumerate() {
+        for (ahead, id) in order.iter().enumerate() {
             let shown = shown_position(ahead);
-            if self.announced.get(id) != Some(&shown) {
-                self.announced.insert(id.clone(), shown);
+            if announced.get(id) != Some(&shown) {
+                announced.insert(id.clone(), shown);
                 moved.push((id.clone(), shown));
             }
         }
@@ -82,14 +86,19 @@ fn shown_position(ahead: usize) -> u32 {
 }
 
 impl Jobs {
-    /// Starts `workers` workers. Once `shutdown` is cancelled they take no new job; see
-    /// [`Jobs::drain`] for the ones running then.
-    pub fn start(workers: usize, context: WorkerContext, shutdown: CancellationToken) -> Self {
+    /// Starts `workers` workers taking jobs from `queue`. Once `shutdown` is cancelled they
+    /// take no new job; see [`Jobs::drain`] for the ones running then.
+    pub fn start(
+        workers: usize,
+        context: WorkerContext,
+        queue: Arc<dyn JobQueue>,
+        shutdown: CancellationToken,
+    ) -> Self {
         let shared = Arc::new(Shared {
-            waiting: Mutex::default(),
+            queue,
+            announced: Mutex::default(),
             ready: Semaphore::new(0),
             running: Mutex::default(),
-            started: Default::default(),
             moved: Notify::new(),
         });
         tokio::spawn(announce_positions(context.clone(), shared.clone(), shutdown.clone()));
@@ -109,21 +118,16 @@ impl Jobs {
                         permit.forget();
                     }
                     // None: the job was cancelled or deleted while it waited.
-                    let Some(id) = shared.change_queue(FairQueue::pop) else { continue };
+                    let Some(claim) = shared.claim(context.job_timeout + LEASE_MARGIN).await else {
+                        continue;
+                    };
                     let cancel = abort.child_token();
-                    let job = shared.started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     lock(&shared.running)
-                        .entry(id.clone())
+                        .entry(claim.upload.clone())
                         .or_default()
-                        .push((job, cancel.clone()));
-                    worker::process(&context, &id, &cancel).await;
-                    let mut running = lock(&shared.running);
-                    if let Some(runs) = running.get_mut(&id) {
-                        runs.retain(|(n, _)| *n != job);
-                        if runs.is_empty() {
-                            running.remove(&id);
-                        }
-                    }
+                        .push((claim.token, cancel.clone()));
+                    worker::process(&context, &claim.upload, claim.attempt, &cancel).await;
+                    shared.release(&claim).await;
                 }
             });
         }
@@ -141,18 +145,28 @@ impl Jobs {
         }
     }
 
-    /// Queues `owner`'s upload `id`. After shutdown began it simply waits in the store,
-    /// `queued`, for the next start.
-    pub fn enqueue(&self, owner: &str, id: UploadId) {
-        self.shared.change_queue(|queue| queue.push(owner, id));
+    /// Queues attempt `attempt` of `owner`'s upload `id`. After shutdown began it simply
+    /// waits in the store, `queued`, for the next start; if the queue cannot take it, it
+    /// waits there too, and the failure is logged.
+    pub async fn enqueue(&self, owner: &str, id: UploadId, attempt: u32) {
+        if let Err(error) = self.shared.queue.push(owner, id.clone(), attempt).await {
+            tracing::error!(upload = %id, %error, "queueing a job failed");
+            return;
+        }
+        self.shared.moved.notify_one();
         self.shared.ready.add_permits(1);
     }
 
     /// Stops the job for `id`: takes it out of the queue, or cancels it if it is running.
     /// Returns whether there was a job to stop.
-    pub fn cancel(&self, id: &UploadId) -> bool {
-        if self.shared.change_queue(|queue| queue.remove(id)) {
-            return true;
+    pub async fn cancel(&self, id: &UploadId) -> bool {
+        match self.shared.queue.remove(id).await {
+            Ok(true) => {
+                self.shared.moved.notify_one();
+                return true;
+            }
+            Ok(false) => {}
+            Err(error) => tracing::error!(upload = %id, %error, "unqueueing a job failed"),
         }
         match lock(&self.shared.running).get(id) {
             Some(runs) => {
@@ -165,11 +179,28 @@ impl Jobs {
 }
 
 impl Shared {
-    /// Changes the queue and wakes the announcer.
-    fn change_queue<T>(&self, change: impl FnOnce(&mut FairQueue) -> T) -> T {
-        let result = change(&mut lock(&self.waiting).queue);
+    async fn claim(&self, lease: Duration) -> Option<Claim> {
+        let claim = self.queue.claim(lease).await;
         self.moved.notify_one();
-        result
+        claim.unwrap_or_else(|error| {
+            tracing::error!(%error, "claiming a job failed");
+            None
+        })
+    }
+
+    async fn release(&self, claim: &Claim) {
+        {
+            let mut running = lock(&self.running);
+            if let Some(runs) = running.get_mut(&claim.upload) {
+                runs.retain(|(token, _)| *token != claim.token);
+                if runs.is_empty() {
+                    running.remove(&claim.upload);
+                }
+            }
+        }
+        if let Err(error) = self.queue.release(claim).await {
+            tracing::warn!(upload = %claim.upload, %error, "releasing a job failed");
+        }
     }
 }
 
@@ -186,13 +217,12 @@ async fn announce_positions(
             _ = shutdown.cancelled() => return,
             () = shared.moved.notified() => {}
         }
-        let moved = lock(&shared.waiting).moved();
-        for (id, ahead) in moved {
+        for (id, ahead) in shared.moved().await {
             let change = Change { ahead: Some(ahead), ..Change::default() };
             match context.recorder.record(&id, change).await {
                 // Started, finished or deleted since: its position no longer matters.
-                Ok(_)
-                | Err(StoreError::NotQueued | StoreError::Finished | StoreError::NotFound) => {}
+                Ok(_) => {}
+                Err(error) if error.is_moot() => {}
                 Err(error) => {
                     tracing::warn!(upload = %id, %error, "announcing a queue position failed")
                 }

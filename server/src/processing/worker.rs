@@ -12,9 +12,9 @@ use super::{
     sniff::{sniff, Kind, SNIFF_LEN},
 };
 use crate::{
+    domain::Change,
     events::Recorder,
-    store::{BlobKey, BlobReader, BlobStore, BlobWriter, StoreError},
-    uploads::lifecycle::Change,
+    store::{BlobKey, BlobReader, BlobStore, BlobWriter, ChangeError, StoreError},
 };
 
 /// What a worker needs.
@@ -39,8 +39,18 @@ enum JobError {
 impl From<StoreError> for JobError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound | StoreError::Finished => Self::Stopped,
+            StoreError::NotFound => Self::Stopped,
             other => Self::Store(other),
+        }
+    }
+}
+
+impl From<ChangeError> for JobError {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::Store(e) => e.into(),
+            // Cancelled, or a retry began: this attempt is over.
+            ChangeError::Refused(_) => Self::Stopped,
         }
     }
 }
@@ -51,9 +61,14 @@ impl From<std::io::Error> for JobError {
     }
 }
 
-/// Runs the job for `id` to its end. Never panics the worker: every failure ends as the
-/// upload's own `failed` status.
-pub async fn process(context: &WorkerContext, id: &UploadId, cancel: &CancellationToken) {
+/// Runs attempt `attempt` of the job for `id` to its end. Never panics the worker: every
+/// failure ends as the upload's own `failed` status.
+pub async fn process(
+    context: &WorkerContext,
+    id: &UploadId,
+    attempt: u32,
+    cancel: &CancellationToken,
+) {
     let upload = match context.recorder.repo().get(id).await {
         Ok(Some(upload)) => upload,
         Ok(None) => return,
@@ -62,9 +77,10 @@ pub async fn process(context: &WorkerContext, id: &UploadId, cancel: &Cancellati
             return;
         }
     };
-    // Every change this job makes is for this attempt: once the upload was cancelled and
-    // retried, a late change from this job is refused instead of joining the next run.
-    let job = Job { context, id, attempt: upload.attempt };
+    // Every change this job makes is fenced by the attempt it claimed: once the upload was
+    // cancelled and retried, a late change from this job is refused instead of joining
+    // the next run (and a job claimed for an attempt already over changes nothing).
+    let job = Job { context, id, attempt };
     let outcome = run(&job, upload, cancel).await;
     let error = match outcome {
         Ok(()) | Err(JobError::Stopped) => return,
@@ -96,7 +112,7 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
-    async fn record(&self, change: Change) -> Result<Upload, StoreError> {
+    async fn record(&self, change: Change) -> Result<Upload, ChangeError> {
         let change = Change { attempt: Some(self.attempt), ..change };
         self.context.recorder.record(self.id, change).await
     }

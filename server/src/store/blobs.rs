@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use shared::UploadId;
 use tokio::{
     fs,
-    io::{AsyncRead, AsyncWriteExt, BufWriter},
+    io::{AsyncRead, AsyncSeekExt, AsyncWriteExt, BufWriter},
 };
 
 /// What a blob is: the original bytes or the extracted text of one upload.
@@ -55,6 +55,9 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn create(&self, key: &BlobKey) -> io::Result<Box<dyn BlobWriter>>;
     /// Opens a committed blob, with its length.
     async fn open(&self, key: &BlobKey) -> io::Result<(BlobReader, u64)>;
+    /// Opens a committed blob from byte `offset` on (a ranged read: a resumed download,
+    /// a part of a large object), with the length of the whole blob.
+    async fn open_at(&self, key: &BlobKey, offset: u64) -> io::Result<(BlobReader, u64)>;
     /// Removes a blob; a missing blob is not an error.
     async fn delete(&self, key: &BlobKey) -> io::Result<()>;
     /// The upload ids that have any blob stored, for sweeping those with no upload left.
@@ -106,6 +109,13 @@ impl BlobStore for FsBlobStore {
     async fn open(&self, key: &BlobKey) -> io::Result<(BlobReader, u64)> {
         let file = fs::File::open(self.path(key)).await?;
         let len = file.metadata().await?.len();
+        Ok((Box::pin(file), len))
+    }
+
+    async fn open_at(&self, key: &BlobKey, offset: u64) -> io::Result<(BlobReader, u64)> {
+        let mut file = fs::File::open(self.path(key)).await?;
+        let len = file.metadata().await?.len();
+        file.seek(io::SeekFrom::Start(offset.min(len))).await?;
         Ok((Box::pin(file), len))
     }
 

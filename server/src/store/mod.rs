@@ -3,48 +3,61 @@
 
 mod accounts;
 mod blobs;
+mod fair;
+mod jobs;
+mod log;
 mod repo;
 mod sqlite;
-mod sqlite_accounts;
-mod sqlite_retention;
 
 pub use accounts::{AccountRepo, User};
 pub use blobs::{BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore};
-pub use repo::{MetadataRepo, Scope, Snapshot};
+pub use jobs::{Claim, JobQueue, MemoryQueue};
+pub use log::{EventLog, Scope, Snapshot};
+pub use repo::MetadataRepo;
 pub use sqlite::SqliteRepo;
+
+use crate::domain::Refused;
 
 /// A failure of the metadata store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("no such upload")]
     NotFound,
-    /// The upload already reached a terminal status; nothing may follow that.
-    #[error("the upload is already finished")]
-    Finished,
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     CorruptRow(String),
-    /// A queue position for an upload that is no longer queued.
-    #[error("the upload is no longer queued")]
-    NotQueued,
-    /// A retry of an upload that has not failed, or has not all its bytes.
-    #[error("the upload cannot be retried")]
-    NotRetriable,
     /// The runtime shut down while a change was being recorded.
     #[error("the store was stopped")]
     Stopped,
 }
 
-impl From<crate::uploads::lifecycle::Refused> for StoreError {
-    fn from(refused: crate::uploads::lifecycle::Refused) -> Self {
-        use crate::uploads::lifecycle::Refused;
-        match refused {
-            Refused::Finished => Self::Finished,
-            Refused::NotQueued => Self::NotQueued,
-            Refused::NotRetriable => Self::NotRetriable,
-        }
+/// Why a change to an upload was not recorded: the rules refused it (an outcome the
+/// caller may expect, such as a job reporting after a cancel), or the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ChangeError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(error.into())
+    }
+}
+
+impl ChangeError {
+    /// The upload finished, left the queue, or is gone: a late change (a stopped job's,
+    /// an old queue position) that is dropped.
+    pub fn is_moot(&self) -> bool {
+        matches!(
+            self,
+            Self::Refused(Refused::Finished | Refused::NotQueued)
+                | Self::Store(StoreError::NotFound)
+        )
     }
 }

@@ -1,56 +1,16 @@
-//! The metadata store: uploads and the durable event log, side by side so that a change
-//! and the event announcing it commit together (the log is the store's outbox).
+//! The metadata store's uploads: each change to one commits together with the event that
+//! announces it, appended to the [`EventLog`](super::EventLog) in the same transaction
+//! (the log is the store's outbox), and with a running job's checkpoint.
 
 use std::collections::HashSet;
 
 use async_trait::async_trait;
 use shared::{Upload, UploadId};
 
-use super::StoreError;
-use crate::{events::StoredEvent, uploads::lifecycle::Change};
+use super::{ChangeError, StoreError};
+use crate::domain::{Change, StoredEvent};
 
-/// Which uploads a stream or query covers: always one account's, and perhaps only one
-/// of them. There is deliberately no "everyone's" scope: no route can ask for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope {
-    owner: String,
-    upload: Option<UploadId>,
-}
-
-impl Scope {
-    /// Every upload of `owner`, new ones included.
-    pub fn owner(owner: impl Into<String>) -> Self {
-        Self { owner: owner.into(), upload: None }
-    }
-
-    /// One upload of `owner`.
-    pub fn upload(owner: impl Into<String>, id: UploadId) -> Self {
-        Self { owner: owner.into(), upload: Some(id) }
-    }
-
-    pub fn owner_id(&self) -> &str {
-        &self.owner
-    }
-
-    pub fn upload_id(&self) -> Option<&UploadId> {
-        self.upload.as_ref()
-    }
-
-    pub fn contains(&self, event: &StoredEvent) -> bool {
-        *event.owner == *self.owner && self.upload.as_ref().is_none_or(|id| *id == event.upload_id)
-    }
-}
-
-/// The present state of every upload in a scope, as of one point in the log.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    /// The newest event id at the time of the snapshot; live events after it follow.
-    pub head: i64,
-    /// Each upload with the id of its newest event, oldest change first.
-    pub uploads: Vec<(i64, Upload)>,
-}
-
-/// Uploads and their events. SQLite now; Postgres when Uplink runs on many nodes.
+/// Uploads and their checkpoints. SQLite now; Postgres when Uplink runs on many nodes.
 ///
 /// Every method that changes an upload appends exactly one event in the same
 /// transaction and returns it: an event is durable before anyone can see it.
@@ -62,17 +22,17 @@ pub trait MetadataRepo: Send + Sync + 'static {
         owner: &str,
         upload: Upload,
         change: Change,
-    ) -> Result<(Upload, StoredEvent), StoreError>;
+    ) -> Result<(Upload, StoredEvent), ChangeError>;
 
-    /// Applies `change` under the lifecycle rules and logs the event it makes (and the
+    /// Applies `change` under the lifecycle rules (refused as [`ChangeError::Refused`]) and logs the event it makes (and the
     /// page text it carries, if any) in one transaction. Page texts are a running job's
     /// checkpoint: the change that finishes the upload drops them in the same transaction.
-    /// Callers must let it run to its end (the [`Recorder`](crate::events::Recorder) does).
+    /// Callers must let it run to its end (the events recorder runs each in a task of its own).
     async fn record(
         &self,
         id: &UploadId,
         change: Change,
-    ) -> Result<(Upload, StoredEvent), StoreError>;
+    ) -> Result<(Upload, StoredEvent), ChangeError>;
 
     /// Deletes an upload. If it had not finished, its terminal `error` event (code
     /// `deleted`) is logged and returned.
@@ -99,16 +59,6 @@ pub trait MetadataRepo: Send + Sync + 'static {
     /// oldest first (for recovery at start-up).
     async fn unfinished(&self) -> Result<Vec<(String, Upload)>, StoreError>;
 
-    /// Up to `limit` events in `scope` with ids greater than `after`, in id order.
-    async fn events_after(
-        &self,
-        scope: &Scope,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, StoreError>;
-
-    async fn snapshot(&self, scope: &Scope) -> Result<Snapshot, StoreError>;
-
     /// The highest page whose text is stored for `id` (0 when none): where a resumed
     /// extraction starts again.
     async fn pages_done(&self, id: &UploadId) -> Result<u32, StoreError>;
@@ -121,18 +71,8 @@ pub trait MetadataRepo: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<(u32, String)>, StoreError>;
 
-    /// Removes the events of uploads that finished at or before `before` (RFC 3339), and
-    /// those of deleted uploads recorded by then, in batches that each move the horizon
-    /// with their deletions. Returns how many were removed.
-    async fn compact(&self, before: &str) -> Result<u64, StoreError>;
-
     /// Which of `ids` still have an upload (stored files whose upload is gone are swept).
     async fn existing(&self, ids: &[UploadId]) -> Result<HashSet<UploadId>, StoreError>;
-
-    /// `(horizon, head)` of the log in one read: the highest id compaction has removed
-    /// (resuming from below it could miss events, so such clients get a snapshot) and the
-    /// newest id; each 0 when there is none.
-    async fn log_bounds(&self) -> Result<(i64, i64), StoreError>;
 
     /// Succeeds when the store can answer queries.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -4,9 +4,9 @@
 use shared::{LoggedEvent, Upload, UploadId};
 use tokio::io::AsyncReadExt;
 
+use super::Uploads;
 use crate::{
     processing::Kind,
-    state::AppState,
     store::{BlobKey, Scope, StoreError},
 };
 
@@ -16,14 +16,14 @@ pub const MAX_TIMELINE: u32 = 10_000;
 /// Up to `limit` logged events of `owner`'s upload `id` after event `after`, oldest
 /// first. Events older than the retention period have been compacted away.
 pub async fn timeline(
-    state: &AppState,
+    uploads: &Uploads,
     owner: &str,
     id: &UploadId,
     after: i64,
     limit: u32,
 ) -> Result<Vec<LoggedEvent>, StoreError> {
     let scope = Scope::upload(owner, id.clone());
-    let stored = state.repo.events_after(&scope, after, limit.min(MAX_TIMELINE)).await?;
+    let stored = uploads.log.events_after(&scope, after, limit.min(MAX_TIMELINE)).await?;
     Ok(stored.iter().filter_map(|event| event.logged()).collect())
 }
 
@@ -41,12 +41,12 @@ pub fn text_key(upload: &Upload) -> Option<BlobKey> {
 /// The first `max` bytes of the upload's text, cut back to whole characters, and whether
 /// there is more.
 pub async fn text_preview(
-    state: &AppState,
+    uploads: &Uploads,
     upload: &Upload,
     max: usize,
 ) -> std::io::Result<Option<(String, bool)>> {
     let Some(key) = text_key(upload) else { return Ok(None) };
-    let (reader, len) = state.blobs.open(&key).await?;
+    let (reader, len) = uploads.blobs.open(&key).await?;
     let mut head = Vec::with_capacity(max.min(len as usize));
     reader.take(max as u64).read_to_end(&mut head).await?;
     let text = match String::from_utf8(head) {

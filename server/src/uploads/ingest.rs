@@ -12,25 +12,37 @@ use std::{
     time::Duration,
 };
 
-use axum::{body::Body, BoxError};
-use futures_util::TryStreamExt;
+use bytes::Bytes;
+use futures_util::{stream::BoxStream, TryStreamExt};
 use sha2::{Digest, Sha256};
-use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadId, UploadStatus};
+use shared::{ErrorCode, Stage, Upload, UploadId, UploadStatus};
 use tokio::time::Instant;
 
 use super::{
     display_name,
+    error::find_cause,
     form::{FilePart, FormBody, FormTooLarge},
-    lifecycle::{self, Change},
     quota::Ticket,
+    UploadError, Uploads,
 };
 use crate::{
-    clock,
-    error::{find_cause, ApiError},
-    http::pace::TooSlow,
-    state::AppState,
-    store::{BlobKey, BlobWriter, StoreError},
+    domain::{clock, lifecycle, Change, Refused},
+    store::{BlobKey, BlobWriter, ChangeError},
 };
+
+/// Why a request body broke off, as the server's HTTP layer saw it.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// It arrived slower than the server's minimum pace; the text says by how much.
+    #[error("{0}")]
+    TooSlow(String),
+    /// The client went away or the connection dropped.
+    #[error("the client stopped sending the upload")]
+    Broken,
+}
+
+/// A request body as it arrives.
+pub type BodyStream = BoxStream<'static, Result<Bytes, BodyError>>;
 
 /// Room for multipart boundaries and part headers on top of the file itself when the
 /// Content-Length is checked against the size limit up front.
@@ -50,7 +62,7 @@ pub struct IngestRequest {
     pub content_length: Option<u64>,
     pub boundary: String,
     pub client_ref: Option<String>,
-    pub body: Body,
+    pub body: BodyStream,
 }
 
 /// The upload being received, from the moment its row exists: its id, and its blob
@@ -66,22 +78,22 @@ struct Receiving {
 /// failure (the client's, the form's, or storage's: a full disk fails at the blob's
 /// commit) marks it failed with its `error` event and removes its bytes, so no upload is
 /// ever left `uploading` by a request that has ended.
-pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, ApiError> {
-    let max = state.config.max_upload_bytes;
+pub async fn ingest(uploads: &Uploads, request: IngestRequest) -> Result<Upload, UploadError> {
+    let max = uploads.max_upload_bytes;
     if request.content_length.is_some_and(|len| len > max.saturating_add(MULTIPART_OVERHEAD)) {
         return Err(too_large(max));
     }
     // One query per upload, and none when there is no byte quota to hold it to.
-    let stored = if state.quotas.limits_bytes() {
-        state.repo.stored_bytes(&request.owner).await?
+    let stored = if uploads.quotas.limits_bytes() {
+        uploads.repo.stored_bytes(&request.owner).await?
     } else {
         0
     };
     let announced = request.content_length.map(|len| len.saturating_sub(TYPICAL_FORM_OVERHEAD));
-    let mut ticket = state.quotas.admit(&request.owner, stored, announced)?;
+    let mut ticket = uploads.quotas.admit(&request.owner, stored, announced)?;
     let received = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&received);
-    let body = request.body.into_data_stream().map_err(BoxError::from).inspect_ok(move |chunk| {
+    let body = request.body.map_err(axum::BoxError::from).inspect_ok(move |chunk| {
         counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
     });
     let file = FilePart::default();
@@ -99,15 +111,15 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
                 continue;
             }
             if current.is_some() {
-                return Err(ApiError::bad_request(
+                return Err(UploadError::rejected(
                     ErrorCode::InvalidRequest,
                     "send exactly one part named `file`",
                 ));
             }
             let filename = display_name(field.file_name());
             let declared = field.content_type().map(|m| m.essence_str().to_owned());
-            if let Some(reason) = state.limits.type_refusal(&filename, declared.as_deref()) {
-                return Err(ApiError::UnsupportedType(reason));
+            if let Some(reason) = uploads.limits.type_refusal(&filename, declared.as_deref()) {
+                return Err(UploadError::Rejected(ErrorCode::UnsupportedType, reason));
             }
             let upload = new_upload(filename, request.client_ref.clone());
             let start = Change {
@@ -116,7 +128,7 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
                 introduce: true,
                 ..Change::default()
             };
-            let upload = state.recorder.create(&request.owner, upload, start).await?;
+            let upload = uploads.recorder.create(&request.owner, upload, start).await?;
             // From here on the upload exists, and a failure must end it.
             let receiving = current.insert(Receiving {
                 id: upload.id.clone(),
@@ -124,10 +136,10 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
                 size: 0,
                 sha256: String::new(),
             });
-            receiving.writer = Some(state.blobs.create(&BlobKey::Original(upload.id)).await?);
+            receiving.writer = Some(uploads.blobs.create(&BlobKey::Original(upload.id)).await?);
             file.enter();
             let total = request.content_length;
-            receive_file(state, field, receiving, &mut ticket, &received, total).await?;
+            receive_file(uploads, field, receiving, &mut ticket, &received, total).await?;
             file.leave();
         }
         Ok(())
@@ -143,24 +155,24 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
             "upload refused before its file part"
         );
         return Err(read.err().unwrap_or_else(|| {
-            ApiError::bad_request(ErrorCode::MissingFile, "the form has no part named `file`")
+            UploadError::rejected(ErrorCode::MissingFile, "the form has no part named `file`")
         }));
     };
     let total = received.load(Ordering::Relaxed);
     let stored = match read {
         Ok(()) => {
-            store(state, &mut receiving, request.content_length.unwrap_or(total), total).await
+            store(uploads, &mut receiving, request.content_length.unwrap_or(total), total).await
         }
         Err(error) => Err(error),
     };
     match stored {
         Ok(upload) => {
             ticket.keep();
-            state.jobs.enqueue(&request.owner, upload.id.clone());
+            uploads.jobs.enqueue(&request.owner, upload.id.clone(), upload.attempt).await;
             Ok(upload)
         }
         Err(error) => {
-            fail(state, receiving, &error).await;
+            fail(uploads, receiving, &error).await;
             Err(error)
         }
     }
@@ -168,11 +180,11 @@ pub async fn ingest(state: &AppState, request: IngestRequest) -> Result<Upload, 
 
 /// Makes the received bytes durable, then records the upload as stored and queued.
 async fn store(
-    state: &AppState,
+    uploads: &Uploads,
     receiving: &mut Receiving,
     bytes_total: u64,
     bytes_received: u64,
-) -> Result<Upload, ApiError> {
+) -> Result<Upload, UploadError> {
     let writer = receiving.writer.take().expect("a received file has its writer");
     writer.commit().await?;
     let stored = Change {
@@ -186,28 +198,29 @@ async fn store(
     };
     // Refused as finished: cancelled or deleted as its last bytes arrived, so they are
     // not wanted. `fail` then removes them like any other failure's.
-    state.recorder.record(&receiving.id, stored).await.map_err(cancelled)
+    uploads.recorder.record(&receiving.id, stored).await.map_err(cancelled)
 }
 
 /// Ends an upload that will not be stored: its bytes go (a partial blob, or one that was
 /// committed before recording it failed) and it is marked failed with why, unless it
 /// already ended (cancelled or deleted while arriving).
-async fn fail(state: &AppState, mut receiving: Receiving, error: &ApiError) {
+async fn fail(uploads: &Uploads, mut receiving: Receiving, error: &UploadError) {
     match receiving.writer.take() {
         Some(writer) => writer.abort().await,
         None => {
-            if let Err(e) = state.blobs.delete(&BlobKey::Original(receiving.id.clone())).await {
+            if let Err(e) = uploads.blobs.delete(&BlobKey::Original(receiving.id.clone())).await {
                 tracing::error!(upload = %receiving.id, error = %e, "could not remove an unstored upload's bytes");
             }
         }
     }
-    let body = failure_body(error);
+    let body = error.body();
     tracing::info!(upload = %receiving.id, code = body.code.as_str(), %error, "upload not received");
     // The size it reached stays on the record; with no bytes stored, it counts for nothing.
     let failed =
         Change { size: Some(receiving.size), ..Change::failed(UploadStatus::Failed, body) };
-    match state.recorder.record(&receiving.id, failed).await {
-        Ok(_) | Err(StoreError::NotFound | StoreError::Finished) => {}
+    match uploads.recorder.record(&receiving.id, failed).await {
+        Ok(_) => {}
+        Err(e) if e.is_moot() => {}
         Err(e) => {
             // The store itself is failing; the next start marks it `interrupted`.
             tracing::error!(upload = %receiving.id, error = %e, "could not mark an upload failed")
@@ -216,14 +229,14 @@ async fn fail(state: &AppState, mut receiving: Receiving, error: &ApiError) {
 }
 
 async fn receive_file(
-    state: &AppState,
+    uploads: &Uploads,
     mut field: multer::Field<'static>,
     receiving: &mut Receiving,
     ticket: &mut Ticket,
     received: &AtomicU64,
     total: Option<u64>,
-) -> Result<(), ApiError> {
-    let max = state.config.max_upload_bytes;
+) -> Result<(), UploadError> {
+    let max = uploads.max_upload_bytes;
     let mut hasher = Sha256::new();
     let mut last_progress = Instant::now();
     let writer = receiving.writer.as_mut().expect("a receiving upload has a writer");
@@ -245,7 +258,7 @@ async fn receive_file(
                 bytes_total: total,
                 ..Change::default()
             };
-            state.recorder.record(&receiving.id, progress).await.map_err(cancelled)?;
+            uploads.recorder.record(&receiving.id, progress).await.map_err(cancelled)?;
         }
     }
     receiving.sha256 = hex::encode(hasher.finalize());
@@ -254,7 +267,7 @@ async fn receive_file(
 
 /// Reads and discards a non-file form field; what it may take is bounded with the rest
 /// of the form outside the file part.
-async fn skip_field(mut field: multer::Field<'static>) -> Result<(), ApiError> {
+async fn skip_field(mut field: multer::Field<'static>) -> Result<(), UploadError> {
     while field.chunk().await.map_err(multipart_error)?.is_some() {}
     Ok(())
 }
@@ -264,66 +277,52 @@ fn new_upload(filename: String, client_ref: Option<String>) -> Upload {
     lifecycle::new_upload(id, filename, client_ref, &clock::now())
 }
 
-fn too_large(max: u64) -> ApiError {
-    ApiError::PayloadTooLarge(format!("uploads are limited to {max} bytes"))
+fn too_large(max: u64) -> UploadError {
+    UploadError::rejected(ErrorCode::PayloadTooLarge, format!("uploads are limited to {max} bytes"))
 }
 
 /// A change refused because the upload already finished: it was cancelled (or deleted)
 /// while its bytes were arriving, so the rest are not wanted.
-fn cancelled(error: StoreError) -> ApiError {
-    match error {
-        StoreError::Finished => ApiError::InvalidState("the upload was cancelled".into()),
-        other => other.into(),
+fn cancelled(error: ChangeError) -> UploadError {
+    match UploadError::from(error) {
+        UploadError::Refused(Refused::Finished) => {
+            UploadError::rejected(ErrorCode::InvalidState, "the upload was cancelled")
+        }
+        other => other,
     }
 }
 
-fn abandoned() -> ApiError {
-    ApiError::bad_request(ErrorCode::UploadAborted, "the client stopped sending the upload")
+fn abandoned() -> UploadError {
+    UploadError::rejected(ErrorCode::UploadAborted, "the client stopped sending the upload")
 }
 
-fn multipart_error(error: multer::Error) -> ApiError {
+fn multipart_error(error: multer::Error) -> UploadError {
     match error {
         multer::Error::StreamReadFailed(cause) => {
             let cause: &(dyn std::error::Error + 'static) = &*cause;
-            if let Some(slow) = find_cause::<TooSlow>(cause) {
-                ApiError::bad_request(ErrorCode::UploadAborted, slow.to_string())
+            if let Some(BodyError::TooSlow(slow)) = find_cause::<BodyError>(cause) {
+                UploadError::rejected(ErrorCode::UploadAborted, slow.clone())
             } else if let Some(large) = find_cause::<FormTooLarge>(cause) {
-                ApiError::bad_request(ErrorCode::InvalidRequest, large.to_string())
+                UploadError::rejected(ErrorCode::InvalidRequest, large.to_string())
             } else {
                 // The body itself broke off: the client went away or the connection dropped.
                 abandoned()
             }
         }
-        multer::Error::StreamSizeExceeded { limit } => {
-            ApiError::PayloadTooLarge(format!("the whole form is limited to {limit} bytes"))
-        }
+        multer::Error::StreamSizeExceeded { limit } => UploadError::rejected(
+            ErrorCode::PayloadTooLarge,
+            format!("the whole form is limited to {limit} bytes"),
+        ),
         // The body ended cleanly but the form inside it did not.
         multer::Error::IncompleteStream
         | multer::Error::IncompleteFieldData { .. }
-        | multer::Error::IncompleteHeaders => ApiError::bad_request(
+        | multer::Error::IncompleteHeaders => UploadError::rejected(
             ErrorCode::InvalidMultipart,
             "the multipart body ended before its closing boundary",
         ),
-        other => ApiError::bad_request(
+        other => UploadError::rejected(
             ErrorCode::InvalidMultipart,
             format!("malformed multipart body: {other}"),
         ),
-    }
-}
-
-/// What the upload's own error event says about a failed receive.
-fn failure_body(error: &ApiError) -> ErrorBody {
-    match error {
-        ApiError::BadRequest(code, message) => ErrorBody::new(*code, message.clone()),
-        ApiError::PayloadTooLarge(message) => {
-            ErrorBody::new(ErrorCode::PayloadTooLarge, message.clone())
-        }
-        ApiError::QuotaExceeded(message) => {
-            ErrorBody::new(ErrorCode::QuotaExceeded, message.clone())
-        }
-        ApiError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
-            ErrorBody::new(ErrorCode::Internal, "the server has no room left to store the upload")
-        }
-        _ => ErrorBody::new(ErrorCode::Internal, "the upload could not be stored"),
     }
 }

@@ -9,7 +9,9 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use crate::error::ApiError;
+use shared::ErrorCode;
+
+use super::UploadError;
 
 #[derive(Debug)]
 pub struct Quotas {
@@ -40,14 +42,15 @@ impl Quotas {
         owner: &str,
         stored: u64,
         announced: Option<u64>,
-    ) -> Result<Ticket, ApiError> {
+    ) -> Result<Ticket, UploadError> {
         let mut accounts = self.lock();
         let (in_flight, used) =
             accounts.get(owner).map_or((0, stored), |load| (load.in_flight, load.used));
         if in_flight >= self.max_in_flight {
-            return Err(ApiError::TooManyUploads(format!(
-                "{in_flight} uploads are already arriving; wait for one to finish"
-            )));
+            return Err(UploadError::rejected(
+                ErrorCode::TooManyUploads,
+                format!("{in_flight} uploads are already arriving; wait for one to finish"),
+            ));
         }
         if let (Some(max), Some(size)) = (self.max_bytes, announced) {
             if used.saturating_add(size) > max {
@@ -76,10 +79,13 @@ impl Quotas {
     }
 }
 
-fn over_quota(max: u64, used: u64) -> ApiError {
-    ApiError::QuotaExceeded(format!(
-        "this upload would take the account past its quota of {max} bytes ({used} bytes used)"
-    ))
+fn over_quota(max: u64, used: u64) -> UploadError {
+    UploadError::rejected(
+        ErrorCode::QuotaExceeded,
+        format!(
+            "this upload would take the account past its quota of {max} bytes ({used} bytes used)"
+        ),
+    )
 }
 
 /// One upload in flight. Its bytes count against the quota as they arrive; dropped
@@ -94,7 +100,7 @@ pub struct Ticket {
 
 impl Ticket {
     /// Counts `n` more bytes of this upload, refusing the ones past the quota.
-    pub fn add(&mut self, n: u64) -> Result<(), ApiError> {
+    pub fn add(&mut self, n: u64) -> Result<(), UploadError> {
         let mut accounts = self.quotas.lock();
         let load = accounts.get_mut(&self.owner).expect("a ticket's account has a load");
         if let Some(max) = self.quotas.max_bytes {
@@ -136,7 +142,10 @@ mod tests {
         let quotas = Quotas::new(None, 2);
         let a = quotas.admit("ada", 0, None).unwrap();
         let _b = quotas.admit("ada", 0, None).unwrap();
-        assert!(matches!(quotas.admit("ada", 0, None), Err(ApiError::TooManyUploads(_))));
+        assert!(matches!(
+            quotas.admit("ada", 0, None),
+            Err(UploadError::Rejected(ErrorCode::TooManyUploads, _))
+        ));
         let _other = quotas.admit("bob", 0, None).expect("another account has its own limit");
         drop(a);
         quotas.admit("ada", 0, None).expect("a finished upload frees its place");
@@ -148,12 +157,18 @@ mod tests {
         let mut first = quotas.admit("ada", 30, None).unwrap();
         first.add(50).unwrap();
         let mut second = quotas.admit("ada", 0, None).unwrap();
-        assert!(matches!(second.add(21), Err(ApiError::QuotaExceeded(_))), "30 + 50 + 21 > 100");
+        assert!(
+            matches!(second.add(21), Err(UploadError::Rejected(ErrorCode::QuotaExceeded, _))),
+            "30 + 50 + 21 > 100"
+        );
         second.add(20).unwrap();
         drop(second);
         first.keep();
         // Nothing in flight: the store is the truth again (30 + 50 kept).
-        assert!(matches!(quotas.admit("ada", 80, Some(21)), Err(ApiError::QuotaExceeded(_))));
+        assert!(matches!(
+            quotas.admit("ada", 80, Some(21)),
+            Err(UploadError::Rejected(ErrorCode::QuotaExceeded, _))
+        ));
         let mut third = quotas.admit("ada", 80, Some(20)).unwrap();
         quotas.release("ada", 50);
         third.add(70).unwrap();

@@ -1,0 +1,282 @@
+//! Runtime configuration: environment variables with matching command-line flags.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Parser;
+
+use super::{client::TrustedProxies, pace::MinPace};
+
+/// Uplink's settings. Every flag can also be set through the environment variable named
+/// beside it, which is how `make run` and `cargo leptos watch` configure it.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "uplink", version, about = "Upload files and watch them being processed, live.")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Directory holding the SQLite database and the stored files.
+    #[arg(long, env = "UPLINK_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Largest accepted upload, in bytes (default 1 GiB).
+    #[arg(long, env = "UPLINK_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
+    pub max_upload_bytes: u64,
+
+    /// Accepted file types, as in an HTML `accept` attribute: comma-separated `.pdf`,
+    /// `text/plain`, `image/*`. Empty (the default): any type. Checked against the file's
+    /// name and declared type before it is stored; the dashboard refuses others unsent.
+    #[arg(long, env = "UPLINK_ALLOWED_TYPES", default_value = "")]
+    pub allowed_types: String,
+
+    /// Files processed at once (default: the number of CPUs).
+    #[arg(long, env = "UPLINK_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Longest one file may spend being processed, in seconds.
+    #[arg(long, env = "UPLINK_JOB_TIMEOUT", default_value_t = 300)]
+    pub job_timeout_secs: u64,
+
+    /// Memory one PDF extraction may use, in MiB: a file that needs more (a
+    /// decompression bomb, or a PDF larger than about half of it) fails `too_complex`.
+    #[arg(long, env = "UPLINK_EXTRACT_MEMORY", default_value_t = 1024)]
+    pub extract_memory_mib: u64,
+
+    /// The executable that runs extractions: this one, unless a test says otherwise.
+    #[arg(skip)]
+    pub extractor: Option<PathBuf>,
+
+    /// An upload whose client sends nothing for this many seconds is abandoned. It is
+    /// also the window over which `UPLINK_UPLOAD_MIN_RATE` is averaged.
+    #[arg(long, env = "UPLINK_UPLOAD_IDLE_TIMEOUT", default_value_t = 60)]
+    pub upload_idle_timeout_secs: u64,
+
+    /// Bytes per second every request body (an upload above all) must bring, averaged
+    /// over each `UPLINK_UPLOAD_IDLE_TIMEOUT` the server spends waiting for it; a slower
+    /// one is abandoned (`0`: only the idle timeout).
+    #[arg(long, env = "UPLINK_UPLOAD_MIN_RATE", default_value_t = 1024)]
+    pub upload_min_rate: u64,
+
+    /// A connection that has not sent a whole request head this long after it opened, or
+    /// after its previous response ended (an idle keep-alive connection), is closed.
+    #[arg(long, env = "UPLINK_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    pub header_timeout: Duration,
+
+    /// Connections open at once; more are answered `503` and closed. Default: the
+    /// open-file limit, less 256 kept for files, the database and extraction children.
+    #[arg(long, env = "UPLINK_MAX_CONNECTIONS", value_parser = parse_positive)]
+    pub max_connections: Option<usize>,
+
+    /// Connections one client address may hold open at once (through a trusted proxy:
+    /// requests in progress).
+    #[arg(long, env = "UPLINK_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_client: u32,
+
+    /// Proxies whose `X-Forwarded-For` names the client, as addresses or CIDR ranges
+    /// (`10.0.0.0/8,::1`); empty (the default): the connection's peer is the client.
+    #[arg(long, env = "UPLINK_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+
+    /// On shutdown, seconds that running jobs and open uploads get to finish; jobs still
+    /// running then are stopped and resume from their checkpoint on the next start.
+    #[arg(long, env = "UPLINK_SHUTDOWN_GRACE", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+
+    /// How long the events of a finished upload are kept for replay: a number with a
+    /// unit, `s`, `m`, `h` or `d` (default 7 days).
+    #[arg(long, env = "UPLINK_EVENT_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub event_retention: Duration,
+
+    /// Events buffered in memory per account with a stream open; a stream that falls
+    /// further behind catches up from the durable log instead.
+    #[arg(long, env = "UPLINK_EVENT_BUFFER", default_value_t = 256)]
+    pub event_buffer: usize,
+
+    /// Seconds between SSE keep-alive comments on an idle stream.
+    #[arg(long, env = "UPLINK_SSE_KEEPALIVE", default_value_t = 15)]
+    pub sse_keepalive_secs: u64,
+
+    /// The address people reach Uplink at, e.g. `https://uplink.example.com`: session
+    /// cookies are `Secure` when it is https, and it is the one origin allowed to make
+    /// state-changing requests (without it, the request's own Host is).
+    #[arg(long, env = "UPLINK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// How long a login lasts: a number with a unit (default 30 days).
+    #[arg(long, env = "UPLINK_SESSION_TTL", default_value = "30d", value_parser = parse_duration)]
+    pub session_ttl: Duration,
+
+    /// A connection whose client accepts no bytes for this long is closed (a stalled
+    /// event stream reconnects and replays what it missed): a number with a unit.
+    #[arg(long, env = "UPLINK_WRITE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
+
+    /// Bytes one account may keep stored, counting uploads still arriving (default
+    /// 10 GiB; 0 for no limit).
+    #[arg(long, env = "UPLINK_USER_QUOTA_BYTES", default_value_t = 10 << 30)]
+    pub user_quota_bytes: u64,
+
+    /// Uploads one account may have arriving at once.
+    #[arg(long, env = "UPLINK_USER_MAX_IN_FLIGHT", default_value_t = 8)]
+    pub user_max_in_flight: u32,
+
+    /// How long an events token stays valid: a number with a unit (default 10 minutes).
+    #[arg(long, env = "UPLINK_TOKEN_TTL", default_value = "10m", value_parser = parse_duration)]
+    pub token_ttl: Duration,
+
+    /// Event streams open at once per account, and per events token.
+    #[arg(long, env = "UPLINK_USER_MAX_STREAMS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub user_max_streams: u32,
+
+    /// Accounts one client address may register per hour (`0`: no limit).
+    #[arg(long, env = "UPLINK_REGISTRATIONS_PER_HOUR", default_value_t = 10)]
+    pub registrations_per_hour: u32,
+
+    /// Logins and registrations that may wait for a password hash at once; more are
+    /// answered `503` with `Retry-After`.
+    #[arg(long, env = "UPLINK_PASSWORD_QUEUE", default_value_t = 64, value_parser = parse_positive)]
+    pub password_queue: usize,
+}
+
+impl Config {
+    /// Defaults for a data directory, as tests and benchmarks want them.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Self::parse_from(["uplink"]);
+        config.data_dir = data_dir.into();
+        config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config
+    }
+
+    /// The restrictions uploads are held to, as the dashboard shows them.
+    pub fn limits(&self) -> shared::UploadLimits {
+        shared::UploadLimits {
+            max_upload_bytes: self.max_upload_bytes,
+            allowed_types: shared::UploadLimits::parse_types(&self.allowed_types),
+        }
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+
+    pub fn job_timeout(&self) -> Duration {
+        Duration::from_secs(self.job_timeout_secs.max(1))
+    }
+
+    /// How extraction children are started.
+    pub fn sandbox(&self) -> std::io::Result<crate::processing::Sandbox> {
+        let program = match &self.extractor {
+            Some(program) => program.clone(),
+            None => std::env::current_exe()?,
+        };
+        Ok(crate::processing::Sandbox {
+            program,
+            memory: self.extract_memory_mib.max(64) << 20,
+            cpu_secs: self.job_timeout().as_secs(),
+        })
+    }
+
+    pub fn upload_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.upload_idle_timeout_secs.max(1))
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
+    }
+
+    pub fn user_quota(&self) -> Option<u64> {
+        (self.user_quota_bytes > 0).then_some(self.user_quota_bytes)
+    }
+
+    /// The pace every request body must keep.
+    pub fn min_pace(&self) -> MinPace {
+        MinPace { rate: self.upload_min_rate, window: self.upload_idle_timeout() }
+    }
+
+    /// `UPLINK_MAX_CONNECTIONS`, or what the open-file limit leaves room for: each
+    /// connection is a descriptor, and running out of them fails far worse than a `503`.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections.unwrap_or_else(|| {
+            let (soft, _) = rlimit::Resource::NOFILE.get().unwrap_or((1024, 1024));
+            let soft = usize::try_from(soft).unwrap_or(usize::MAX);
+            soft.saturating_sub(RESERVED_DESCRIPTORS).max(soft / 2)
+        })
+    }
+
+    pub fn sse_keepalive(&self) -> Duration {
+        Duration::from_secs(self.sse_keepalive_secs.max(1))
+    }
+}
+
+/// Descriptors kept back from connections by default: the database, stored files being
+/// written and read, and each extraction child's three pipes.
+const RESERVED_DESCRIPTORS: usize = 256;
+
+/// A count that must be at least 1 (0 would refuse everything).
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) | Err(_) => Err(format!("not a number of at least 1: {text:?}")),
+        Ok(n) => Ok(n),
+    }
+}
+
+/// A duration that must not be zero (a zero timeout would refuse everything).
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!("must be longer than zero: {text:?}")),
+        positive => Ok(positive),
+    }
+}
+
+/// `90s`, `15m`, `12h`, `7d`, or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) =
+        text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let number: u64 = number.parse().map_err(|_| format!("not a duration: {text:?}"))?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit in {text:?}: use s, m, h or d")),
+    };
+    Ok(Duration::from_secs(number.saturating_mul(seconds)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        let cases = [("90", 90), ("90s", 90), ("15m", 900), ("12h", 43_200), ("7d", 604_800)];
+        for (text, seconds) in cases {
+            assert_eq!(parse_duration(text), Ok(Duration::from_secs(seconds)), "{text}");
+        }
+        for bad in ["", "d", "7w", "-1d", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_that_would_refuse_everything_are_refused_at_start() {
+        for (flag, value) in [
+            ("--header-timeout", "0s"),
+            ("--max-connections", "0"),
+            ("--max-connections-per-client", "0"),
+            ("--user-max-streams", "0"),
+            ("--password-queue", "0"),
+        ] {
+            assert!(Config::try_parse_from(["uplink", flag, value]).is_err(), "{flag} {value}");
+        }
+        let config = Config::try_parse_from(["uplink", "--registrations-per-hour", "0"]).unwrap();
+        assert_eq!(config.registrations_per_hour, 0, "0 registrations per hour: no limit");
+    }
+}

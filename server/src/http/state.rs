@@ -1,0 +1,251 @@
+//! The server's shared state: cheap-to-clone handles to every part, picked once here.
+
+use std::{io, sync::Arc, time::Duration};
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use shared::{ErrorBody, ErrorCode, UploadId, UploadStatus};
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::{admission::Admission, client::TrustedProxies, config::Config};
+use crate::{
+    auth::{limiter::AccountLimits, password::PasswordQueue, token::TokenKey},
+    domain::{clock, Change},
+    events::{EventBus, MemoryHub, Recorder, StreamDeps, StreamSlots},
+    processing::{worker_context, Jobs},
+    store::{
+        AccountRepo, BlobKey, BlobStore, ChangeError, EventLog, FsBlobStore, MemoryQueue,
+        MetadataRepo, SqliteRepo, StoreError,
+    },
+    uploads::{quota::Quotas, Uploads},
+};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub repo: Arc<dyn MetadataRepo>,
+    pub log: Arc<dyn EventLog>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub bus: Arc<dyn EventBus>,
+    pub recorder: Arc<Recorder>,
+    pub accounts: Arc<dyn AccountRepo>,
+    /// Login and registration attempts, per username and per client address.
+    pub account_limits: Arc<AccountLimits>,
+    /// Bounds the logins and registrations waiting for a password hash.
+    pub password_queue: Arc<PasswordQueue>,
+    /// Open event streams per account and per events token.
+    pub streams: Arc<StreamSlots>,
+    /// The connection caps, shared with the accept loop.
+    pub admission: Arc<Admission>,
+    pub trusted_proxies: Arc<TrustedProxies>,
+    /// Signs the events tokens of `POST /api/uploads/{id}/token`.
+    pub token_key: Arc<TokenKey>,
+    pub quotas: Arc<Quotas>,
+    /// Largest file and accepted types, parsed once from the config.
+    pub limits: Arc<shared::UploadLimits>,
+    pub jobs: Arc<Jobs>,
+    /// What the uploads domain works with: the same parts as above.
+    pub uploads: Uploads,
+    /// Cancelled when the server begins to shut down: streams end, workers stop.
+    pub shutdown: CancellationToken,
+    /// The token hash of each session that ends, so the streams it opened end too.
+    pub sessions_ended: broadcast::Sender<Arc<str>>,
+    /// How many connections were closed because their client stopped reading.
+    pub stalled_connections: Arc<watch::Sender<u64>>,
+    pub leptos_options: LeptosOptions,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory: {0}")]
+    DataDir(#[from] io::Error),
+    #[error("metadata store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl AppState {
+    /// Opens the embedded stores in the data directory, recovers what a previous run
+    /// left unfinished, and starts the workers.
+    pub async fn open(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
+        let blobs = Arc::new(FsBlobStore::open_dir(config.data_dir.join("blobs")).await?);
+        Self::open_with_blobs(config, leptos_options, blobs).await
+    }
+
+    /// [`AppState::open`] with another blob store (tests use one that fails on demand).
+    pub async fn open_with_blobs(
+        config: Config,
+        leptos_options: LeptosOptions,
+        blobs: Arc<dyn BlobStore>,
+    ) -> Result<Self, StartError> {
+        tokio::fs::create_dir_all(&config.data_dir).await?;
+        let sqlite = Arc::new(SqliteRepo::open(&config.data_dir).await?);
+        let repo: Arc<dyn MetadataRepo> = sqlite.clone();
+        let log: Arc<dyn EventLog> = sqlite.clone();
+        let accounts: Arc<dyn AccountRepo> = sqlite;
+        let token_key =
+            Arc::new(TokenKey::load_or_create(&config.data_dir.join("token.key")).await?);
+        let quotas = Quotas::new(config.user_quota(), config.user_max_in_flight);
+        let bus: Arc<dyn EventBus> = Arc::new(MemoryHub::new(config.event_buffer));
+        let recorder = Arc::new(Recorder::new(Arc::clone(&repo), Arc::clone(&bus)));
+        let shutdown = CancellationToken::new();
+        let jobs = Arc::new(Jobs::start(
+            config.workers(),
+            worker_context(
+                Arc::clone(&recorder),
+                Arc::clone(&blobs),
+                config.job_timeout(),
+                config.sandbox()?,
+            ),
+            Arc::new(MemoryQueue::default()),
+            shutdown.clone(),
+        ));
+        let trusted_proxies = Arc::new(config.trusted_proxies.clone());
+        let admission = Admission::new(
+            config.max_connections(),
+            config.max_connections_per_client,
+            Arc::clone(&trusted_proxies),
+        );
+        let limits = Arc::new(config.limits());
+        let uploads = Uploads {
+            repo: Arc::clone(&repo),
+            log: Arc::clone(&log),
+            blobs: Arc::clone(&blobs),
+            recorder: Arc::clone(&recorder),
+            jobs: Arc::clone(&jobs),
+            quotas: Arc::clone(&quotas),
+            limits: Arc::clone(&limits),
+            max_upload_bytes: config.max_upload_bytes,
+        };
+        let state = Self {
+            limits,
+            uploads,
+            log,
+            account_limits: Arc::new(AccountLimits::new(config.registrations_per_hour)),
+            password_queue: Arc::new(PasswordQueue::new(config.password_queue)),
+            streams: Arc::new(StreamSlots::new(config.user_max_streams)),
+            admission,
+            trusted_proxies,
+            config: Arc::new(config),
+            repo,
+            blobs,
+            bus,
+            recorder,
+            accounts,
+            token_key,
+            quotas,
+            jobs,
+            shutdown,
+            sessions_ended: broadcast::Sender::new(64),
+            stalled_connections: Arc::new(watch::Sender::new(0)),
+            leptos_options,
+        };
+        state.recover().await?;
+        state.sweep_orphans().await?;
+        state.start_compaction();
+        Ok(state)
+    }
+
+    /// Removes stored files whose upload no longer exists (the server stopped between
+    /// deleting an upload's row and its files, or could not remove a failed upload's
+    /// bytes): nothing could ever reach them, and they would take space for good.
+    async fn sweep_orphans(&self) -> Result<(), StartError> {
+        let ids = self.blobs.stored_ids().await?;
+        let known = self.repo.existing(&ids).await?;
+        let orphans: Vec<_> = ids.into_iter().filter(|id| !known.contains(id)).collect();
+        for id in &orphans {
+            self.delete_blobs(id).await;
+        }
+        if !orphans.is_empty() {
+            tracing::info!(removed = orphans.len(), "removed stored files that had no upload");
+        }
+        Ok(())
+    }
+
+    /// Removes every blob of upload `id`; a failure is logged, and the next start's sweep
+    /// tries again.
+    async fn delete_blobs(&self, id: &UploadId) {
+        for key in BlobKey::all_of(id) {
+            if let Err(error) = self.blobs.delete(&key).await {
+                tracing::error!(upload = %id, %error, "could not remove a stored file");
+            }
+        }
+    }
+
+    /// Removes the events of uploads that finished longer than `UPLINK_EVENT_RETENTION`
+    /// ago; returns how many.
+    pub async fn compact_events(&self) -> Result<u64, StoreError> {
+        let retention = chrono::Duration::from_std(self.config.event_retention)
+            .unwrap_or(chrono::Duration::MAX);
+        let cutoff = chrono::Utc::now()
+            .checked_sub_signed(retention)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.log.compact(&cutoff).await
+    }
+
+    /// Compacts now and then every hour, until shutdown.
+    fn start_compaction(&self) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = state.shutdown.cancelled() => return,
+                    _ = every.tick() => {}
+                }
+                match state.compact_events().await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, "compacted the event log"),
+                    Err(error) => tracing::error!(%error, "compacting the event log failed"),
+                }
+                if let Err(error) = state.accounts.delete_expired_sessions(&clock::now()).await {
+                    tracing::error!(%error, "removing expired sessions failed");
+                }
+            }
+        });
+    }
+
+    /// Uploads a previous run was receiving can never complete (their client's
+    /// connection is gone); queued and processing ones are queued again.
+    async fn recover(&self) -> Result<(), StoreError> {
+        for (owner, upload) in self.repo.unfinished().await? {
+            if upload.status == UploadStatus::Uploading {
+                let interrupted = ErrorBody::new(
+                    ErrorCode::Interrupted,
+                    "the server restarted while this upload was being received",
+                );
+                let failed = Change::failed(UploadStatus::Failed, interrupted);
+                match self.recorder.record(&upload.id, failed).await {
+                    // A refusal: it finished after all, and there is nothing to mark.
+                    Ok(_) | Err(ChangeError::Refused(_)) => {}
+                    Err(ChangeError::Store(error)) => return Err(error),
+                }
+                // Its bytes may have been committed just before the stop, ahead of the
+                // record that would have kept them: nothing can use them now.
+                self.delete_blobs(&upload.id).await;
+            } else {
+                self.jobs.enqueue(&owner, upload.id, upload.attempt).await;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn stream_deps(&self) -> StreamDeps {
+        StreamDeps {
+            log: Arc::clone(&self.log),
+            bus: Arc::clone(&self.bus),
+            shutdown: self.shutdown.clone(),
+            keep_alive: self.config.sse_keepalive(),
+            sessions_ended: self.sessions_ended.clone(),
+        }
+    }
+
+    /// Ends a session: it can no longer be used, and the streams it opened close.
+    pub async fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.accounts.delete_session(token_hash).await?;
+        // No receivers (no open streams) is not an error.
+        let _ = self.sessions_ended.send(token_hash.into());
+        Ok(())
+    }
+}

@@ -1,0 +1,90 @@
+//! [`AccountRepo`] on the embedded SQLite store.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::SqliteRepo;
+use crate::store::{AccountRepo, StoreError, User};
+
+#[async_trait]
+impl AccountRepo for SqliteRepo {
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        at: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(username)
+        .bind(password_hash)
+        .bind(at)
+        .execute(self.pool())
+        .await?;
+        Ok((inserted.rows_affected() == 1).then(|| User { id, username: username.to_owned() }))
+    }
+
+    async fn find_user(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
+        let row = sqlx::query("SELECT id, username, password_hash FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|row| {
+            let user = User { id: row.try_get("id")?, username: row.try_get("username")? };
+            Ok((user, row.try_get("password_hash")?))
+        })
+        .transpose()
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        at: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(at)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str, now: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(
+            "SELECT users.id, users.username FROM sessions JOIN users ON users.id = sessions.user_id \
+             WHERE sessions.token_hash = ? AND sessions.expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| Ok(User { id: row.try_get("id")?, username: row.try_get("username")? }))
+            .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_expired_sessions(&self, now: &str) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(deleted.rows_affected())
+    }
+}

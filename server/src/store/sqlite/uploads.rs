@@ -1,0 +1,290 @@
+//! Upload rows, and the changes that move them, each committed with its event.
+//!
+//! A column is named once for writing, in [`COLUMNS`] beside the value it takes; the
+//! insert, the update and the select are all made from that list.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, LazyLock},
+};
+
+use async_trait::async_trait;
+use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadId, UploadStatus};
+use sqlx::{sqlite::SqliteRow, Row, SqliteConnection};
+
+use super::{checkpoints, log::append_event, SqliteRepo};
+use crate::{
+    domain::{clock, lifecycle, Change, StoredEvent},
+    store::{ChangeError, MetadataRepo, StoreError},
+};
+
+/// A value bound to one column.
+enum Value<'a> {
+    Text(Option<&'a str>),
+    Int(Option<i64>),
+    Bool(bool),
+}
+
+/// Every written column of an upload row with its value, in one order.
+fn columns(upload: &Upload, last_id: i64) -> [(&'static str, Value<'_>); 20] {
+    use Value::{Bool, Int, Text};
+    let error = upload.error.as_ref();
+    [
+        ("id", Text(Some(upload.id.as_str()))),
+        ("filename", Text(Some(&upload.filename))),
+        ("size", Int(Some(upload.size as i64))),
+        ("content_type", Text(upload.content_type.as_deref())),
+        ("sha256", Text(upload.sha256.as_deref())),
+        ("status", Text(Some(upload.status.as_str()))),
+        ("stage", Text(upload.stage.map(Stage::as_str))),
+        ("percent", Int(Some(i64::from(upload.percent)))),
+        ("pages", Int(upload.pages.map(i64::from))),
+        ("error_code", Text(error.map(|e| e.code.as_str()))),
+        ("error_message", Text(error.map(|e| e.message.as_str()))),
+        ("created_at", Text(Some(&upload.created_at))),
+        ("updated_at", Text(Some(&upload.updated_at))),
+        ("client_ref", Text(upload.client_ref.as_deref())),
+        ("has_text", Bool(upload.has_text)),
+        ("attempt", Int(Some(i64::from(upload.attempt)))),
+        ("width", Int(upload.width.map(i64::from))),
+        ("height", Int(upload.height.map(i64::from))),
+        ("has_thumbnail", Bool(upload.has_thumbnail)),
+        // The id of the upload's newest event: where a snapshot of it stands in the log.
+        ("last_seq", Int(Some(last_id))),
+    ]
+}
+
+/// The column names of [`columns`], in its order.
+fn names() -> impl Iterator<Item = &'static str> {
+    let id = UploadId::parse("00000000-0000-7000-8000-000000000000").expect("a canonical id");
+    let sample = lifecycle::new_upload(id, String::new(), None, "");
+    columns(&sample, 0).map(|(name, _)| name).into_iter()
+}
+
+/// `id, filename, …`: what every select of an upload reads.
+pub(super) static SELECT: LazyLock<String> =
+    LazyLock::new(|| names().collect::<Vec<_>>().join(", "));
+
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    let count = names().count();
+    format!("INSERT INTO uploads ({}, owner_id) VALUES ({}?)", *SELECT, "?, ".repeat(count))
+});
+
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    let set: Vec<String> = names().map(|name| format!("{name} = ?")).collect();
+    format!("UPDATE uploads SET {} WHERE id = ?", set.join(", "))
+});
+
+pub(super) fn upload_from_row(row: &SqliteRow) -> Result<(i64, Upload), StoreError> {
+    let corrupt = |what: &str| StoreError::CorruptRow(what.to_owned());
+    let id: String = row.try_get("id")?;
+    let status: String = row.try_get("status")?;
+    let stage: Option<String> = row.try_get("stage")?;
+    let error_code: Option<String> = row.try_get("error_code")?;
+    let error_message: Option<String> = row.try_get("error_message")?;
+    let upload = Upload {
+        id: UploadId::parse(&id).ok_or_else(|| corrupt("id"))?,
+        filename: row.try_get("filename")?,
+        size: row.try_get::<i64, _>("size")? as u64,
+        content_type: row.try_get("content_type")?,
+        sha256: row.try_get("sha256")?,
+        status: UploadStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        stage: stage.as_deref().and_then(Stage::parse),
+        percent: row.try_get::<i64, _>("percent")?.clamp(0, 100) as u8,
+        pages: row.try_get::<Option<i64>, _>("pages")?.map(|p| p as u32),
+        error: error_code
+            .map(|code| ErrorBody::new(ErrorCode::parse(&code), error_message.unwrap_or_default())),
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        client_ref: row.try_get("client_ref")?,
+        has_text: row.try_get("has_text")?,
+        attempt: row.try_get::<i64, _>("attempt")?.clamp(1, i64::from(u32::MAX)) as u32,
+        width: row.try_get::<Option<i64>, _>("width")?.map(|w| w as u32),
+        height: row.try_get::<Option<i64>, _>("height")?.map(|h| h as u32),
+        has_thumbnail: row.try_get("has_thumbnail")?,
+    };
+    Ok((row.try_get("last_seq")?, upload))
+}
+
+/// An upload and its owner (`""` for uploads from before accounts: nobody's).
+async fn fetch_upload(
+    conn: &mut SqliteConnection,
+    id: &UploadId,
+) -> Result<Option<(Arc<str>, Upload)>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {}, COALESCE(owner_id, '') AS owner FROM uploads WHERE id = ?",
+        *SELECT
+    ))
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let owner: String = row.try_get("owner")?;
+    Ok(Some((owner.into(), upload_from_row(&row)?.1)))
+}
+
+/// Writes every column of `upload`: a new row of `new_owner`'s, or (with `None`) an
+/// update of the existing one, whose owner never changes.
+async fn write_upload(
+    conn: &mut SqliteConnection,
+    upload: &Upload,
+    last_id: i64,
+    new_owner: Option<&str>,
+) -> Result<(), StoreError> {
+    let sql = if new_owner.is_some() { &*INSERT } else { &*UPDATE };
+    let mut query = sqlx::query(sql);
+    for (_, value) in columns(upload, last_id) {
+        query = match value {
+            Value::Text(text) => query.bind(text),
+            Value::Int(int) => query.bind(int),
+            Value::Bool(flag) => query.bind(flag),
+        };
+    }
+    query = match new_owner {
+        Some(owner) => query.bind(owner),
+        None => query.bind(upload.id.as_str()),
+    };
+    query.execute(conn).await?;
+    Ok(())
+}
+
+#[async_trait]
+impl MetadataRepo for SqliteRepo {
+    async fn insert(
+        &self,
+        owner: &str,
+        mut upload: Upload,
+        change: Change,
+    ) -> Result<(Upload, StoredEvent), ChangeError> {
+        let at = clock::now();
+        let event = lifecycle::apply(&mut upload, change, &at)?;
+        let mut tx = self.write_tx().await?;
+        let stored = append_event(&mut tx, owner.into(), &event).await?;
+        write_upload(&mut tx, &upload, stored.id, Some(owner)).await?;
+        tx.commit().await?;
+        Ok((upload, stored))
+    }
+
+    async fn record(
+        &self,
+        id: &UploadId,
+        mut change: Change,
+    ) -> Result<(Upload, StoredEvent), ChangeError> {
+        let page_text = change.page_text.take().zip(change.page);
+        let mut tx = self.write_tx().await?;
+        let (owner, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let event = lifecycle::apply(&mut upload, change, &clock::now())?;
+        if let Some((text, page)) = page_text {
+            checkpoints::store(&mut tx, id, page, &text).await?;
+        }
+        if upload.status.is_terminal() {
+            // The text is assembled (done) or never will be: the checkpoint is spent.
+            checkpoints::delete(&mut tx, id).await?;
+        }
+        let stored = append_event(&mut tx, owner, &event).await?;
+        write_upload(&mut tx, &upload, stored.id, None).await?;
+        tx.commit().await?;
+        Ok((upload, stored))
+    }
+
+    async fn remove(&self, id: &UploadId) -> Result<Option<StoredEvent>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let (owner, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let deleted = Change::failed(
+            UploadStatus::Cancelled,
+            ErrorBody::new(ErrorCode::Deleted, "the upload was deleted"),
+        );
+        // A finished upload already had its one terminal event; it just disappears.
+        let stored = match lifecycle::apply(&mut upload, deleted, &clock::now()) {
+            Ok(event) => Some(append_event(&mut tx, owner, &event).await?),
+            Err(_) => None,
+        };
+        sqlx::query("DELETE FROM uploads WHERE id = ?").bind(id.as_str()).execute(&mut *tx).await?;
+        checkpoints::delete(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn get(&self, id: &UploadId) -> Result<Option<Upload>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(fetch_upload(&mut conn, id).await?.map(|(_, upload)| upload))
+    }
+
+    async fn get_owned(&self, owner: &str, id: &UploadId) -> Result<Option<Upload>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(fetch_upload(&mut conn, id)
+            .await?
+            .filter(|(found, _)| !owner.is_empty() && **found == *owner)
+            .map(|(_, upload)| upload))
+    }
+
+    async fn owner_of(&self, id: &UploadId) -> Result<Option<String>, StoreError> {
+        let owner: Option<Option<String>> =
+            sqlx::query_scalar("SELECT owner_id FROM uploads WHERE id = ?")
+                .bind(id.as_str())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(owner.flatten())
+    }
+
+    async fn list(&self, owner: &str) -> Result<Vec<Upload>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM uploads WHERE owner_id = ? ORDER BY created_at DESC, id DESC",
+            *SELECT
+        ))
+        .bind(owner)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|row| upload_from_row(row).map(|(_, u)| u)).collect()
+    }
+
+    async fn stored_bytes(&self, owner: &str) -> Result<u64, StoreError> {
+        let bytes: Option<i64> = sqlx::query_scalar(
+            // Only bytes that were stored count: an upload that failed or was cancelled while
+            // arriving keeps the size it had reached, but none of its bytes.
+            "SELECT SUM(size) FROM uploads WHERE owner_id = ? AND sha256 IS NOT NULL",
+        )
+        .bind(owner)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(bytes.unwrap_or(0).max(0) as u64)
+    }
+
+    async fn unfinished(&self) -> Result<Vec<(String, Upload)>, StoreError> {
+        // Jobs a restart interrupted first: they were already running.
+        let rows = sqlx::query(&format!(
+            "SELECT {}, COALESCE(owner_id, '') AS owner FROM uploads \
+             WHERE status IN ('uploading', 'queued', 'processing') \
+             ORDER BY status != 'processing', created_at, id",
+            *SELECT
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("owner")?, upload_from_row(row)?.1))).collect()
+    }
+
+    async fn pages_done(&self, id: &UploadId) -> Result<u32, StoreError> {
+        checkpoints::pages_done(self.pool(), id).await
+    }
+
+    async fn page_texts(
+        &self,
+        id: &UploadId,
+        after: u32,
+        limit: u32,
+    ) -> Result<Vec<(u32, String)>, StoreError> {
+        checkpoints::page_texts(self.pool(), id, after, limit).await
+    }
+
+    async fn existing(&self, ids: &[UploadId]) -> Result<HashSet<UploadId>, StoreError> {
+        self.existing_ids(ids).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        SqliteRepo::ping(self).await
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        SqliteRepo::close(self).await
+    }
+}

@@ -1,0 +1,55 @@
+//! The storage seams' conformance suites: one generic function per trait, written
+//! against the trait alone, so every implementation passes the same checks. The
+//! embedded backends (SQLite, the filesystem, the in-memory queue) run them here; the
+//! Postgres and object-storage backends of a multi-node deployment must pass them
+//! unchanged.
+
+mod accounts;
+mod blobs;
+mod jobs;
+mod log;
+mod metadata;
+
+use std::sync::Arc;
+
+use uplink::store::{FsBlobStore, MemoryQueue, SqliteRepo};
+
+async fn sqlite() -> (tempfile::TempDir, Arc<SqliteRepo>) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Arc::new(SqliteRepo::open(dir.path()).await.unwrap());
+    (dir, repo)
+}
+
+#[tokio::test]
+async fn sqlite_is_a_metadata_repo() {
+    let (_dir, repo) = sqlite().await;
+    metadata::suite(&*repo).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_is_an_event_log() {
+    let (_dir, repo) = sqlite().await;
+    log::suite(repo.clone(), repo).await;
+}
+
+#[tokio::test]
+async fn sqlite_is_an_account_repo() {
+    let (_dir, repo) = sqlite().await;
+    accounts::suite(&*repo).await;
+}
+
+#[tokio::test]
+async fn the_filesystem_is_a_blob_store() {
+    let dir = tempfile::tempdir().unwrap();
+    blobs::suite(&FsBlobStore::open_dir(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn memory_is_a_job_queue() {
+    jobs::suite(&MemoryQueue::default()).await;
+}
+
+/// The `n`th upload id of a suite.
+fn id(n: u32) -> shared::UploadId {
+    shared::UploadId::parse(&format!("0191c1d2-6b0e-7a3c-9f00-{n:012}")).unwrap()
+}

@@ -1,0 +1,30 @@
+//! Every integration test of the server in one binary: one link of the server, leptos,
+//! sqlx and image instead of one per file, and one process whose tests share the
+//! machine's two cores the way separate binaries did. The counting-allocator test
+//! (`tests/memory.rs`) and the confined child (`tests/confinement.rs`) stay apart: each
+//! needs a process of its own.
+
+mod common;
+mod conformance;
+mod layering;
+
+mod account_abuse;
+mod api;
+mod auth;
+mod cancel;
+mod corpus;
+mod fairness;
+mod fuzz_pdf;
+mod hostile;
+mod hostile_clients;
+mod hostile_pdfs;
+mod isolation;
+mod multipart_race;
+mod replay;
+mod restart;
+mod retry;
+mod shutdown;
+mod stalled;
+mod store;
+mod stream;
+mod stuck;
