@@ -11,10 +11,11 @@ mod catalog;
 #[cfg(feature = "hydrate")]
 pub mod client;
 mod components;
+pub mod connection;
 pub mod format;
 pub mod list_view;
 mod pages;
-pub mod phase;
+pub mod progress;
 pub mod session;
 pub mod speed;
 pub mod timeline;

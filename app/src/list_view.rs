@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::progress::Phase;
+
 /// Cards rendered per page of the list.
 pub const PAGE: usize = 50;
 
@@ -41,12 +43,14 @@ impl Filter {
         }
     }
 
-    /// Whether a card in phase `key` belongs.
-    pub fn admits(self, key: &str) -> bool {
+    /// Whether a card in `phase` belongs.
+    pub fn admits(self, phase: Phase) -> bool {
         match self {
             Self::All => true,
-            Self::Active => !matches!(key, "done" | "failed" | "cancelled"),
-            Self::Done | Self::Failed | Self::Cancelled => key == self.key(),
+            Self::Active => !phase.finished(),
+            Self::Done => phase == Phase::Done,
+            Self::Failed => phase == Phase::Failed,
+            Self::Cancelled => phase == Phase::Cancelled,
         }
     }
 }
@@ -87,11 +91,12 @@ mod tests {
 
     #[test]
     fn filters_sort_phases_into_finished_and_not() {
-        let keys = ["waiting", "sending", "queued", "processing", "done", "failed", "cancelled"];
-        let admitted = |f: Filter| keys.iter().filter(|k| f.admits(k)).count();
-        assert_eq!(admitted(Filter::All), 7);
-        assert_eq!(admitted(Filter::Active), 4);
-        assert!(Filter::Failed.admits("failed") && !Filter::Failed.admits("done"));
+        use Phase::*;
+        let phases = [Waiting, Sending, Uploading, Queued, Processing, Done, Failed, Cancelled];
+        let admitted = |f: Filter| phases.iter().filter(|p| f.admits(**p)).count();
+        assert_eq!(admitted(Filter::All), 8);
+        assert_eq!(admitted(Filter::Active), 5);
+        assert!(Filter::Failed.admits(Failed) && !Filter::Failed.admits(Done));
         assert!(name_matches("Quarterly Report.PDF", "report"));
         assert!(!name_matches("notes.txt", "report"));
         assert!(name_matches("anything", ""));

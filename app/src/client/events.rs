@@ -14,7 +14,7 @@ use shared::{Upload, UploadEvent, UploadId};
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{EventSource, MessageEvent};
 
-use crate::{board::Board, components::ConnectionState, session::Session};
+use crate::{board::Board, connection::ConnectionState, session::Session};
 
 /// Delay before reopening a stream the browser gave up on: doubles from 1 s to 30 s.
 const FIRST_REOPEN_MS: i32 = 1_000;

@@ -12,7 +12,8 @@ use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{File, FormData, ProgressEvent, XmlHttpRequest};
 
 use crate::{
-    board::{Board, Card, Sending},
+    board::{Board, Card},
+    progress::Sending,
     session::Session,
 };
 

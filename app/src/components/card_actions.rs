@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use crate::{
     board::{Board, Card},
-    phase::Retry,
+    progress::{Phase, Retry},
 };
 
 /// What a card's button asks for.
@@ -22,7 +22,7 @@ enum Action {
 pub fn CardActions(card: Card) -> impl IntoView {
     let board = expect_context::<Board>();
     let failed = RwSignal::new(None::<String>);
-    let phase = card.phase.clone();
+    let phase = card.shown.clone();
     let id = card.id.clone();
     #[cfg(feature = "hydrate")]
     let sender = expect_context::<crate::client::upload::Sender>();
@@ -62,7 +62,7 @@ pub fn CardActions(card: Card) -> impl IntoView {
         })
     };
     let (id1, id2) = (id.clone(), id.clone());
-    let done_id = move || id1.get().filter(|_| p3.with(|p| p.key == "done"));
+    let done_id = move || id1.get().filter(|_| p3.with(|p| p.phase == Phase::Done));
     let has_text = {
         let server = card.server.clone();
         move || server.with(|s| s.as_ref().is_some_and(|s| s.has_text))
@@ -96,9 +96,9 @@ pub fn CardActions(card: Card) -> impl IntoView {
                     "Preview text"
                 </button>
             </Show>
-            <Show when=move || p1.with(|p| p.cancellable())>{b1(Action::Cancel, "cancel", "Cancel")}</Show>
+            <Show when=move || p1.with(|p| p.phase.cancellable())>{b1(Action::Cancel, "cancel", "Cancel")}</Show>
             <Show when=shows_retry.clone()>{b2(Action::Retry, "retry", "Retry")}</Show>
-            <Show when=move || p4.with(|p| p.finished())>{b3(Action::Delete, "delete", "Delete")}</Show>
+            <Show when=move || p4.with(|p| p.phase.finished())>{b3(Action::Delete, "delete", "Delete")}</Show>
         </div>
         {move || failed.get().map(|message| view! { <p class="action-error" role="alert">{message}</p> })}
         {move || preview.get().map(|text| view! { <pre class="preview" tabindex="0" aria-label="Start of the extracted text">{text}</pre> })}
@@ -116,7 +116,7 @@ async fn perform(
     action: Action,
     failed: RwSignal<Option<String>>,
 ) {
-    use crate::{board::Sending, client::actions};
+    use crate::{client::actions, progress::Sending};
     let id = card.id.get_untracked();
     let outcome = match action {
         Action::Cancel => {
@@ -135,7 +135,7 @@ async fn perform(
                 asked
             }
         }
-        Action::Retry if card.phase.with_untracked(|p| p.retry == Some(Retry::Resend)) => {
+        Action::Retry if card.shown.with_untracked(|p| p.retry == Some(Retry::Resend)) => {
             // The server has nothing whole to run: drop its record and send the file anew.
             if let Some(id) = &id {
                 let _ = actions::delete(id).await;

@@ -16,14 +16,14 @@ pub fn Totals() -> impl IntoView {
     // Counted from each card's status memo: re-run only when some card changes status.
     let counts = Memo::new(move |_| {
         board.cards.with(|cards| {
-            Filter::EVERY.map(|f| cards.iter().filter(|c| c.status.with(|k| f.admits(k))).count())
+            Filter::EVERY.map(|f| cards.iter().filter(|c| f.admits(c.phase.get())).count())
         })
     });
     // Overall progress and bytes: these follow every event of the cards in flight.
     let overall = Memo::new(move |_| {
         board.cards.with(|cards| {
             let active: Vec<_> =
-                cards.iter().filter(|c| c.status.with(|k| Filter::Active.admits(k))).collect();
+                cards.iter().filter(|c| Filter::Active.admits(c.phase.get())).collect();
             let percent = if active.is_empty() {
                 100
             } else {

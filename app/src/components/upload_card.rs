@@ -6,8 +6,9 @@ use shared::Stage;
 
 use super::card_actions::CardActions;
 use crate::{
-    board::{Card, Sending},
+    board::Card,
     format,
+    progress::{Phase, Sending},
     speed::{now_ms, Meter},
 };
 
@@ -29,7 +30,7 @@ fn type_label(content_type: Option<&str>, filename: &str) -> &'static str {
 fn speed_text(card: &Card, bytes: &mut Meter, pages: &mut Meter) -> Option<String> {
     let now = now_ms()?;
     if let Sending::Sent { loaded, total } = card.sending.get() {
-        if loaded < total && card.status.with(|k| *k == "sending") {
+        if loaded < total && card.phase.get() == Phase::Sending {
             bytes.observe(now, loaded);
             let rate = bytes.per_second()?;
             let left = bytes.seconds_left(total)?;
@@ -38,9 +39,7 @@ fn speed_text(card: &Card, bytes: &mut Meter, pages: &mut Meter) -> Option<Strin
     }
     let (page, total) = card.server.with(|s| {
         s.as_ref()
-            .filter(|s| {
-                s.stage == Some(Stage::Extracting) && card.status.with(|k| *k == "processing")
-            })
+            .filter(|s| s.stage == Some(Stage::Extracting) && card.phase.get() == Phase::Processing)
             .and_then(|s| s.page.zip(s.pages))
     })?;
     pages.observe(now, u64::from(page));
@@ -52,7 +51,7 @@ fn speed_text(card: &Card, bytes: &mut Meter, pages: &mut Meter) -> Option<Strin
 
 #[component]
 pub fn UploadCard(card: Card) -> impl IntoView {
-    let now = card.phase.clone();
+    let now = card.shown.clone();
     let percent = {
         let card = card.clone();
         Memo::new(move |_| card.percent())
@@ -83,12 +82,12 @@ pub fn UploadCard(card: Card) -> impl IntoView {
     let filename = card.filename.clone();
     let label = format!("Progress of {filename}");
     let size = format::bytes(card.size);
-    let (key, key_too) = (card.status.clone(), card.status.clone());
+    let (key, key_too) = (card.phase.clone(), card.phase.clone());
     let (phase_badge, phase_detail, phase_page, phase_error) =
         (now.clone(), now.clone(), now.clone(), now.clone());
 
     view! {
-        <li class="upload" data-status=move || key.get() data-filename=filename.clone()>
+        <li class="upload" data-status=move || key.get().key() data-filename=filename.clone()>
             {move || match thumbnail() {
                 Some(src) => view! { <img class="thumb" src=src alt="" loading="lazy" /> }.into_any(),
                 None => view! { <span class="type-icon" aria-hidden="true">{icon.clone()}</span> }.into_any(),
@@ -103,8 +102,8 @@ pub fn UploadCard(card: Card) -> impl IntoView {
                         }
                     }
                     <span class="size">{size}</span>
-                    <span class="badge" role="status" data-status=move || key_too.get()>
-                        {move || phase_badge.with(|p| p.badge)}
+                    <span class="badge" role="status" data-status=move || key_too.get().key()>
+                        {move || phase_badge.with(|p| p.phase.badge())}
                     </span>
                 </div>
                 <progress class="bar" max="100" value=move || percent.get() aria-label=label></progress>

@@ -25,7 +25,7 @@ pub fn UploadList() -> impl IntoView {
             let mut shown = Vec::with_capacity(limit.min(cards.len()));
             let mut total = 0;
             for card in cards {
-                if card.status.with(|k| filter.admits(k)) && name_matches(&card.filename, &query) {
+                if filter.admits(card.phase.get()) && name_matches(&card.filename, &query) {
                     if total < limit {
                         shown.push(card.clone());
                     }

@@ -106,6 +106,43 @@ fn no_module_imports_one_above_it_or_one_that_imports_it() {
     assert!(graph["http"].contains("uploads") && graph["store"].contains("domain"));
 }
 
+/// A circle of imports in `graph`, if there is one: the modules along it.
+fn circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        module: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|m| m == module) {
+            return Some(path[at..].to_vec());
+        }
+        if !done.insert(module.to_owned()) {
+            return None;
+        }
+        path.push(module.to_owned());
+        for next in graph.get(module).into_iter().flatten() {
+            if let Some(found) = visit(next, graph, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph.keys().find_map(|module| visit(module, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_dashboard_has_no_import_circle() {
+    let graph = graph(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src"));
+    assert_eq!(circle(&graph), None);
+    assert!(graph["components"].contains("board"), "the check reads the dashboard");
+    let looped: BTreeMap<String, BTreeSet<String>> =
+        [("a", "b"), ("b", "c"), ("c", "a")].map(|(m, n)| (m.into(), [n.into()].into())).into();
+    assert_eq!(circle(&looped), Some(vec!["a".into(), "b".into(), "c".into()]));
+}
+
 #[test]
 fn imports_are_read_from_single_names_and_groups() {
     let source = "use crate::{a::b, c, d::{e, f}};\nuse crate::g::h;\n#[cfg(test)]\nuse crate::z;";

@@ -4,10 +4,8 @@
 
 use shared::{Stage, UploadStatus};
 
-use crate::{
-    board::{Sending, ServerState},
-    format,
-};
+use super::{Sending, ServerState};
+use crate::format;
 
 /// How a failed or cancelled upload can be run again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,70 +17,114 @@ pub enum Retry {
     Resend,
 }
 
+/// Where an upload stands: the one value the card, the list's filters and the totals
+/// all read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Waiting on this page for a free slot to send it.
+    Waiting,
+    /// This page is sending it.
+    Sending,
+    /// The server is receiving it (sent from elsewhere).
+    Uploading,
+    Queued,
+    Processing,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl Phase {
+    /// For styling and tests (`data-status`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Sending => "sending",
+            Self::Uploading => "uploading",
+            Self::Queued => "queued",
+            Self::Processing => "processing",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// What the card's badge says.
+    pub fn badge(self) -> &'static str {
+        match self {
+            Self::Uploading => "Receiving",
+            Self::Waiting => "Waiting",
+            Self::Sending => "Sending",
+            Self::Queued => "Queued",
+            Self::Processing => "Processing",
+            Self::Done => "Done",
+            Self::Failed => "Failed",
+            Self::Cancelled => "Cancelled",
+        }
+    }
+
+    /// Nothing more will happen to it unless someone acts.
+    pub fn finished(self) -> bool {
+        matches!(self, Self::Done | Self::Failed | Self::Cancelled)
+    }
+
+    /// There is work to stop: bytes going up, or a job waiting or running.
+    pub fn cancellable(self) -> bool {
+        !self.finished()
+    }
+}
+
 /// What the card says about where the upload is.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Phase {
-    /// For styling, filters and tests: waiting, sending, uploading, queued, processing,
-    /// done, failed, cancelled.
-    pub key: &'static str,
-    pub badge: &'static str,
+pub struct Shown {
+    pub phase: Phase,
     pub detail: String,
     pub page: Option<String>,
     pub error: Option<String>,
     pub retry: Option<Retry>,
 }
 
-impl Phase {
-    /// Nothing more will happen to it unless someone acts.
-    pub fn finished(&self) -> bool {
-        matches!(self.key, "done" | "failed" | "cancelled")
-    }
-
-    /// There is work to stop: bytes going up, or a job waiting or running.
-    pub fn cancellable(&self) -> bool {
-        matches!(self.key, "waiting" | "sending" | "uploading" | "queued" | "processing")
-    }
+fn plain(phase: Phase, detail: &str) -> Shown {
+    Shown { phase, detail: detail.to_owned(), page: None, error: None, retry: None }
 }
 
-fn plain(key: &'static str, badge: &'static str, detail: &str) -> Phase {
-    Phase { key, badge, detail: detail.to_owned(), page: None, error: None, retry: None }
-}
-
-fn sending_detail(loaded: u64, total: u64) -> Phase {
+fn sending_detail(loaded: u64, total: u64) -> Shown {
     let detail = format!("Sending {} of {}", format::bytes(loaded), format::bytes(total));
-    Phase { detail, ..plain("sending", "Sending", "") }
+    Shown { detail, ..plain(Phase::Sending, "") }
 }
 
-pub fn phase(sending: &Sending, server: Option<&ServerState>) -> Phase {
+/// Where an upload stands and what to say about it, from what this page is sending and
+/// what the server last said.
+pub fn phase(sending: &Sending, server: Option<&ServerState>) -> Shown {
     let arriving = server.is_none_or(|s| s.status == UploadStatus::Uploading);
     let done = server.is_some_and(|s| s.status == UploadStatus::Done);
     match (sending, server) {
         // A cancel from this page wins over whatever the server says about the cut
         // request, unless the upload got through first.
-        (Sending::Cancelled, _) if !done => Phase {
+        (Sending::Cancelled, _) if !done => Shown {
             retry: Some(Retry::Resend),
-            ..plain("cancelled", "Cancelled", "Cancelled while sending")
+            ..plain(Phase::Cancelled, "Cancelled while sending")
         },
-        (Sending::Failed(message), _) if arriving => Phase {
+        (Sending::Failed(message), _) if arriving => Shown {
             error: Some(message.clone()),
             retry: Some(Retry::Resend),
-            ..plain("failed", "Failed", "Not sent")
+            ..plain(Phase::Failed, "Not sent")
         },
-        (Sending::Waiting, None) => plain("waiting", "Waiting", "Waiting to send"),
+        (Sending::Waiting, None) => plain(Phase::Waiting, "Waiting to send"),
         (Sending::Sent { loaded, total }, _) if arriving => sending_detail(*loaded, *total),
-        (_, None) => plain("sending", "Sending", "Sending"),
+        (_, None) => plain(Phase::Sending, "Sending"),
         (_, Some(state)) => server_phase(state),
     }
 }
 
-fn server_phase(state: &ServerState) -> Phase {
+fn server_phase(state: &ServerState) -> Shown {
     let retry = |retriable: bool| match (retriable, state.stored) {
         (true, true) => Some(Retry::OnServer),
         (_, false) => Some(Retry::Resend),
         (false, true) => None,
     };
     match state.status {
-        UploadStatus::Uploading => plain("uploading", "Receiving", "Receiving"),
+        UploadStatus::Uploading => plain(Phase::Uploading, "Receiving"),
         UploadStatus::Queued => {
             let detail = match state.ahead {
                 Some(0) => "Next in line".to_owned(),
@@ -91,7 +133,7 @@ fn server_phase(state: &ServerState) -> Phase {
                 Some(n) => format!("{n} jobs ahead"),
                 None => "Waiting for a worker".to_owned(),
             };
-            Phase { detail, ..plain("queued", "Queued", "") }
+            Shown { detail, ..plain(Phase::Queued, "") }
         }
         UploadStatus::Processing => {
             let stage = state.stage.unwrap_or(Stage::Validating);
@@ -101,7 +143,7 @@ fn server_phase(state: &ServerState) -> Phase {
                 }
                 _ => None,
             };
-            Phase { page, ..plain("processing", "Processing", stage.label()) }
+            Shown { page, ..plain(Phase::Processing, stage.label()) }
         }
         UploadStatus::Done => {
             let detail = match (state.pages, state.dimensions) {
@@ -110,18 +152,18 @@ fn server_phase(state: &ServerState) -> Phase {
                 (None, Some((width, height))) => format!("Done: {width} × {height}"),
                 (None, None) => "Done".to_owned(),
             };
-            Phase { detail, ..plain("done", "Done", "") }
+            Shown { detail, ..plain(Phase::Done, "") }
         }
-        UploadStatus::Failed => Phase {
+        UploadStatus::Failed => Shown {
             error: Some(
                 state.error.as_ref().map_or("Processing failed".to_owned(), |e| e.message.clone()),
             ),
             retry: retry(state.error.as_ref().is_some_and(|e| e.code.retriable())),
-            ..plain("failed", "Failed", "Failed")
+            ..plain(Phase::Failed, "Failed")
         },
-        UploadStatus::Cancelled => Phase {
+        UploadStatus::Cancelled => Shown {
             retry: retry(state.error.as_ref().is_none_or(|e| e.code.retriable())),
-            ..plain("cancelled", "Cancelled", "Cancelled")
+            ..plain(Phase::Cancelled, "Cancelled")
         },
     }
 }
@@ -147,17 +189,17 @@ mod tests {
         let extracting = server(UploadStatus::Processing, Stage::Extracting, Some(3));
         let p = phase(&Sending::Finished, Some(&extracting));
         assert_eq!(
-            (p.key, p.detail.as_str(), p.page.as_deref()),
-            ("processing", "Extracting text", Some("page 3 / 7"))
+            (p.phase, p.detail.as_str(), p.page.as_deref()),
+            (Phase::Processing, "Extracting text", Some("page 3 / 7"))
         );
 
         let p = phase(&Sending::Sent { loaded: 512, total: 2048 }, None);
-        assert_eq!((p.key, p.detail.as_str()), ("sending", "Sending 512 B of 2.0 KiB"));
+        assert_eq!((p.phase, p.detail.as_str()), (Phase::Sending, "Sending 512 B of 2.0 KiB"));
 
         let p = phase(&Sending::Failed("offline".into()), None);
         assert_eq!(
-            (p.key, p.error.as_deref(), p.retry),
-            ("failed", Some("offline"), Some(Retry::Resend))
+            (p.phase, p.error.as_deref(), p.retry),
+            (Phase::Failed, Some("offline"), Some(Retry::Resend))
         );
 
         let done = server(UploadStatus::Done, Stage::Finalizing, Some(7));
@@ -182,11 +224,15 @@ mod tests {
             ..server(UploadStatus::Failed, Stage::Receiving, None)
         };
         let p = phase(&Sending::Cancelled, Some(&cut));
-        assert_eq!((p.key, p.retry), ("cancelled", Some(Retry::Resend)));
-        assert!(p.finished() && !p.cancellable());
+        assert_eq!((p.phase, p.retry), (Phase::Cancelled, Some(Retry::Resend)));
+        assert!(p.phase.finished() && !p.phase.cancellable());
 
         let done = server(UploadStatus::Done, Stage::Finalizing, None);
-        assert_eq!(phase(&Sending::Cancelled, Some(&done)).key, "done", "it got through first");
+        assert_eq!(
+            phase(&Sending::Cancelled, Some(&done)).phase,
+            Phase::Done,
+            "it got through first"
+        );
 
         let corrupt = ServerState {
             error: Some(ErrorBody::new(ErrorCode::Corrupt, "damaged")),
@@ -200,6 +246,6 @@ mod tests {
         };
         assert_eq!(phase(&Sending::Finished, Some(&refused)).retry, None);
         let sending = phase(&Sending::Sent { loaded: 1, total: 2 }, None);
-        assert!(sending.cancellable() && !sending.finished());
+        assert!(sending.phase.cancellable() && !sending.phase.finished());
     }
 }
