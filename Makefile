@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version =
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test test-rust test-e2e bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium poppler clean-data
+.PHONY: run test test-rust test-e2e release-e2e bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium poppler clean-data
 
 ## Serve the app on http://127.0.0.1:3000 with its data in ./data.
 run: tools
@@ -24,8 +24,15 @@ test-rust:
 site:
 	cargo leptos build
 
-test-e2e: site
+## Playwright: the release build's dashboard first (before the debug build replaces its
+## bundle: the two profiles share target/site), then every spec against the debug build.
+test-e2e: npm chromium
+	$(MAKE) release-e2e
+	$(MAKE) site
 	cd end2end && tsc -p . && npx playwright test
+
+release-e2e: release
+	cd end2end && tsc -p . && npx playwright test --config playwright.release.config.ts
 
 ## Every benchmark, release build: the load tool's four sections (SSE fan-out, idle
 ## cost, ingest against dd, a PDF end to end; see README "Performance"), then PDF
@@ -41,8 +48,12 @@ bench-load: release
 bench-quick: release
 	cargo run --release --locked -q -p bench -- --quick $(ARGS)
 
-release:
-	cargo build --release --locked -p server -p bench
+## The build to deploy, offline: the release server and its size-optimised WASM bundle in
+## target/site (wasm-opt is npm's binaryen on PATH, so cargo-leptos downloads nothing),
+## and the load tool. Run the server from the workspace root: target/release/uplink.
+release: tools
+	cargo leptos build --release
+	cargo build --release --locked -p bench
 
 ## PDF extraction on the corpus against poppler's pdftotext (correctness per file,
 ## then pages per second as a ratio).

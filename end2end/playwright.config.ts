@@ -1,14 +1,30 @@
 import { defineConfig } from "@playwright/test";
 import path from "node:path";
 
+import { binary, root, serverEnv } from "./tests/support/env";
+
 // The suite runs against the real server binary built by `cargo leptos build` (debug),
-// on its own port and a fresh data directory, in Debian's Chromium.
+// on its own port and a fresh data directory, in Debian's Chromium. The release build's
+// spec has a configuration of its own (playwright.release.config.ts).
 const port = Number(process.env.UPLINK_E2E_PORT ?? 3100);
-const root = path.resolve(__dirname, "..");
 const dataDir = path.join(__dirname, ".data", `run-${process.pid}`);
+
+export const browser = {
+  executablePath: "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+  ],
+};
 
 export default defineConfig({
   testDir: "./tests",
+  testIgnore: "release.spec.ts",
   timeout: 60_000,
   expect: { timeout: 20_000 },
   fullyParallel: false,
@@ -22,37 +38,16 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     trace: "retain-on-failure",
-    launchOptions: {
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    },
+    launchOptions: browser,
   },
   webServer: {
-    command: `rm -rf "${dataDir}" && exec "${path.join(root, "target/debug/uplink")}"`,
+    command: `rm -rf "${dataDir}" && exec "${binary()}"`,
     cwd: root,
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "pipe",
     stderr: "pipe",
-    env: {
-      LEPTOS_OUTPUT_NAME: "uplink",
-      LEPTOS_SITE_ROOT: path.join(root, "target/site"),
-      LEPTOS_SITE_PKG_DIR: "pkg",
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      UPLINK_DATA_DIR: dataDir,
-      UPLINK_WORKERS: "2",
-      // Every spec registers its own accounts, all from 127.0.0.1.
-      UPLINK_REGISTRATIONS_PER_HOUR: "10000",
-      RUST_LOG: "info,sqlx=warn,lopdf=error",
-    },
+    env: { ...serverEnv(dataDir, 2), LEPTOS_SITE_ADDR: `127.0.0.1:${port}` },
   },
 });

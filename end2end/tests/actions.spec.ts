@@ -2,6 +2,7 @@ import { expect, test } from "./support/guard";
 
 import { makePdf } from "./support/pdf";
 import { act, find } from "./support/dashboard";
+import { recorded, startRecording } from "./support/recorder";
 
 test("a card's Cancel stops its job and Delete removes it", async ({ page }) => {
   await act.register(page);
@@ -44,20 +45,15 @@ test("Retry runs a cancelled job again, from a fresh bar to done", async ({ page
 
   // The bar starts over with the new attempt: record every value it shows from here on.
   await expect(card.locator("progress")).not.toHaveAttribute("value", "40");
-  await card.locator("progress").evaluate((bar: HTMLProgressElement) => {
-    const seen: number[] = [];
-    (window as unknown as { seen: number[] }).seen = seen;
-    new MutationObserver(() => seen.push(Number(bar.getAttribute("value") ?? bar.value))).observe(bar, {
-      attributes: true,
-    });
-  });
+  await startRecording(page);
   await card.getByRole("button", { name: "Retry" }).click();
   await expect(card).toHaveAttribute("data-status", "done", { timeout: 150_000 });
   await expect(card.getByRole("button", { name: "Retry" })).toHaveCount(0);
   await expect(card.locator(".stage")).toHaveText("Done: 3000 pages");
 
   // Back to where processing starts (the bytes are on the server), then only forward.
-  const seen = await page.evaluate(() => (window as unknown as { seen: number[] }).seen);
+  // The first value is the cancelled bar's, before the retry.
+  const seen = (await recorded(page)).bars["again.pdf"].slice(1);
   expect(seen[0]).toBe(40);
   for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
   expect(seen[seen.length - 1]).toBe(100);

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 
 import { makePdf, pageMarker } from "./support/pdf";
 import { act, check, find } from "./support/dashboard";
+import { startRecording } from "./support/recorder";
 
 const PAGES = 40;
 
@@ -14,7 +15,7 @@ test("uploads, processing and downloads all show live on one dashboard", async (
   });
 
   await act.register(page);
-  await act.recordPageLabels(page);
+  await startRecording(page);
 
   const pdf = makePdf(PAGES);
   const notes = "Plain text, stored as is.\nSecond line.\n";

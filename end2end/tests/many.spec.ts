@@ -4,6 +4,7 @@
 import { expect, test } from "./support/guard";
 import type { Page } from "@playwright/test";
 import { act, find } from "./support/dashboard";
+import { startMeasuring, stopMeasuring } from "./support/recorder";
 
 const FILES = 200;
 // What counts as frozen. These bounds catch a page that stops painting for seconds,
@@ -32,22 +33,7 @@ async function counts(page: Page): Promise<Record<string, number>> {
 test("200 files added at once all finish while the page stays responsive", async ({ page }) => {
   test.setTimeout(240_000);
   await act.register(page);
-  await page.evaluate(() => {
-    const w = window as unknown as { longTasks: number[]; frameGaps: number[]; measuring: boolean };
-    w.longTasks = [];
-    w.frameGaps = [];
-    w.measuring = true;
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.longTasks.push(e.duration);
-    }).observe({ type: "longtask" });
-    let last = performance.now();
-    const frame = (now: number) => {
-      w.frameGaps.push(now - last);
-      last = now;
-      if (w.measuring) requestAnimationFrame(frame);
-    };
-    requestAnimationFrame(frame);
-  });
+  await startMeasuring(page);
 
   const files = Array.from({ length: FILES }, (_, i) => ({
     name: `many-${String(i).padStart(3, "0")}.txt`,
@@ -83,11 +69,7 @@ test("200 files added at once all finish while the page stays responsive", async
       done: FILES,
     });
   }
-  const { longTasks, frameGaps } = await page.evaluate(() => {
-    const w = window as unknown as { longTasks: number[]; frameGaps: number[]; measuring: boolean };
-    w.measuring = false;
-    return { longTasks: w.longTasks, frameGaps: w.frameGaps };
-  });
+  const { longTasks, frameGaps } = await stopMeasuring(page);
   const longest = Math.max(0, ...longTasks);
   const worstFrame = Math.max(0, ...frameGaps);
   const blocked = longTasks.reduce((a, b) => a + b, 0);

@@ -5,6 +5,7 @@ import { expect } from "./support/guard";
 import { makePdf } from "./support/pdf";
 import { test } from "./support/server";
 import { act, find } from "./support/dashboard";
+import { recorded, startRecording } from "./support/recorder";
 
 const PAGES = 1200;
 const FILES = ["first.pdf", "second.pdf", "third.pdf"];
@@ -22,21 +23,7 @@ test("a server crash mid-processing: reconnecting, then every bar finishes", asy
   await expect(badge).toHaveAttribute("data-state", "live");
 
   // Every connection state and every value each bar shows, however briefly.
-  await page.evaluate(() => {
-    const w = window as unknown as { states: string[]; values: Record<string, number[]> };
-    w.states = [];
-    w.values = {};
-    new MutationObserver(() => {
-      const state = document.querySelector(".connection")?.getAttribute("data-state") ?? "";
-      if (w.states.at(-1) !== state) w.states.push(state);
-      for (const card of document.querySelectorAll<HTMLElement>("li.upload")) {
-        const name = card.dataset.filename ?? "";
-        const value = Number(card.querySelector("progress")?.getAttribute("value") ?? 0);
-        const list = (w.values[name] ??= []);
-        if (list.at(-1) !== value) list.push(value);
-      }
-    }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
-  });
+  await startRecording(page);
 
   await find.fileInput(page).setInputFiles(
     FILES.map((name) => ({ name, mimeType: "application/pdf", buffer: makePdf(PAGES) })),
@@ -62,13 +49,10 @@ test("a server crash mid-processing: reconnecting, then every bar finishes", asy
     await expect(card.locator(".stage")).toHaveText(`Done: ${PAGES} pages`);
   }
 
-  const seen = await page.evaluate(() => {
-    const w = window as unknown as { states: string[]; values: Record<string, number[]> };
-    return { states: w.states, values: w.values };
-  });
-  expect(seen.states.slice(seen.states.indexOf("reconnecting"))).toEqual(["reconnecting", "live"]);
+  const seen = await recorded(page);
+  expect(seen.connection.slice(seen.connection.indexOf("reconnecting"))).toEqual(["reconnecting", "live"]);
   for (const name of FILES) {
-    const values = seen.values[name];
+    const values = seen.bars[name];
     expect(values, name).toEqual([...values].sort((a, b) => a - b));
     expect(values.at(-1)).toBe(100);
   }

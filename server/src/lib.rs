@@ -142,11 +142,19 @@ pub async fn run(
 /// binary started by hand from the workspace root.
 pub fn leptos_options() -> LeptosOptions {
     match get_configuration(None) {
+        // Never an empty bundle name (a page loading `/pkg/.js`), however it was built.
+        Ok(mut conf) if conf.leptos_options.output_name.is_empty() => {
+            conf.leptos_options.output_name = OUTPUT_NAME.into();
+            conf.leptos_options
+        }
         Ok(conf) => conf.leptos_options,
         Err(_) => LeptosOptions::builder()
-            .output_name("uplink")
+            .output_name(OUTPUT_NAME)
             .site_root("target/site")
             .site_pkg_dir("pkg")
             .build(),
     }
 }
+
+/// The bundle's name, as `[[workspace.metadata.leptos]]` and `.cargo/config.toml` say.
+const OUTPUT_NAME: &str = "uplink";

@@ -1,6 +1,8 @@
 // Finding, acting on and checking the dashboard, so specs read as what a person does.
 import { expect, type Locator, type Page } from "@playwright/test";
 
+import { recorded } from "./recorder";
+
 export const find = {
   card: (page: Page, filename: string): Locator =>
     page.locator(`li.upload[data-filename="${filename}"]`),
@@ -35,7 +37,7 @@ export const act = {
 
   async submitCredentials(page: Page, username: string, button: string): Promise<void> {
     // Filled only once hydrated, so the form is handled by the app, not the browser.
-    await page.waitForFunction(() => (window as unknown as { __hydrated?: boolean }).__hydrated === true);
+    await page.waitForFunction(() => window.__hydrated === true);
     await page.getByLabel("Username").fill(username);
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: button }).click();
@@ -46,34 +48,11 @@ export const act = {
     await page.goto("/");
     await expect(find.connection(page)).toHaveAttribute("data-state", "live");
   },
-
-  /** Records every `page x / y` text each card shows, however briefly. */
-  async recordPageLabels(page: Page): Promise<void> {
-    await page.evaluate(() => {
-      const seen: Record<string, string[]> = {};
-      (window as unknown as { pageLabels: typeof seen }).pageLabels = seen;
-      const note = (card: Element | null, text: string | null) => {
-        const name = (card as HTMLElement | null)?.dataset.filename;
-        if (!name || !text) return;
-        const list = (seen[name] ??= []);
-        if (list[list.length - 1] !== text) list.push(text);
-      };
-      new MutationObserver((records) => {
-        for (const r of records) {
-          const el = r.target instanceof Element ? r.target : r.target.parentElement;
-          const label = el?.closest(".page");
-          if (label) note(label.closest("li.upload"), label.textContent);
-        }
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
-    });
-  },
 };
 
 export const check = {
+  /** Every `page x / y` text the card showed since recording started. */
   async pageLabels(page: Page, filename: string): Promise<string[]> {
-    return page.evaluate(
-      (name) => (window as unknown as { pageLabels: Record<string, string[]> }).pageLabels[name] ?? [],
-      filename,
-    );
+    return (await recorded(page)).pageLabels[filename] ?? [];
   },
 };

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 
-const root = path.resolve(__dirname, "../../..");
+import { binary, root, serverEnv } from "./env";
 
 export class OwnServer {
   private child?: ChildProcess;
@@ -16,7 +16,11 @@ export class OwnServer {
   /** The server's log, for a failing spec's report. */
   readonly log: string[] = [];
 
-  constructor(private readonly env: Record<string, string> = {}) {}
+  /** `env` adds to the suite's server environment; `profile` picks the build to run. */
+  constructor(
+    private readonly env: Record<string, string> = {},
+    private readonly profile: "debug" | "release" = "debug",
+  ) {}
 
   get url(): string {
     return `http://${this.addr}`;
@@ -24,20 +28,10 @@ export class OwnServer {
 
   /** Starts the server (on the same port as before, after a restart) and waits until it listens. */
   async start(): Promise<void> {
-    const child = spawn(path.join(root, "target/debug/uplink"), ["--addr", this.addr], {
+    const child = spawn(binary(this.profile), ["--addr", this.addr], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        NO_COLOR: "1",
-        RUST_LOG: "info,sqlx=warn,lopdf=error",
-        LEPTOS_OUTPUT_NAME: "uplink",
-        LEPTOS_SITE_ROOT: path.join(root, "target/site"),
-        LEPTOS_SITE_PKG_DIR: "pkg",
-        UPLINK_DATA_DIR: this.dataDir,
-        UPLINK_WORKERS: "1",
-        ...this.env,
-      },
+      env: { ...process.env, ...serverEnv(this.dataDir, 1), ...this.env },
     });
     this.child = child;
     createInterface({ input: child.stderr! }).on("line", (line) => this.log.push(line));

@@ -4,6 +4,7 @@
 //! (`tests/memory.rs`) and the confined child (`tests/confinement.rs`) stay apart: each
 //! needs a process of its own.
 
+mod build;
 mod common;
 mod conformance;
 mod layering;

@@ -35,7 +35,7 @@ impl Process {
             .arg(data_dir)
             .env("RUST_LOG", "info,sqlx=warn,lopdf=error")
             .env("NO_COLOR", "1")
-            .env("LEPTOS_OUTPUT_NAME", "uplink")
+            .env_remove("LEPTOS_OUTPUT_NAME")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
