@@ -31,10 +31,12 @@ pub struct TextPreview {
 }
 
 #[cfg(feature = "ssr")]
-async fn viewer_and_catalog() -> Result<(crate::Viewer, crate::UploadCatalog), ServerFnError> {
+/// Who the page runs for (the server puts the session's [`shared::User`] in the
+/// request's extensions once it has checked it) and the catalog to read from.
+async fn viewer_and_catalog() -> Result<(shared::User, crate::UploadCatalog), ServerFnError> {
     let catalog = use_context::<crate::UploadCatalog>()
         .ok_or_else(|| ServerFnError::new("the server provided no upload catalog"))?;
-    let axum::Extension(viewer) = leptos_axum::extract::<axum::Extension<crate::Viewer>>()
+    let axum::Extension(viewer) = leptos_axum::extract::<axum::Extension<shared::User>>()
         .await
         .map_err(|_| ServerFnError::new("log in first"))?;
     Ok((viewer, catalog))
@@ -43,7 +45,7 @@ async fn viewer_and_catalog() -> Result<(crate::Viewer, crate::UploadCatalog), S
 #[server(prefix = "/rpc", endpoint = "dashboard")]
 pub async fn load_dashboard() -> Result<DashboardData, ServerFnError> {
     let (viewer, catalog) = viewer_and_catalog().await?;
-    let uploads = catalog.0.list(&viewer.user_id).await.map_err(ServerFnError::new)?;
+    let uploads = catalog.0.list(&viewer.id).await.map_err(ServerFnError::new)?;
     Ok(DashboardData { username: viewer.username, uploads, limits: catalog.0.limits() })
 }
 
@@ -51,5 +53,5 @@ pub async fn load_dashboard() -> Result<DashboardData, ServerFnError> {
 #[server(prefix = "/rpc", endpoint = "upload")]
 pub async fn load_upload(id: String) -> Result<Option<UploadDetail>, ServerFnError> {
     let (viewer, catalog) = viewer_and_catalog().await?;
-    catalog.0.detail(&viewer.user_id, &id).await.map_err(ServerFnError::new)
+    catalog.0.detail(&viewer.id, &id).await.map_err(ServerFnError::new)
 }

@@ -3,7 +3,7 @@
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use shared::{Upload, UploadLimits};
+use shared::{AccountId, Upload, UploadLimits};
 
 use crate::api::UploadDetail;
 
@@ -11,12 +11,15 @@ pub type CatalogFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> +
 
 /// What the pages read for the account being served.
 pub trait UploadSource: Send + Sync + 'static {
-    fn list<'a>(&'a self, owner: &'a str) -> CatalogFuture<'a, Vec<Upload>>;
+    fn list<'a>(&'a self, owner: &'a AccountId) -> CatalogFuture<'a, Vec<Upload>>;
 
     /// One upload with its timeline and the start of its text; `None` when it does not
     /// exist or is someone else's.
-    fn detail<'a>(&'a self, owner: &'a str, id: &'a str)
-        -> CatalogFuture<'a, Option<UploadDetail>>;
+    fn detail<'a>(
+        &'a self,
+        owner: &'a AccountId,
+        id: &'a str,
+    ) -> CatalogFuture<'a, Option<UploadDetail>>;
 
     /// The restrictions the dashboard shows before anything is sent.
     fn limits(&self) -> UploadLimits;
@@ -25,11 +28,3 @@ pub trait UploadSource: Send + Sync + 'static {
 /// Provided as Leptos context by the server for every page and server function.
 #[derive(Clone)]
 pub struct UploadCatalog(pub Arc<dyn UploadSource>);
-
-/// Who a page or server function runs for. The server puts it in the request's
-/// extensions once it has checked the session; pages never see a request without one.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub user_id: String,
-    pub username: String,
-}

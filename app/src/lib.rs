@@ -23,7 +23,7 @@ pub mod timeline;
 #[cfg(feature = "ssr")]
 pub use api::{TextPreview, UploadDetail};
 #[cfg(feature = "ssr")]
-pub use catalog::{CatalogFuture, UploadCatalog, UploadSource, Viewer};
+pub use catalog::{CatalogFuture, UploadCatalog, UploadSource};
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};

@@ -2,7 +2,7 @@
 //! events in the same stage (every page read, every chunk received) becomes one row, so a
 //! 3,000-page PDF reads as a handful of steps with their times.
 
-use shared::{ErrorCode, LoggedEvent, NamedEvent, ProgressEvent, UploadStatus};
+use shared::{ErrorCode, LoggedEvent, ProgressEvent, UploadEvent, UploadStatus};
 
 use crate::format;
 
@@ -72,7 +72,7 @@ pub fn rows(events: &[LoggedEvent]) -> Vec<Row> {
     };
     for logged in events {
         match &logged.event {
-            NamedEvent::Progress(p) => {
+            UploadEvent::Progress(p) => {
                 run = match run {
                     Some((first, _, n)) if step(first) == step(p) => Some((first, p, n + 1)),
                     other => {
@@ -81,7 +81,7 @@ pub fn rows(events: &[LoggedEvent]) -> Vec<Row> {
                     }
                 };
             }
-            NamedEvent::Done(d) => {
+            UploadEvent::Done(d) => {
                 flush(&mut rows, run.take());
                 let detail = match (d.upload.pages, d.upload.width.zip(d.upload.height)) {
                     (Some(n), _) => format!("{n} page{}", if n == 1 { "" } else { "s" }),
@@ -97,7 +97,7 @@ pub fn rows(events: &[LoggedEvent]) -> Vec<Row> {
                     events: 1,
                 });
             }
-            NamedEvent::Error(e) => {
+            UploadEvent::Error(e) => {
                 flush(&mut rows, run.take());
                 let cancelled = matches!(e.code, ErrorCode::Cancelled | ErrorCode::Deleted);
                 rows.push(Row {
@@ -127,7 +127,7 @@ mod tests {
     fn progress(n: i64, status: UploadStatus, stage: Stage, page: Option<u32>) -> LoggedEvent {
         LoggedEvent {
             id: n,
-            event: NamedEvent::Progress(ProgressEvent {
+            event: UploadEvent::Progress(ProgressEvent {
                 upload_id: id(),
                 status,
                 stage: Some(stage),
@@ -157,7 +157,7 @@ mod tests {
             progress(6, Processing, Stage::Extracting, Some(3)),
             LoggedEvent {
                 id: 7,
-                event: NamedEvent::Error(ErrorEvent {
+                event: UploadEvent::Error(ErrorEvent {
                     upload_id: id(),
                     code: ErrorCode::Cancelled,
                     message: "the upload was cancelled".into(),

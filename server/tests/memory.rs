@@ -32,7 +32,14 @@ async fn a_stalled_client_holds_bounded_memory_while_events_stream_past_it() {
     assert!(steady.next().await.unwrap().retry.is_some());
 
     // Warm up: the ring fills, caches and pools reach their working size.
-    churn(&server.state, &server.user.id, "0191c1d2-6b0e-7a3c-9f00-000000000001", 2000, 1024).await;
+    churn(
+        &server.state,
+        server.user.id.as_str(),
+        "0191c1d2-6b0e-7a3c-9f00-000000000001",
+        2000,
+        1024,
+    )
+    .await;
     let mut last = 0;
     while last < 2002 {
         last = steady.next().await.unwrap().id.unwrap_or(last);
@@ -52,8 +59,14 @@ async fn a_stalled_client_holds_bounded_memory_while_events_stream_past_it() {
     });
     // 10,000 events of about 2 KiB: 20 MiB, five times what the kernel can buffer for
     // the stalled socket.
-    churn(&server.state, &server.user.id, "0191c1d2-6b0e-7a3c-9f00-000000000002", 10_000, 2048)
-        .await;
+    churn(
+        &server.state,
+        server.user.id.as_str(),
+        "0191c1d2-6b0e-7a3c-9f00-000000000002",
+        10_000,
+        2048,
+    )
+    .await;
     let bytes = counting.await.unwrap();
     let grown = grown(&region);
     eprintln!(

@@ -117,43 +117,59 @@ impl UploadEvent {
     }
 }
 
-/// An event with its name beside its data, `{"event": "progress", "data": {…}}`: how
-/// JSON that lists events (an upload's timeline) carries them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", content = "data", rename_all = "lowercase")]
-pub enum NamedEvent {
-    Progress(ProgressEvent),
-    Done(DoneEvent),
-    Error(ErrorEvent),
-}
-
-impl From<UploadEvent> for NamedEvent {
-    fn from(event: UploadEvent) -> Self {
-        match event {
-            UploadEvent::Progress(e) => Self::Progress(e),
-            UploadEvent::Done(e) => Self::Done(e),
-            UploadEvent::Error(e) => Self::Error(e),
-        }
-    }
-}
-
-impl From<NamedEvent> for UploadEvent {
-    fn from(event: NamedEvent) -> Self {
-        match event {
-            NamedEvent::Progress(e) => Self::Progress(e),
-            NamedEvent::Done(e) => Self::Done(e),
-            NamedEvent::Error(e) => Self::Error(e),
-        }
-    }
-}
-
 /// One entry of an upload's history, from the durable event log: the SSE `id` it was
-/// sent with, and the event. `GET /api/uploads/{id}/timeline` lists them oldest first.
+/// sent with, and the event. `GET /api/uploads/{id}/timeline` lists them oldest first,
+/// each as `{"id": 7, "event": "progress", "data": {…}}`: the name beside its data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "named::Logged", into = "named::Logged")]
 pub struct LoggedEvent {
     pub id: i64,
-    #[serde(flatten)]
-    pub event: NamedEvent,
+    pub event: UploadEvent,
+}
+
+/// The JSON form of [`LoggedEvent`]: serde's adjacent tagging spells it, and this is
+/// its only use.
+mod named {
+    use serde::{Deserialize, Serialize};
+
+    use super::{DoneEvent, ErrorEvent, LoggedEvent, ProgressEvent, UploadEvent};
+
+    #[derive(Serialize, Deserialize)]
+    pub struct Logged {
+        id: i64,
+        #[serde(flatten)]
+        event: Named,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(tag = "event", content = "data", rename_all = "lowercase")]
+    enum Named {
+        Progress(ProgressEvent),
+        Done(DoneEvent),
+        Error(ErrorEvent),
+    }
+
+    impl From<LoggedEvent> for Logged {
+        fn from(logged: LoggedEvent) -> Self {
+            let event = match logged.event {
+                UploadEvent::Progress(e) => Named::Progress(e),
+                UploadEvent::Done(e) => Named::Done(e),
+                UploadEvent::Error(e) => Named::Error(e),
+            };
+            Self { id: logged.id, event }
+        }
+    }
+
+    impl From<Logged> for LoggedEvent {
+        fn from(logged: Logged) -> Self {
+            let event = match logged.event {
+                Named::Progress(e) => UploadEvent::Progress(e),
+                Named::Done(e) => UploadEvent::Done(e),
+                Named::Error(e) => UploadEvent::Error(e),
+            };
+            Self { id: logged.id, event }
+        }
+    }
 }
 
 /// Why an SSE event could not be read as an [`UploadEvent`].
@@ -210,13 +226,13 @@ mod tests {
 
     #[test]
     fn a_logged_event_carries_its_id_name_and_data_side_by_side() {
-        let logged = LoggedEvent { id: 7, event: progress().into() };
+        let logged = LoggedEvent { id: 7, event: progress() };
         let json = serde_json::to_value(&logged).unwrap();
         assert_eq!(json["id"], 7);
         assert_eq!(json["event"], "progress");
         assert_eq!(json["data"], self::json(&progress()));
         let back: LoggedEvent = serde_json::from_value(json).unwrap();
-        assert_eq!(UploadEvent::from(back.event), progress());
+        assert_eq!(back.event, progress());
     }
 
     #[test]

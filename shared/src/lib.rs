@@ -3,15 +3,16 @@
 //! Everything that crosses the network is defined here once, so a renamed field or a new
 //! status breaks the build on both sides instead of breaking production.
 
+mod account;
 mod error;
 mod event;
 mod limits;
+pub mod routes;
 pub mod sse;
 mod upload;
 
+pub use account::{AccountId, Credentials, EventsToken, User};
 pub use error::{ErrorBody, ErrorCode};
-pub use event::{
-    DoneEvent, ErrorEvent, EventDecodeError, LoggedEvent, NamedEvent, ProgressEvent, UploadEvent,
-};
+pub use event::{DoneEvent, ErrorEvent, EventDecodeError, LoggedEvent, ProgressEvent, UploadEvent};
 pub use limits::{human_bytes, UploadLimits};
 pub use upload::{Stage, Upload, UploadId, UploadStatus};

@@ -2,6 +2,7 @@
 //! session still holds.
 
 use gloo_net::http::Request;
+use shared::{routes, Credentials, User};
 
 use super::{refusal, UNREACHABLE};
 
@@ -15,8 +16,8 @@ pub enum Action {
 impl Action {
     fn path(self) -> &'static str {
         match self {
-            Self::Login => "/api/auth/login",
-            Self::Register => "/api/auth/register",
+            Self::Login => routes::LOGIN,
+            Self::Register => routes::REGISTER,
         }
     }
 }
@@ -24,26 +25,26 @@ impl Action {
 /// Sends the credentials; the username the server knows the account by, or the message
 /// to show.
 pub async fn submit(action: Action, username: &str, password: &str) -> Result<String, String> {
-    let body = serde_json::json!({ "username": username, "password": password });
+    let body = Credentials { username: username.to_owned(), password: password.to_owned() };
     let request = Request::post(action.path()).json(&body).map_err(|e| e.to_string())?;
     let response = request.send().await.map_err(|_| UNREACHABLE.to_owned())?;
     let text = response.text().await.unwrap_or_default();
     if response.ok() {
-        let user: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        return Ok(user["username"].as_str().unwrap_or(username).to_owned());
+        let user = serde_json::from_str::<User>(&text).map(|user| user.username);
+        return Ok(user.unwrap_or_else(|_| username.to_owned()));
     }
     Err(refusal(&text, response.status()))
 }
 
 /// Ends the session on the server (the server also ends its event streams).
 pub async fn logout() {
-    let _ = Request::post("/api/auth/logout").send().await;
+    let _ = Request::post(routes::LOGOUT).send().await;
 }
 
 /// `Some(false)` when the server says the session is gone; `None` when it cannot be
 /// reached (then the session may well be fine).
 pub async fn session_holds() -> Option<bool> {
-    let response = Request::get("/api/auth/me").send().await.ok()?;
+    let response = Request::get(routes::ME).send().await.ok()?;
     match response.status() {
         200 => Some(true),
         401 => Some(false),

@@ -10,7 +10,7 @@
 use std::{cell::RefCell, rc::Rc};
 
 use leptos::{prelude::*, task::spawn_local};
-use shared::{Upload, UploadEvent, UploadId};
+use shared::{routes, Upload, UploadEvent, UploadId};
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{EventSource, MessageEvent};
 
@@ -70,8 +70,8 @@ pub fn connect(board: Board, connection: RwSignal<ConnectionState>, session: Ses
 
 fn open(stream: &Rc<Stream>) {
     let url = match stream.last_event_id.borrow().as_deref() {
-        Some(id) => format!("/api/events?last_event_id={id}"),
-        None => "/api/events".to_owned(),
+        Some(id) => format!("{}?last_event_id={id}", routes::EVENTS),
+        None => routes::EVENTS.to_owned(),
     };
     let Ok(source) = EventSource::new(&url) else {
         stream.connection.set(ConnectionState::Offline);
@@ -177,7 +177,7 @@ fn on_message(stream: &Stream, name: &str, message: &MessageEvent) {
 /// first event of a file this page is sending): fetch it and add or match its card.
 fn fetch_and_adopt(board: Board, id: UploadId) {
     spawn_local(async move {
-        let url = format!("/api/uploads/{id}");
+        let url = routes::of(routes::UPLOAD, &id);
         let fetched = match gloo_net::http::Request::get(&url).send().await {
             Ok(response) if response.ok() => response.json::<Upload>().await.ok(),
             _ => None,

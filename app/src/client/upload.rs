@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use leptos::prelude::*;
-use shared::{ErrorBody, Upload, UploadLimits};
+use shared::{routes, ErrorBody, Upload, UploadLimits};
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{File, FormData, ProgressEvent, XmlHttpRequest};
 
@@ -189,7 +189,7 @@ fn send(
         return None;
     };
     let opened = xhr
-        .open("POST", &format!("/api/uploads?client_ref={client_ref}"))
+        .open("POST", &format!("{}?client_ref={client_ref}", routes::UPLOADS))
         .and_then(|()| xhr.set_request_header("Accept", "application/json"))
         .and_then(|()| form.append_with_blob_and_filename("file", file, &file.name()));
     if opened.is_err() {

@@ -4,6 +4,7 @@
 //! card; a refused action shows the server's message.
 
 use leptos::prelude::*;
+use shared::routes;
 
 use crate::{
     board::{Board, Card},
@@ -89,7 +90,7 @@ pub fn CardActions(card: Card) -> impl IntoView {
     view! {
         <div class="upload-actions">
             {move || done_id().map(|id| view! {
-                <a class="download" href=format!("/api/uploads/{id}/file") download>"Download"</a>
+                <a class="download" href=routes::of(routes::UPLOAD_FILE, &id) download>"Download"</a>
             })}
             <Show when=move || done_too().is_some() && has_text()>
                 <button type="button" class="preview-toggle" aria-expanded=move || preview.with(Option::is_some).to_string() on:click=toggle_preview.clone()>

@@ -2,7 +2,7 @@
 //! in, live speed and time left, the result, and what can be done with it.
 
 use leptos::prelude::*;
-use shared::Stage;
+use shared::{routes, Stage};
 
 use super::card_actions::CardActions;
 use crate::{
@@ -65,7 +65,7 @@ pub fn UploadCard(card: Card) -> impl IntoView {
         let (id, server) = (card.id.clone(), card.server.clone());
         move || {
             let shown = server.with(|s| s.as_ref().is_some_and(|s| s.has_thumbnail));
-            id.get().filter(|_| shown).map(|id| format!("/api/uploads/{id}/thumbnail"))
+            id.get().filter(|_| shown).map(|id| routes::of(routes::UPLOAD_THUMBNAIL, &id))
         }
     };
     let icon = {

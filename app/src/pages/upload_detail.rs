@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use shared::Upload;
+use shared::{routes, Upload};
 
 use crate::{
     api::{load_upload, UploadDetail},
@@ -60,7 +60,7 @@ fn facts(upload: &Upload) -> Vec<(&'static str, String)> {
 #[component]
 fn Detail(detail: UploadDetail) -> impl IntoView {
     let upload = detail.upload;
-    let id = upload.id.to_string();
+    let id = upload.id.clone();
     let done = upload.status == shared::UploadStatus::Done;
     let rows = timeline::rows(&detail.timeline);
     let started = rows.first().map(|r| r.first_at.clone());
@@ -68,7 +68,7 @@ fn Detail(detail: UploadDetail) -> impl IntoView {
         <article class="detail" data-status=upload.status.as_str()>
             <h2 class="detail-name">{upload.filename.clone()}</h2>
             {done.then(|| view! {
-                <a class="download" href=format!("/api/uploads/{id}/file") download>"Download"</a>
+                <a class="download" href=routes::of(routes::UPLOAD_FILE, &id) download>"Download"</a>
             })}
             <dl class="facts">
                 {facts(&upload).into_iter().map(|(label, value)| view! {
@@ -91,7 +91,7 @@ fn Detail(detail: UploadDetail) -> impl IntoView {
                 <section aria-labelledby="text-heading">
                     <h3 id="text-heading">"Extracted text"</h3>
                     <pre class="preview" tabindex="0">{preview.text}{preview.truncated.then_some("…")}</pre>
-                    <a href=format!("/api/uploads/{id}/text")>"The whole text"</a>
+                    <a href=routes::of(routes::UPLOAD_TEXT, &id)>"The whole text"</a>
                 </section>
             })}
         </article>

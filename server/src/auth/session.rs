@@ -6,10 +6,11 @@ use std::time::Duration;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use axum::http::{header, HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
+use shared::{AccountId, User};
 
 use crate::{
     domain::clock,
-    store::{AccountRepo, StoreError, User},
+    store::{AccountRepo, StoreError},
 };
 
 pub const SESSION_COOKIE: &str = "uplink_session";
@@ -66,12 +67,11 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
-    pub fn id(&self) -> &str {
+    /// The account the request acts for.
+    pub fn id(&self) -> &AccountId {
         &self.user.id
     }
-}
 
-impl CurrentUser {
     /// The user whose session cookie `headers` carry, if any and still valid.
     pub async fn from_headers(
         headers: &HeaderMap,

@@ -50,7 +50,7 @@ impl StoredEvent {
             &mut serde_json::Deserializer::from_str(&frame.data),
         )
         .ok()?;
-        Some(LoggedEvent { id: frame.id?, event: event.into() })
+        Some(LoggedEvent { id: frame.id?, event })
     }
 }
 

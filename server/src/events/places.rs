@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use shared::AccountId;
+
 use crate::domain::slots::{Slot, Slots};
 
 pub struct StreamSlots {
@@ -26,10 +28,10 @@ impl StreamSlots {
 
     /// A place for one more stream opened with `token`, or else with `account`'s
     /// session; `None` when that token or account already has the most it may.
-    pub fn take(&self, account: &str, token: Option<&str>) -> Option<StreamPlace> {
+    pub fn take(&self, account: &AccountId, token: Option<&str>) -> Option<StreamPlace> {
         let slot = match token {
             Some(token) => self.by_token.take(token.to_owned())?,
-            None => self.by_account.take(account.to_owned())?,
+            None => self.by_account.take(account.as_str().to_owned())?,
         };
         Some(StreamPlace { _slot: slot })
     }
@@ -43,18 +45,26 @@ impl StreamSlots {
 mod tests {
     use super::*;
 
+    fn account(name: &str) -> AccountId {
+        AccountId::new(name)
+    }
+
     #[test]
     fn streams_are_capped_per_account_and_per_token_apart() {
         let slots = StreamSlots::new(2);
-        let first = slots.take("ada", None).unwrap();
-        let _second = slots.take("ada", None).unwrap();
-        assert!(slots.take("ada", None).is_none(), "the account has its two streams");
-        let _by_token = slots.take("ada", Some("t1")).expect("a token's streams are its own");
-        let _again = slots.take("ada", Some("t1")).unwrap();
-        assert!(slots.take("ada", Some("t1")).is_none(), "the token has its two");
-        assert!(slots.take("ada", Some("t2")).is_some(), "another token has its own");
-        assert!(slots.take("bob", None).is_some(), "another account has its own");
+        let first = slots.take(&account("ada"), None).unwrap();
+        let _second = slots.take(&account("ada"), None).unwrap();
+        assert!(slots.take(&account("ada"), None).is_none(), "the account has its two streams");
+        let _by_token =
+            slots.take(&account("ada"), Some("t1")).expect("a token's streams are its own");
+        let _again = slots.take(&account("ada"), Some("t1")).unwrap();
+        assert!(slots.take(&account("ada"), Some("t1")).is_none(), "the token has its two");
+        assert!(slots.take(&account("ada"), Some("t2")).is_some(), "another token has its own");
+        assert!(slots.take(&account("bob"), None).is_some(), "another account has its own");
         drop(first);
-        assert!(slots.take("ada", None).is_some(), "a closed stream gives its place back");
+        assert!(
+            slots.take(&account("ada"), None).is_some(),
+            "a closed stream gives its place back"
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::{future::Future, sync::Arc};
 
-use shared::{Upload, UploadId};
+use shared::{AccountId, Upload, UploadId};
 use tokio::sync::Mutex;
 
 use super::EventBus;
@@ -34,11 +34,11 @@ impl Recorder {
     /// Stores a new upload of `owner`'s.
     pub async fn create(
         &self,
-        owner: &str,
+        owner: &AccountId,
         upload: Upload,
         change: Change,
     ) -> Result<Upload, ChangeError> {
-        let owner = owner.to_owned();
+        let owner = owner.clone();
         self.commit(|repo| async move {
             let (upload, event) = repo.insert(&owner, upload, change).await?;
             Ok((upload, Some(event)))

@@ -86,7 +86,7 @@ pub fn event_stream(
     stream! {
         let StreamRequest { scope, last_event_id, end_on_terminal, session } = request;
         // Subscribe before reading the log, so nothing committed after the read is missed.
-        let mut live = deps.bus.subscribe(scope.owner_id());
+        let mut live = deps.bus.subscribe(scope.owner().as_str());
         let mut ended = deps.sessions_ended.subscribe();
 
         // An id this log never handed out (another server's, or from before a reset),
@@ -123,7 +123,7 @@ pub fn event_stream(
             Start::After(after) => after,
             Start::Snapshot(snapshot) => {
                 for (id, upload) in &snapshot.uploads {
-                    let event = snapshot_event(*id, scope.owner_id(), upload);
+                    let event = snapshot_event(*id, scope.owner().as_str(), upload);
                     yield Ok(event.frame.clone());
                     if end_on_terminal && event.terminal {
                         return;

@@ -7,8 +7,7 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use serde::Deserialize;
-use shared::ErrorCode;
+use shared::{routes, Credentials, ErrorCode, User};
 
 use super::{client::ClientIp, extract::Json as JsonBody};
 use crate::{
@@ -18,44 +17,22 @@ use crate::{
         CurrentUser,
     },
     domain::clock,
-    http::error::ApiError,
-    http::state::AppState,
-    store::User,
+    http::{error::ApiError, state::AppState},
 };
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/auth/register", post(register))
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/logout", post(logout))
-        .route("/api/auth/me", get(me))
+        .route(routes::REGISTER, post(register))
+        .route(routes::LOGIN, post(login))
+        .route(routes::LOGOUT, post(logout))
+        .route(routes::ME, get(me))
 }
 
-#[derive(Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
-}
-
-impl Credentials {
-    /// Usernames: 3 to 32 letters, digits, `.`, `_` or `-`. Passwords: 8 to 1024 bytes
-    /// (argon2 takes any length; the cap keeps a request from buying seconds of CPU).
-    fn validate(&self) -> Result<(), ApiError> {
-        let name_ok = (3..=32).contains(&self.username.len())
-            && self.username.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !name_ok {
-            return Err(ApiError::bad_request(
-                ErrorCode::InvalidRequest,
-                "a username is 3 to 32 letters, digits, `.`, `_` or `-`",
-            ));
-        }
-        if !(8..=1024).contains(&self.password.len()) {
-            return Err(ApiError::bad_request(
-                ErrorCode::InvalidRequest,
-                "a password is 8 to 1024 characters",
-            ));
-        }
-        Ok(())
+/// The credentials' shape problem as a `400 invalid_request`.
+fn validate(credentials: &Credentials) -> Result<(), ApiError> {
+    match credentials.problem() {
+        Some(problem) => Err(ApiError::bad_request(ErrorCode::InvalidRequest, problem)),
+        None => Ok(()),
     }
 }
 
@@ -65,7 +42,7 @@ async fn register(
     headers: HeaderMap,
     JsonBody(credentials): JsonBody<Credentials>,
 ) -> Result<Response, ApiError> {
-    credentials.validate()?;
+    validate(&credentials)?;
     let client_key = client.map(|ip| ip.to_string());
     let registrations = &state.account_limits.registrations;
     if let Some(key) = &client_key {
@@ -97,7 +74,7 @@ async fn login(
     JsonBody(credentials): JsonBody<Credentials>,
 ) -> Result<Response, ApiError> {
     // A name or password that could never have been registered costs no hash.
-    credentials.validate()?;
+    validate(&credentials)?;
     let limits = &state.account_limits;
     let name_key = credentials.username.to_ascii_lowercase();
     let client_key = client.map(|ip| ip.to_string());

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use app::{CatalogFuture, TextPreview, UploadCatalog, UploadDetail, UploadSource};
-use shared::{Upload, UploadId, UploadLimits};
+use shared::{AccountId, Upload, UploadId, UploadLimits};
 
 use crate::{http::state::AppState, uploads::history};
 
@@ -15,13 +15,13 @@ const MAX_EVENTS: usize = 50_000;
 struct StateCatalog(AppState);
 
 impl UploadSource for StateCatalog {
-    fn list<'a>(&'a self, owner: &'a str) -> CatalogFuture<'a, Vec<Upload>> {
+    fn list<'a>(&'a self, owner: &'a AccountId) -> CatalogFuture<'a, Vec<Upload>> {
         Box::pin(async move { self.0.repo.list(owner).await.map_err(|e| e.to_string()) })
     }
 
     fn detail<'a>(
         &'a self,
-        owner: &'a str,
+        owner: &'a AccountId,
         id: &'a str,
     ) -> CatalogFuture<'a, Option<UploadDetail>> {
         Box::pin(async move { detail(&self.0, owner, id).await })
@@ -32,7 +32,11 @@ impl UploadSource for StateCatalog {
     }
 }
 
-async fn detail(state: &AppState, owner: &str, id: &str) -> Result<Option<UploadDetail>, String> {
+async fn detail(
+    state: &AppState,
+    owner: &AccountId,
+    id: &str,
+) -> Result<Option<UploadDetail>, String> {
     let Some(id) = UploadId::parse(id) else { return Ok(None) };
     let Some(upload) = state.repo.get_owned(owner, &id).await.map_err(|e| e.to_string())? else {
         return Ok(None);

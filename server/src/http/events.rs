@@ -2,6 +2,7 @@
 
 use axum::{extract::State, http::HeaderMap, response::Response, routing::get, Router};
 use serde::Deserialize;
+use shared::routes;
 
 use super::{extract::Query, last_event_id, stream_place, stream_response};
 use crate::{
@@ -10,7 +11,7 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/events", get(all_events))
+    Router::new().route(routes::EVENTS, get(all_events))
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,7 +31,7 @@ async fn all_events(
 ) -> Result<Response, ApiError> {
     let place = stream_place(&state, current.id(), None)?;
     let request = StreamRequest {
-        scope: Scope::owner(current.user.id),
+        scope: Scope::account(current.user.id),
         last_event_id: last_event_id(&headers, query.last_event_id.as_deref()),
         end_on_terminal: false,
         session: Some(current.session),

@@ -1,11 +1,12 @@
 //! `GET /healthz`: 200 when the server can serve.
 
 use axum::{extract::State, http::StatusCode, routing::get, Router};
+use shared::routes;
 
 use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(health))
+    Router::new().route(routes::HEALTH, get(health))
 }
 
 async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {

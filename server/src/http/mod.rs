@@ -26,7 +26,7 @@ use axum::{
     Router,
 };
 use futures_util::StreamExt;
-use shared::{ErrorCode, UploadId};
+use shared::{AccountId, ErrorCode, UploadId};
 
 use crate::{
     events::{event_stream, StreamPlace, StreamRequest},
@@ -78,7 +78,7 @@ fn last_event_id(headers: &HeaderMap, query: Option<&str>) -> Option<i64> {
 /// `429 too_many_streams`.
 fn stream_place(
     state: &AppState,
-    account: &str,
+    account: &AccountId,
     token: Option<&str>,
 ) -> Result<StreamPlace, ApiError> {
     state.streams.take(account, token).ok_or_else(|| {

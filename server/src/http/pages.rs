@@ -21,8 +21,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     match super::extract::current_user(request.headers(), &state).await {
         Ok(_) if for_visitors => Redirect::to("/").into_response(),
         Ok(current) => {
-            let viewer = app::Viewer { user_id: current.user.id, username: current.user.username };
-            request.extensions_mut().insert(viewer);
+            request.extensions_mut().insert(current.user);
             next.run(request).await
         }
         Err(ApiError::Unauthenticated) if for_visitors => next.run(request).await,

@@ -12,8 +12,8 @@ use axum::{
     Json, Router,
 };
 use futures_util::{StreamExt, TryStreamExt};
-use serde::{Deserialize, Serialize};
-use shared::{ErrorCode, LoggedEvent, Upload, UploadStatus};
+use serde::Deserialize;
+use shared::{routes, ErrorCode, EventsToken, LoggedEvent, Upload, UploadStatus};
 use tokio_util::io::ReaderStream;
 
 use super::{error::ApiError, state::AppState};
@@ -37,19 +37,19 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
-            "/api/uploads",
+            routes::UPLOADS,
             // The size limit is ours (UPLINK_MAX_UPLOAD_BYTES), enforced while streaming.
             get(list).post(create).layer(DefaultBodyLimit::disable()),
         )
-        .route("/api/uploads/{id}", get(show).delete(remove))
-        .route("/api/uploads/{id}/file", get(download))
-        .route("/api/uploads/{id}/text", get(text))
-        .route("/api/uploads/{id}/thumbnail", get(thumbnail))
-        .route("/api/uploads/{id}/timeline", get(timeline))
-        .route("/api/uploads/{id}/events", get(events))
-        .route("/api/uploads/{id}/token", post(token))
-        .route("/api/uploads/{id}/cancel", post(cancel))
-        .route("/api/uploads/{id}/retry", post(retry))
+        .route(routes::UPLOAD, get(show).delete(remove))
+        .route(routes::UPLOAD_FILE, get(download))
+        .route(routes::UPLOAD_TEXT, get(text))
+        .route(routes::UPLOAD_THUMBNAIL, get(thumbnail))
+        .route(routes::UPLOAD_TIMELINE, get(timeline))
+        .route(routes::UPLOAD_EVENTS, get(events))
+        .route(routes::UPLOAD_TOKEN, post(token))
+        .route(routes::UPLOAD_CANCEL, post(cancel))
+        .route(routes::UPLOAD_RETRY, post(retry))
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,7 +117,7 @@ async fn create(
         };
         return Ok(stream_response(&state, request, place));
     }
-    let location = HeaderValue::from_str(&format!("/api/uploads/{}", upload.id))
+    let location = HeaderValue::from_str(&routes::of(routes::UPLOAD, &upload.id))
         .map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(upload)).into_response())
 }
@@ -318,16 +318,6 @@ async fn events(
     Ok(stream_response(&state, request, place))
 }
 
-/// What `POST /api/uploads/{id}/token` answers.
-#[derive(Debug, Serialize)]
-struct EventsToken {
-    token: String,
-    /// RFC 3339.
-    expires_at: String,
-    /// The events route with the token in place: hand this to the other client.
-    events_url: String,
-}
-
 async fn token(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -340,7 +330,7 @@ async fn token(
     let expires_at = chrono::DateTime::from_timestamp(expires as i64, 0)
         .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default();
-    let events_url = format!("/api/uploads/{}/events?token={token}", upload.id);
+    let events_url = format!("{}?token={token}", routes::of(routes::UPLOAD_EVENTS, &upload.id));
     Ok(Json(EventsToken { token, expires_at, events_url }))
 }
 

@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use shared::UploadId;
+use shared::{AccountId, UploadId};
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -148,7 +148,7 @@ impl Jobs {
     /// Queues attempt `attempt` of `owner`'s upload `id`. After shutdown began it simply
     /// waits in the store, `queued`, for the next start; if the queue cannot take it, it
     /// waits there too, and the failure is logged.
-    pub async fn enqueue(&self, owner: &str, id: UploadId, attempt: u32) {
+    pub async fn enqueue(&self, owner: &AccountId, id: UploadId, attempt: u32) {
         if let Err(error) = self.shared.queue.push(owner, id.clone(), attempt).await {
             tracing::error!(upload = %id, %error, "queueing a job failed");
             return;

@@ -2,16 +2,9 @@
 //! Postgres deployment keeps them beside its uploads.
 
 use async_trait::async_trait;
-use serde::Serialize;
+use shared::{AccountId, User};
 
 use super::StoreError;
-
-/// An account, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct User {
-    pub id: String,
-    pub username: String,
-}
 
 #[async_trait]
 pub trait AccountRepo: Send + Sync + 'static {
@@ -29,7 +22,7 @@ pub trait AccountRepo: Send + Sync + 'static {
     async fn create_session(
         &self,
         token_hash: &str,
-        user_id: &str,
+        account: &AccountId,
         at: &str,
         expires_at: &str,
     ) -> Result<(), StoreError>;

@@ -12,7 +12,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use shared::UploadId;
+use shared::{AccountId, UploadId};
 
 use super::{fair::FairQueue, StoreError};
 
@@ -29,7 +29,12 @@ pub struct Claim {
 #[async_trait]
 pub trait JobQueue: Send + Sync + 'static {
     /// Queues attempt `attempt` of `owner`'s upload, after that account's other jobs.
-    async fn push(&self, owner: &str, upload: UploadId, attempt: u32) -> Result<(), StoreError>;
+    async fn push(
+        &self,
+        owner: &AccountId,
+        upload: UploadId,
+        attempt: u32,
+    ) -> Result<(), StoreError>;
 
     /// The next job in fair order (accounts take turns), held for `lease`; `None` when
     /// nothing waits. A job whose lease ran out is claimable again first.
@@ -62,7 +67,7 @@ pub struct MemoryQueue {
 struct Inner {
     fair: FairQueue,
     /// Each waiting or claimed job's owner and attempt.
-    jobs: HashMap<UploadId, (String, u32)>,
+    jobs: HashMap<UploadId, (AccountId, u32)>,
     /// Claimed jobs by claim token, with when their lease runs out.
     claimed: HashMap<u64, (Claim, Instant)>,
     next_token: u64,
@@ -87,7 +92,7 @@ impl Inner {
         for token in expired {
             if let Some((claim, _)) = self.claimed.remove(&token) {
                 if let Some((owner, _)) = self.jobs.get(&claim.upload) {
-                    self.fair.push(&owner.clone(), claim.upload);
+                    self.fair.push(owner.as_str(), claim.upload);
                 }
             }
         }
@@ -96,10 +101,15 @@ impl Inner {
 
 #[async_trait]
 impl JobQueue for MemoryQueue {
-    async fn push(&self, owner: &str, upload: UploadId, attempt: u32) -> Result<(), StoreError> {
+    async fn push(
+        &self,
+        owner: &AccountId,
+        upload: UploadId,
+        attempt: u32,
+    ) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        inner.jobs.insert(upload.clone(), (owner.to_owned(), attempt));
-        inner.fair.push(owner, upload);
+        inner.jobs.insert(upload.clone(), (owner.clone(), attempt));
+        inner.fair.push(owner.as_str(), upload);
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 //! and ids are assigned at commit in commit order.
 
 use async_trait::async_trait;
-use shared::{Upload, UploadId};
+use shared::{AccountId, Upload, UploadId};
 
 use super::StoreError;
 use crate::domain::StoredEvent;
@@ -14,22 +14,22 @@ use crate::domain::StoredEvent;
 /// of them. There is deliberately no "everyone's" scope: no route can ask for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
-    owner: String,
+    owner: AccountId,
     upload: Option<UploadId>,
 }
 
 impl Scope {
     /// Every upload of `owner`, new ones included.
-    pub fn owner(owner: impl Into<String>) -> Self {
-        Self { owner: owner.into(), upload: None }
+    pub fn account(owner: AccountId) -> Self {
+        Self { owner, upload: None }
     }
 
     /// One upload of `owner`.
-    pub fn upload(owner: impl Into<String>, id: UploadId) -> Self {
-        Self { owner: owner.into(), upload: Some(id) }
+    pub fn upload(owner: AccountId, id: UploadId) -> Self {
+        Self { owner, upload: Some(id) }
     }
 
-    pub fn owner_id(&self) -> &str {
+    pub fn owner(&self) -> &AccountId {
         &self.owner
     }
 
@@ -38,7 +38,8 @@ impl Scope {
     }
 
     pub fn contains(&self, event: &StoredEvent) -> bool {
-        *event.owner == *self.owner && self.upload.as_ref().is_none_or(|id| *id == event.upload_id)
+        *event.owner == *self.owner.as_str()
+            && self.upload.as_ref().is_none_or(|id| *id == event.upload_id)
     }
 }
 

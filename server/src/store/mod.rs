@@ -9,7 +9,7 @@ mod log;
 mod repo;
 mod sqlite;
 
-pub use accounts::{AccountRepo, User};
+pub use accounts::AccountRepo;
 pub use blobs::{BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore};
 pub use jobs::{Claim, JobQueue, MemoryQueue};
 pub use log::{EventLog, Scope, Snapshot};

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use shared::{Upload, UploadId};
+use shared::{AccountId, Upload, UploadId};
 
 use super::{ChangeError, StoreError};
 use crate::domain::{Change, StoredEvent};
@@ -19,7 +19,7 @@ pub trait MetadataRepo: Send + Sync + 'static {
     /// Stores a new upload of `owner`, announcing it with `change` applied to it.
     async fn insert(
         &self,
-        owner: &str,
+        owner: &AccountId,
         upload: Upload,
         change: Change,
     ) -> Result<(Upload, StoredEvent), ChangeError>;
@@ -43,21 +43,25 @@ pub trait MetadataRepo: Send + Sync + 'static {
 
     /// The upload if `owner` owns it. Requests read uploads through this alone, so another
     /// account's upload is indistinguishable from one that does not exist.
-    async fn get_owned(&self, owner: &str, id: &UploadId) -> Result<Option<Upload>, StoreError>;
+    async fn get_owned(
+        &self,
+        owner: &AccountId,
+        id: &UploadId,
+    ) -> Result<Option<Upload>, StoreError>;
 
     /// Who owns an upload (for a request that proves its right with a token instead).
-    async fn owner_of(&self, id: &UploadId) -> Result<Option<String>, StoreError>;
+    async fn owner_of(&self, id: &UploadId) -> Result<Option<AccountId>, StoreError>;
 
     /// All uploads of `owner`, newest first.
-    async fn list(&self, owner: &str) -> Result<Vec<Upload>, StoreError>;
+    async fn list(&self, owner: &AccountId) -> Result<Vec<Upload>, StoreError>;
 
     /// Bytes `owner` has stored: the sizes of their uploads that are no longer being
     /// received (those still arriving are counted by the quota as they arrive).
-    async fn stored_bytes(&self, owner: &str) -> Result<u64, StoreError>;
+    async fn stored_bytes(&self, owner: &AccountId) -> Result<u64, StoreError>;
 
     /// Uploads not yet finished with their owners, those that were processing first, then
     /// oldest first (for recovery at start-up).
-    async fn unfinished(&self) -> Result<Vec<(String, Upload)>, StoreError>;
+    async fn unfinished(&self) -> Result<Vec<(AccountId, Upload)>, StoreError>;
 
     /// The highest page whose text is stored for `id` (0 when none): where a resumed
     /// extraction starts again.

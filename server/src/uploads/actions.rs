@@ -1,7 +1,7 @@
 //! What an account may do to one of its uploads once it exists: cancel it, run it
 //! again, or remove it with everything it left behind.
 
-use shared::{ErrorBody, ErrorCode, Upload, UploadId, UploadStatus};
+use shared::{AccountId, ErrorBody, ErrorCode, Upload, UploadId, UploadStatus};
 
 use super::{UploadError, Uploads};
 use crate::{
@@ -12,13 +12,13 @@ use crate::{
 impl Uploads {
     /// `owner`'s upload `id`; [`UploadError::NotFound`] when it does not exist or is
     /// someone else's, so another account's upload is indistinguishable from none.
-    pub async fn find(&self, owner: &str, id: &UploadId) -> Result<Upload, UploadError> {
+    pub async fn find(&self, owner: &AccountId, id: &UploadId) -> Result<Upload, UploadError> {
         self.repo.get_owned(owner, id).await?.ok_or(UploadError::NotFound)
     }
 
     /// Stops an upload still arriving (its partial bytes are thrown away), or a queued or
     /// running job (its bytes stay, so it can be retried). Returns the cancelled upload.
-    pub async fn cancel(&self, owner: &str, id: &UploadId) -> Result<Upload, UploadError> {
+    pub async fn cancel(&self, owner: &AccountId, id: &UploadId) -> Result<Upload, UploadError> {
         let upload = self.find(owner, id).await?;
         if upload.status.is_terminal() {
             return Err(UploadError::rejected(
@@ -53,7 +53,7 @@ impl Uploads {
 
     /// Runs a failed or cancelled upload's job again, from the stored bytes: the upload,
     /// `queued` again with the next `attempt`. Refused (with the reason) otherwise.
-    pub async fn retry(&self, owner: &str, id: &UploadId) -> Result<Upload, UploadError> {
+    pub async fn retry(&self, owner: &AccountId, id: &UploadId) -> Result<Upload, UploadError> {
         let upload = self.find(owner, id).await?;
         let retry = Change { retry: true, ..Change::default() };
         let upload = self.recorder.record(&upload.id, retry).await?;
@@ -65,7 +65,7 @@ impl Uploads {
     /// Removes an upload: its job stops, its record and events go (announced by a
     /// `deleted` error if it had not finished), its blobs are deleted, and its bytes stop
     /// counting against the quota.
-    pub async fn remove(&self, owner: &str, id: &UploadId) -> Result<(), UploadError> {
+    pub async fn remove(&self, owner: &AccountId, id: &UploadId) -> Result<(), UploadError> {
         let upload = self.find(owner, id).await?;
         self.jobs.cancel(&upload.id).await;
         self.recorder.remove(&upload.id).await?;

@@ -1,7 +1,7 @@
 //! What an upload's detail page shows beyond the upload itself: its event timeline from
 //! the durable log, and the start of its extracted text.
 
-use shared::{LoggedEvent, Upload, UploadId};
+use shared::{AccountId, LoggedEvent, Upload, UploadId};
 use tokio::io::AsyncReadExt;
 
 use super::Uploads;
@@ -17,12 +17,12 @@ pub const MAX_TIMELINE: u32 = 10_000;
 /// first. Events older than the retention period have been compacted away.
 pub async fn timeline(
     uploads: &Uploads,
-    owner: &str,
+    owner: &AccountId,
     id: &UploadId,
     after: i64,
     limit: u32,
 ) -> Result<Vec<LoggedEvent>, StoreError> {
-    let scope = Scope::upload(owner, id.clone());
+    let scope = Scope::upload(owner.clone(), id.clone());
     let stored = uploads.log.events_after(&scope, after, limit.min(MAX_TIMELINE)).await?;
     Ok(stored.iter().filter_map(|event| event.logged()).collect())
 }

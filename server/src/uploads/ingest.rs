@@ -15,7 +15,7 @@ use std::{
 use bytes::Bytes;
 use futures_util::{stream::BoxStream, TryStreamExt};
 use sha2::{Digest, Sha256};
-use shared::{ErrorCode, Stage, Upload, UploadId, UploadStatus};
+use shared::{AccountId, ErrorCode, Stage, Upload, UploadId, UploadStatus};
 use tokio::time::Instant;
 
 use super::{
@@ -58,7 +58,7 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
 
 pub struct IngestRequest {
     /// The account the upload will belong to.
-    pub owner: String,
+    pub owner: AccountId,
     pub content_length: Option<u64>,
     pub boundary: String,
     pub client_ref: Option<String>,

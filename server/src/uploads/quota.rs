@@ -9,7 +9,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use shared::ErrorCode;
+use shared::{AccountId, ErrorCode};
 
 use super::UploadError;
 
@@ -17,7 +17,7 @@ use super::UploadError;
 pub struct Quotas {
     max_bytes: Option<u64>,
     max_in_flight: u32,
-    accounts: Mutex<HashMap<String, Load>>,
+    accounts: Mutex<HashMap<AccountId, Load>>,
 }
 
 /// An account with uploads in flight. Dropped when the last one ends, after which the
@@ -39,7 +39,7 @@ impl Quotas {
     /// (otherwise the count here is newer). `announced` is the file's size, when known.
     pub fn admit(
         self: &Arc<Self>,
-        owner: &str,
+        owner: &AccountId,
         stored: u64,
         announced: Option<u64>,
     ) -> Result<Ticket, UploadError> {
@@ -57,8 +57,8 @@ impl Quotas {
                 return Err(over_quota(max, used));
             }
         }
-        accounts.entry(owner.to_owned()).or_insert(Load { in_flight: 0, used }).in_flight += 1;
-        Ok(Ticket { quotas: Arc::clone(self), owner: owner.to_owned(), bytes: 0, kept: false })
+        accounts.entry(owner.clone()).or_insert(Load { in_flight: 0, used }).in_flight += 1;
+        Ok(Ticket { quotas: Arc::clone(self), owner: owner.clone(), bytes: 0, kept: false })
     }
 
     /// Whether admitting needs to know the bytes an account keeps.
@@ -67,13 +67,13 @@ impl Quotas {
     }
 
     /// A kept upload of `owner` of `bytes` was deleted.
-    pub fn release(&self, owner: &str, bytes: u64) {
+    pub fn release(&self, owner: &AccountId, bytes: u64) {
         if let Some(load) = self.lock().get_mut(owner) {
             load.used = load.used.saturating_sub(bytes);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Load>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountId, Load>> {
         // The map holds plain counters; a panic elsewhere cannot leave it half-updated.
         self.accounts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -93,7 +93,7 @@ fn over_quota(max: u64, used: u64) -> UploadError {
 #[derive(Debug)]
 pub struct Ticket {
     quotas: Arc<Quotas>,
-    owner: String,
+    owner: AccountId,
     bytes: u64,
     kept: bool,
 }
@@ -137,26 +137,31 @@ impl Drop for Ticket {
 mod tests {
     use super::*;
 
+    fn account(name: &str) -> AccountId {
+        AccountId::new(name)
+    }
+
     #[test]
     fn uploads_in_flight_are_limited_per_account() {
         let quotas = Quotas::new(None, 2);
-        let a = quotas.admit("ada", 0, None).unwrap();
-        let _b = quotas.admit("ada", 0, None).unwrap();
+        let a = quotas.admit(&account("ada"), 0, None).unwrap();
+        let _b = quotas.admit(&account("ada"), 0, None).unwrap();
         assert!(matches!(
-            quotas.admit("ada", 0, None),
+            quotas.admit(&account("ada"), 0, None),
             Err(UploadError::Rejected(ErrorCode::TooManyUploads, _))
         ));
-        let _other = quotas.admit("bob", 0, None).expect("another account has its own limit");
+        let _other =
+            quotas.admit(&account("bob"), 0, None).expect("another account has its own limit");
         drop(a);
-        quotas.admit("ada", 0, None).expect("a finished upload frees its place");
+        quotas.admit(&account("ada"), 0, None).expect("a finished upload frees its place");
     }
 
     #[test]
     fn bytes_count_while_arriving_and_stay_only_when_kept() {
         let quotas = Quotas::new(Some(100), 8);
-        let mut first = quotas.admit("ada", 30, None).unwrap();
+        let mut first = quotas.admit(&account("ada"), 30, None).unwrap();
         first.add(50).unwrap();
-        let mut second = quotas.admit("ada", 0, None).unwrap();
+        let mut second = quotas.admit(&account("ada"), 0, None).unwrap();
         assert!(
             matches!(second.add(21), Err(UploadError::Rejected(ErrorCode::QuotaExceeded, _))),
             "30 + 50 + 21 > 100"
@@ -166,11 +171,11 @@ mod tests {
         first.keep();
         // Nothing in flight: the store is the truth again (30 + 50 kept).
         assert!(matches!(
-            quotas.admit("ada", 80, Some(21)),
+            quotas.admit(&account("ada"), 80, Some(21)),
             Err(UploadError::Rejected(ErrorCode::QuotaExceeded, _))
         ));
-        let mut third = quotas.admit("ada", 80, Some(20)).unwrap();
-        quotas.release("ada", 50);
+        let mut third = quotas.admit(&account("ada"), 80, Some(20)).unwrap();
+        quotas.release(&account("ada"), 50);
         third.add(70).unwrap();
     }
 }

@@ -126,7 +126,7 @@ async fn an_account_and_a_token_cannot_open_more_event_streams_than_the_cap() {
     let server = TestServer::start_with(|c| c.user_max_streams = 3).await;
     // An upload still arriving, so that its own streams stay open.
     let id = "0191c1d2-6b0e-7a3c-9f00-00000000a11e";
-    common::arriving(&server.state, &server.user.id, id).await;
+    common::arriving(&server.state, server.user.id.as_str(), id).await;
     let token = common::events_token(&server.client, &server.base(), id).await;
     let by_token = || reqwest::get(server.url(token["events_url"].as_str().unwrap()));
     let mut open = Vec::new();

@@ -109,7 +109,11 @@ async fn a_subscriber_that_falls_out_of_the_buffer_catches_up_from_the_log() {
     let id = UploadId::parse("0191c1d2-6b0e-7a3c-9f00-1234567890ab").unwrap();
     state
         .recorder
-        .create("owner-1", new_upload(id.clone(), "a".into(), None, "t"), Change::default())
+        .create(
+            &shared::AccountId::new("owner-1"),
+            new_upload(id.clone(), "a".into(), None, "t"),
+            Change::default(),
+        )
         .await
         .unwrap();
 

@@ -97,7 +97,11 @@ async fn event_ids_skip_ahead_after_an_unclean_stop_and_only_then() {
 
     let first = SqliteRepo::open(dir.path()).await.unwrap();
     let (_, created) = first
-        .insert("owner-1", new_upload(id.clone(), "a".into(), None, "t"), Change::default())
+        .insert(
+            &shared::AccountId::new("owner-1"),
+            new_upload(id.clone(), "a".into(), None, "t"),
+            Change::default(),
+        )
         .await
         .unwrap();
     assert_eq!(created.id, 1);

@@ -37,7 +37,7 @@ async fn a_job_still_running_after_the_grace_period_resumes_on_the_next_start() 
     // The next start on the same data directory picks it up and finishes it.
     let restarted = state_in(&server.dir, |_| {}).await;
     let owner = restarted.repo.owner_of(&id).await.unwrap().unwrap();
-    let mut events = restarted.bus.subscribe(&owner);
+    let mut events = restarted.bus.subscribe(owner.as_str());
     while restarted.repo.get(&id).await.unwrap().unwrap().status != UploadStatus::Done {
         events.recv().await.unwrap();
     }

@@ -38,7 +38,7 @@ async fn a_client_that_reads_again_gets_every_event_in_order() {
     assert!(stalled.next().await.unwrap().retry.is_some());
     let steady = tokio::spawn(read_all(steady_reader(&server).await));
 
-    churn(&server.state, &server.user.id, UPLOAD, 3000, 0).await;
+    churn(&server.state, server.user.id.as_str(), UPLOAD, 3000, 0).await;
     // The steady client has everything while the stalled one has read nothing more.
     let steady = steady.await.unwrap();
     assert_eq!(steady.len(), 3002);
@@ -67,7 +67,7 @@ async fn a_stalled_connection_is_closed_and_its_client_replays_what_it_missed() 
 
     // 2,500 events of 4 KiB: more than the kernel's send buffer (up to 4 MiB by default
     // on Linux) and hyper's write buffer can absorb.
-    churn(&server.state, &server.user.id, UPLOAD, 2500, 4096).await;
+    churn(&server.state, server.user.id.as_str(), UPLOAD, 2500, 4096).await;
     let steady = steady.await.unwrap();
 
     // Far more than fits in the socket buffers went by, so its writes stall, and after
@@ -160,7 +160,7 @@ async fn a_stalled_client_leaves_the_others_latency_unchanged() {
     // 10 MB the stalled client never reads: its socket (4 KiB receive buffer) and the
     // server's send buffer are full, and the server's writes to it are pending.
     let draining = tokio::spawn(read_all(steady));
-    churn(&server.state, &server.user.id, UPLOAD, 2500, 4096).await;
+    churn(&server.state, server.user.id.as_str(), UPLOAD, 2500, 4096).await;
     let drained = draining.await.unwrap();
     let mut steady = steady_reader(&server).await;
     let beside = lockstep(&server, &mut steady, "0191c1d2-6b0e-7a3c-9f00-0000000000b2", 300);

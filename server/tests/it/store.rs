@@ -28,7 +28,7 @@ async fn store_with(ids: &[&str]) -> (tempfile::TempDir, Arc<SqliteRepo>, Vec<Up
     for id in ids {
         let id = UploadId::parse(id).unwrap();
         let upload = new_upload(id.clone(), "a".into(), None, "t");
-        repo.insert(OWNER, upload, Change::default()).await.unwrap();
+        repo.insert(&shared::AccountId::new(OWNER), upload, Change::default()).await.unwrap();
         uploads.push(id);
     }
     (dir, repo, uploads)
@@ -86,7 +86,8 @@ async fn a_change_whose_caller_gives_up_still_commits_and_publishes() {
             .unwrap();
         live.push(event.id);
     }
-    let logged = repo.events_after(&Scope::owner(OWNER), 0, 1000).await.unwrap();
+    let logged =
+        repo.events_after(&Scope::account(shared::AccountId::new(OWNER)), 0, 1000).await.unwrap();
     assert_eq!(logged.len() as u32, 1 + ABANDONED + 1, "the insert and every change");
     let logged: Vec<i64> = logged[1..].iter().map(|e| e.id).collect();
     assert_eq!(live, logged, "published once each, in id order");

@@ -228,9 +228,12 @@ async fn stored_files_with_no_upload_are_swept_at_start() {
     let kept_id = kept["id"].as_str().unwrap();
     // An upload whose bytes were committed just before the server stopped, ahead of the
     // record that would have kept them: it is left `uploading`.
-    let cut =
-        common::arriving(&server.state, &server.user.id, "0191c1d2-6b0e-7a3c-9f00-0000000c0ffe")
-            .await;
+    let cut = common::arriving(
+        &server.state,
+        server.user.id.as_str(),
+        "0191c1d2-6b0e-7a3c-9f00-0000000c0ffe",
+    )
+    .await;
     server.shut_down().await;
     let blobs = server.dir.path().join("blobs");
     std::fs::write(blobs.join("originals").join(cut.as_str()), b"committed, never recorded")
@@ -265,7 +268,11 @@ async fn a_replay_that_compaction_overtakes_ends_rather_than_skipping_events() {
     // A finished upload with well over one replay batch of events, then one still open.
     common::churn(&state, owner, "0191c1d2-6b0e-7a3c-9f00-00000000000a", 1500, 0).await;
     common::arriving(&state, owner, "0191c1d2-6b0e-7a3c-9f00-00000000000b").await;
-    let all = state.log.events_after(&Scope::owner(owner), 0, 10_000).await.unwrap();
+    let all = state
+        .log
+        .events_after(&Scope::account(shared::AccountId::new(owner)), 0, 10_000)
+        .await
+        .unwrap();
     let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
 
     let mut stream = common::DirectStream::owner(&state, owner, Some(0));

@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::SqliteRepo;
-use crate::store::{AccountRepo, StoreError, User};
+use shared::{AccountId, User};
+
+use crate::store::{AccountRepo, StoreError};
 
 #[async_trait]
 impl AccountRepo for SqliteRepo {
@@ -25,6 +27,7 @@ impl AccountRepo for SqliteRepo {
         .bind(at)
         .execute(self.pool())
         .await?;
+        let id = AccountId::new(id);
         Ok((inserted.rows_affected() == 1).then(|| User { id, username: username.to_owned() }))
     }
 
@@ -34,7 +37,8 @@ impl AccountRepo for SqliteRepo {
             .fetch_optional(self.pool())
             .await?;
         row.map(|row| {
-            let user = User { id: row.try_get("id")?, username: row.try_get("username")? };
+            let id = AccountId::new(row.try_get::<String, _>("id")?);
+            let user = User { id, username: row.try_get("username")? };
             Ok((user, row.try_get("password_hash")?))
         })
         .transpose()
@@ -43,7 +47,7 @@ impl AccountRepo for SqliteRepo {
     async fn create_session(
         &self,
         token_hash: &str,
-        user_id: &str,
+        account: &AccountId,
         at: &str,
         expires_at: &str,
     ) -> Result<(), StoreError> {
@@ -51,7 +55,7 @@ impl AccountRepo for SqliteRepo {
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
         )
         .bind(token_hash)
-        .bind(user_id)
+        .bind(account.as_str())
         .bind(at)
         .bind(expires_at)
         .execute(self.pool())
@@ -68,8 +72,11 @@ impl AccountRepo for SqliteRepo {
         .bind(now)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|row| Ok(User { id: row.try_get("id")?, username: row.try_get("username")? }))
-            .transpose()
+        row.map(|row| {
+            let id = AccountId::new(row.try_get::<String, _>("id")?);
+            Ok(User { id, username: row.try_get("username")? })
+        })
+        .transpose()
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {

@@ -40,10 +40,11 @@ pub(super) async fn append_event(
 /// with the values to bind in order.
 fn scope_filter<'a>(scope: &'a Scope, upload_column: &str) -> (String, Vec<&'a str>) {
     match scope.upload_id() {
-        None => ("owner_id = ?".to_owned(), vec![scope.owner_id()]),
-        Some(id) => {
-            (format!("owner_id = ? AND {upload_column} = ?"), vec![scope.owner_id(), id.as_str()])
-        }
+        None => ("owner_id = ?".to_owned(), vec![scope.owner().as_str()]),
+        Some(id) => (
+            format!("owner_id = ? AND {upload_column} = ?"),
+            vec![scope.owner().as_str(), id.as_str()],
+        ),
     }
 }
 
@@ -65,7 +66,7 @@ impl EventLog for SqliteRepo {
             query = query.bind(value);
         }
         let rows = query.bind(i64::from(limit)).fetch_all(self.pool()).await?;
-        let owner: Arc<str> = scope.owner_id().into();
+        let owner: Arc<str> = scope.owner().as_str().into();
         rows.iter()
             .map(|row| {
                 let upload_id: String = row.try_get("upload_id")?;

@@ -9,7 +9,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadId, UploadStatus};
+use shared::{AccountId, ErrorBody, ErrorCode, Stage, Upload, UploadId, UploadStatus};
 use sqlx::{sqlite::SqliteRow, Row, SqliteConnection};
 
 use super::{checkpoints, log::append_event, SqliteRepo};
@@ -129,7 +129,7 @@ async fn write_upload(
     conn: &mut SqliteConnection,
     upload: &Upload,
     last_id: i64,
-    new_owner: Option<&str>,
+    new_owner: Option<&AccountId>,
 ) -> Result<(), StoreError> {
     let sql = if new_owner.is_some() { &*INSERT } else { &*UPDATE };
     let mut query = sqlx::query(sql);
@@ -141,7 +141,7 @@ async fn write_upload(
         };
     }
     query = match new_owner {
-        Some(owner) => query.bind(owner),
+        Some(owner) => query.bind(owner.as_str()),
         None => query.bind(upload.id.as_str()),
     };
     query.execute(conn).await?;
@@ -152,14 +152,14 @@ async fn write_upload(
 impl MetadataRepo for SqliteRepo {
     async fn insert(
         &self,
-        owner: &str,
+        owner: &AccountId,
         mut upload: Upload,
         change: Change,
     ) -> Result<(Upload, StoredEvent), ChangeError> {
         let at = clock::now();
         let event = lifecycle::apply(&mut upload, change, &at)?;
         let mut tx = self.write_tx().await?;
-        let stored = append_event(&mut tx, owner.into(), &event).await?;
+        let stored = append_event(&mut tx, owner.as_str().into(), &event).await?;
         write_upload(&mut tx, &upload, stored.id, Some(owner)).await?;
         tx.commit().await?;
         Ok((upload, stored))
@@ -210,47 +210,51 @@ impl MetadataRepo for SqliteRepo {
         Ok(fetch_upload(&mut conn, id).await?.map(|(_, upload)| upload))
     }
 
-    async fn get_owned(&self, owner: &str, id: &UploadId) -> Result<Option<Upload>, StoreError> {
+    async fn get_owned(
+        &self,
+        owner: &AccountId,
+        id: &UploadId,
+    ) -> Result<Option<Upload>, StoreError> {
         let mut conn = self.pool().acquire().await?;
         Ok(fetch_upload(&mut conn, id)
             .await?
-            .filter(|(found, _)| !owner.is_empty() && **found == *owner)
+            .filter(|(found, _)| !owner.as_str().is_empty() && **found == *owner.as_str())
             .map(|(_, upload)| upload))
     }
 
-    async fn owner_of(&self, id: &UploadId) -> Result<Option<String>, StoreError> {
+    async fn owner_of(&self, id: &UploadId) -> Result<Option<AccountId>, StoreError> {
         let owner: Option<Option<String>> =
             sqlx::query_scalar("SELECT owner_id FROM uploads WHERE id = ?")
                 .bind(id.as_str())
                 .fetch_optional(self.pool())
                 .await?;
-        Ok(owner.flatten())
+        Ok(owner.flatten().map(AccountId::new))
     }
 
-    async fn list(&self, owner: &str) -> Result<Vec<Upload>, StoreError> {
+    async fn list(&self, owner: &AccountId) -> Result<Vec<Upload>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {} FROM uploads WHERE owner_id = ? ORDER BY created_at DESC, id DESC",
             *SELECT
         ))
-        .bind(owner)
+        .bind(owner.as_str())
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(|row| upload_from_row(row).map(|(_, u)| u)).collect()
     }
 
-    async fn stored_bytes(&self, owner: &str) -> Result<u64, StoreError> {
+    async fn stored_bytes(&self, owner: &AccountId) -> Result<u64, StoreError> {
         let bytes: Option<i64> = sqlx::query_scalar(
             // Only bytes that were stored count: an upload that failed or was cancelled while
             // arriving keeps the size it had reached, but none of its bytes.
             "SELECT SUM(size) FROM uploads WHERE owner_id = ? AND sha256 IS NOT NULL",
         )
-        .bind(owner)
+        .bind(owner.as_str())
         .fetch_one(self.pool())
         .await?;
         Ok(bytes.unwrap_or(0).max(0) as u64)
     }
 
-    async fn unfinished(&self) -> Result<Vec<(String, Upload)>, StoreError> {
+    async fn unfinished(&self) -> Result<Vec<(AccountId, Upload)>, StoreError> {
         // Jobs a restart interrupted first: they were already running.
         let rows = sqlx::query(&format!(
             "SELECT {}, COALESCE(owner_id, '') AS owner FROM uploads \
@@ -260,7 +264,12 @@ impl MetadataRepo for SqliteRepo {
         ))
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|row| Ok((row.try_get("owner")?, upload_from_row(row)?.1))).collect()
+        rows.iter()
+            .map(|row| {
+                let owner = AccountId::new(row.try_get::<String, _>("owner")?);
+                Ok((owner, upload_from_row(row)?.1))
+            })
+            .collect()
     }
 
     async fn pages_done(&self, id: &UploadId) -> Result<u32, StoreError> {

@@ -104,7 +104,7 @@ pub fn leptos_options() -> leptos::prelude::LeptosOptions {
 /// that are not reqwest.
 #[derive(Clone)]
 pub struct Account {
-    pub id: String,
+    pub id: shared::AccountId,
     pub client: reqwest::Client,
     /// `uplink_session=…`, ready for a `Cookie` header.
     pub cookie: String,
@@ -122,8 +122,8 @@ impl Account {
             .unwrap();
         assert_eq!(response.status(), 201, "registering {username}");
         let cookie = session_cookie(&response);
-        let user: serde_json::Value = response.json().await.unwrap();
-        Self { id: user["id"].as_str().unwrap().to_owned(), client, cookie }
+        let user: shared::User = response.json().await.unwrap();
+        Self { id: user.id, client, cookie }
     }
 }
 
@@ -224,6 +224,7 @@ pub fn assert_ordered(events: &[&Sse]) {
 /// A new upload of `owner`'s with id `id`, announced and left `uploading` (as if its bytes
 /// were still arriving), recorded straight through the recorder.
 pub async fn arriving(state: &AppState, owner: &str, id: &str) -> shared::UploadId {
+    let owner = &shared::AccountId::new(owner);
     use uplink::domain::lifecycle::{new_upload, Change};
     let id = shared::UploadId::parse(id).unwrap();
     let upload = new_upload(id.clone(), "arriving.bin".into(), None, "t");
@@ -259,7 +260,7 @@ impl DirectStream {
     /// `owner`'s whole stream, after `last_event_id` (`None`: from a snapshot).
     pub fn owner(state: &AppState, owner: &str, last_event_id: Option<i64>) -> Self {
         let request = uplink::events::StreamRequest {
-            scope: uplink::store::Scope::owner(owner),
+            scope: uplink::store::Scope::account(shared::AccountId::new(owner)),
             last_event_id,
             end_on_terminal: false,
             session: None,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use uplink::store::JobQueue;
 
-use super::id;
+use super::{account, id};
 
 const LEASE: Duration = Duration::from_secs(600);
 
@@ -12,9 +12,9 @@ pub async fn suite<Q: JobQueue + ?Sized>(queue: &Q) {
     assert_eq!(queue.claim(LEASE).await.unwrap(), None, "an empty queue has nothing");
 
     // Accounts take turns; each account's jobs keep their order.
-    queue.push("ada", id(1), 1).await.unwrap();
-    queue.push("ada", id(2), 1).await.unwrap();
-    queue.push("bob", id(3), 1).await.unwrap();
+    queue.push(&account("ada"), id(1), 1).await.unwrap();
+    queue.push(&account("ada"), id(2), 1).await.unwrap();
+    queue.push(&account("bob"), id(3), 1).await.unwrap();
     assert_eq!(queue.waiting().await.unwrap(), [id(1), id(3), id(2)]);
     let first = queue.claim(LEASE).await.unwrap().unwrap();
     let second = queue.claim(LEASE).await.unwrap().unwrap();
@@ -33,7 +33,7 @@ pub async fn suite<Q: JobQueue + ?Sized>(queue: &Q) {
 
     // A lease that runs out puts the job back: claimed again, the same attempt under a
     // new claim, and the old holder learns it lost it.
-    queue.push("ada", id(4), 2).await.unwrap();
+    queue.push(&account("ada"), id(4), 2).await.unwrap();
     let lapsed = queue.claim(Duration::ZERO).await.unwrap().unwrap();
     assert_eq!((lapsed.upload.clone(), lapsed.attempt), (id(4), 2));
     let again = queue.claim(LEASE).await.unwrap().expect("a lapsed job is claimable");
@@ -43,13 +43,13 @@ pub async fn suite<Q: JobQueue + ?Sized>(queue: &Q) {
     queue.release(&again).await.unwrap();
 
     // A waiting job can be taken out, and is never claimed; one not waiting cannot.
-    queue.push("ada", id(5), 1).await.unwrap();
+    queue.push(&account("ada"), id(5), 1).await.unwrap();
     assert!(queue.remove(&id(5)).await.unwrap());
     assert!(!queue.remove(&id(5)).await.unwrap(), "already gone");
     assert_eq!(queue.claim(LEASE).await.unwrap(), None);
 
     // A retry queues the next attempt of the same upload, and its claim carries it.
-    queue.push("bob", id(3), 2).await.unwrap();
+    queue.push(&account("bob"), id(3), 2).await.unwrap();
     let retried = queue.claim(LEASE).await.unwrap().unwrap();
     assert_eq!((retried.upload.clone(), retried.attempt), (id(3), 2));
     queue.release(&retried).await.unwrap();

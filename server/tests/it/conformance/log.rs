@@ -10,7 +10,7 @@ use uplink::{
     store::{EventLog, MetadataRepo, Scope},
 };
 
-use super::id;
+use super::{account, id};
 
 fn receiving(bytes: u64) -> Change {
     Change { stage: Some(Stage::Receiving), bytes_received: Some(bytes), ..Change::default() }
@@ -19,6 +19,7 @@ fn receiving(bytes: u64) -> Change {
 pub async fn suite<R: MetadataRepo, L: EventLog + ?Sized>(repo: Arc<R>, log: Arc<L>) {
     assert_eq!(log.log_bounds().await.unwrap(), (0, 0), "an empty log");
     for (n, owner) in [(1, "ada"), (2, "ada"), (3, "bob")] {
+        let owner = &account(owner);
         let upload = new_upload(id(n), format!("{n}.txt"), None, "2026-01-01T00:00:00.000Z");
         repo.insert(owner, upload, Change::default()).await.unwrap();
     }
@@ -38,7 +39,7 @@ pub async fn suite<R: MetadataRepo, L: EventLog + ?Sized>(repo: Arc<R>, log: Arc
     for writer in writers {
         assert!(told.insert(writer.await.unwrap()), "ids are unique");
     }
-    let ada = log.events_after(&Scope::owner("ada"), 0, 1000).await.unwrap();
+    let ada = log.events_after(&Scope::account(account("ada")), 0, 1000).await.unwrap();
     let ids: Vec<i64> = ada.iter().map(|e| e.id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "in id order: {ids:?}");
     assert_eq!(ids.len(), 42, "two introductions and forty changes");
@@ -46,18 +47,18 @@ pub async fn suite<R: MetadataRepo, L: EventLog + ?Sized>(repo: Arc<R>, log: Arc
     assert!(ada.iter().all(|e| &*e.owner == "ada"), "a scope holds one account's");
 
     // Read after an id, by upload, a page at a time.
-    let one = log.events_after(&Scope::upload("ada", id(1)), 0, 1000).await.unwrap();
+    let one = log.events_after(&Scope::upload(account("ada"), id(1)), 0, 1000).await.unwrap();
     assert_eq!(one.len(), 21);
     assert!(one.iter().all(|e| e.upload_id == id(1)));
-    let page = log.events_after(&Scope::owner("ada"), ids[9], 5).await.unwrap();
+    let page = log.events_after(&Scope::account(account("ada")), ids[9], 5).await.unwrap();
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), ids[10..15]);
-    let theirs = log.events_after(&Scope::upload("bob", id(1)), 0, 1000).await.unwrap();
+    let theirs = log.events_after(&Scope::upload(account("bob"), id(1)), 0, 1000).await.unwrap();
     assert!(theirs.is_empty(), "another account's upload has no events for bob");
     let logged = one[1].logged().expect("a logged event reads back typed");
     assert_eq!(logged.id, one[1].id);
 
     // A snapshot is the present state at the head of the log.
-    let snapshot = log.snapshot(&Scope::owner("ada")).await.unwrap();
+    let snapshot = log.snapshot(&Scope::account(account("ada"))).await.unwrap();
     let head = log.log_bounds().await.unwrap().1;
     assert_eq!(snapshot.head, head);
     assert_eq!(snapshot.uploads.len(), 2);
@@ -74,7 +75,11 @@ pub async fn suite<R: MetadataRepo, L: EventLog + ?Sized>(repo: Arc<R>, log: Arc
     assert_eq!(removed, 22, "upload 1's twenty-one events and its done");
     let (horizon, _) = log.log_bounds().await.unwrap();
     assert!(horizon > 0, "the horizon moved");
-    assert!(log.events_after(&Scope::upload("ada", id(1)), 0, 1000).await.unwrap().is_empty());
-    let kept = log.events_after(&Scope::upload("ada", id(2)), 0, 1000).await.unwrap();
+    assert!(log
+        .events_after(&Scope::upload(account("ada"), id(1)), 0, 1000)
+        .await
+        .unwrap()
+        .is_empty());
+    let kept = log.events_after(&Scope::upload(account("ada"), id(2)), 0, 1000).await.unwrap();
     assert_eq!(kept.len(), 21, "an unfinished upload keeps its events");
 }

@@ -8,7 +8,7 @@ use uplink::{
     store::{ChangeError, MetadataRepo, StoreError},
 };
 
-use super::id;
+use super::{account, id};
 
 fn to(status: UploadStatus) -> Change {
     Change { status: Some(status), ..Change::default() }
@@ -17,13 +17,15 @@ fn to(status: UploadStatus) -> Change {
 pub async fn suite<R: MetadataRepo + ?Sized>(repo: &R) {
     // A new upload is announced, and only its owner finds it.
     let upload = new_upload(id(1), "a.pdf".into(), None, "2026-01-01T00:00:00.000Z");
-    let (created, event) =
-        repo.insert("ada", upload, Change { introduce: true, ..Change::default() }).await.unwrap();
+    let (created, event) = repo
+        .insert(&account("ada"), upload, Change { introduce: true, ..Change::default() })
+        .await
+        .unwrap();
     assert_eq!((created.status, event.upload_id.clone()), (UploadStatus::Uploading, id(1)));
-    assert_eq!(repo.get_owned("ada", &id(1)).await.unwrap(), Some(created.clone()));
-    assert_eq!(repo.get_owned("bob", &id(1)).await.unwrap(), None, "another account's");
-    assert_eq!(repo.get_owned("", &id(1)).await.unwrap(), None, "nobody's");
-    assert_eq!(repo.owner_of(&id(1)).await.unwrap().as_deref(), Some("ada"));
+    assert_eq!(repo.get_owned(&account("ada"), &id(1)).await.unwrap(), Some(created.clone()));
+    assert_eq!(repo.get_owned(&account("bob"), &id(1)).await.unwrap(), None, "another account's");
+    assert_eq!(repo.get_owned(&account(""), &id(1)).await.unwrap(), None, "nobody's");
+    assert_eq!(repo.owner_of(&id(1)).await.unwrap(), Some(account("ada")));
     assert_eq!(repo.get(&id(9)).await.unwrap(), None);
 
     // Changes move it and each is announced by a newer event.
@@ -37,8 +39,12 @@ pub async fn suite<R: MetadataRepo + ?Sized>(repo: &R) {
     let (queued, second) = repo.record(&id(1), stored).await.unwrap();
     assert!(second.id > event.id, "ids increase");
     assert_eq!((queued.status, queued.percent, queued.size), (UploadStatus::Queued, 40, 1000));
-    assert_eq!(repo.stored_bytes("ada").await.unwrap(), 1000, "stored bytes have a checksum");
-    assert_eq!(repo.stored_bytes("bob").await.unwrap(), 0);
+    assert_eq!(
+        repo.stored_bytes(&account("ada")).await.unwrap(),
+        1000,
+        "stored bytes have a checksum"
+    );
+    assert_eq!(repo.stored_bytes(&account("bob")).await.unwrap(), 0);
 
     // A running job's checkpoint: page texts stored with their events.
     repo.record(&id(1), to(UploadStatus::Processing)).await.unwrap();
@@ -63,7 +69,7 @@ pub async fn suite<R: MetadataRepo + ?Sized>(repo: &R) {
 
     // Unfinished uploads for recovery: those that were processing first.
     let second_upload = new_upload(id(2), "b.txt".into(), None, "2026-01-01T00:00:01.000Z");
-    repo.insert("bob", second_upload, Change::default()).await.unwrap();
+    repo.insert(&account("bob"), second_upload, Change::default()).await.unwrap();
     let unfinished: Vec<_> = repo.unfinished().await.unwrap();
     let order: Vec<_> =
         unfinished.iter().map(|(owner, u)| (owner.as_str(), u.id.clone())).collect();
@@ -86,7 +92,7 @@ pub async fn suite<R: MetadataRepo + ?Sized>(repo: &R) {
     // A failed upload with its bytes can run again, as its next attempt.
     let failed = Change::failed(UploadStatus::Failed, ErrorBody::new(ErrorCode::Timeout, "slow"));
     let third = new_upload(id(3), "c.pdf".into(), None, "2026-01-01T00:00:02.000Z");
-    repo.insert("ada", third, Change::default()).await.unwrap();
+    repo.insert(&account("ada"), third, Change::default()).await.unwrap();
     let bytes = Change { sha256: Some("cd".repeat(32)), ..Change::default() };
     repo.record(&id(3), bytes).await.unwrap();
     repo.record(&id(3), failed).await.unwrap();
@@ -94,7 +100,8 @@ pub async fn suite<R: MetadataRepo + ?Sized>(repo: &R) {
         repo.record(&id(3), Change { retry: true, ..Change::default() }).await.unwrap();
     assert_eq!((again.status, again.attempt), (UploadStatus::Queued, 2));
 
-    let listed: Vec<_> = repo.list("ada").await.unwrap().into_iter().map(|u| u.id).collect();
+    let listed: Vec<_> =
+        repo.list(&account("ada")).await.unwrap().into_iter().map(|u| u.id).collect();
     assert_eq!(listed, [id(3), id(1)], "an account's uploads, newest first");
 
     // Removing an unfinished upload announces it; a finished one just goes.

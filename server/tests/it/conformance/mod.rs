@@ -49,6 +49,11 @@ async fn memory_is_a_job_queue() {
     jobs::suite(&MemoryQueue::default()).await;
 }
 
+/// An account of a suite.
+fn account(name: &str) -> shared::AccountId {
+    shared::AccountId::new(name)
+}
+
 /// The `n`th upload id of a suite.
 fn id(n: u32) -> shared::UploadId {
     shared::UploadId::parse(&format!("0191c1d2-6b0e-7a3c-9f00-{n:012}")).unwrap()
