@@ -89,7 +89,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let token = state.shutdown.clone();
-    let grace = state.config.shutdown_grace();
+    let grace = state.config.shutdown_grace;
     let jobs = Arc::clone(&state.jobs);
     let repo = Arc::clone(&state.repo);
     let listener = http::listener::Listener::new(

@@ -33,9 +33,10 @@ pub struct Config {
     #[arg(long, env = "UPLINK_WORKERS")]
     pub workers: Option<usize>,
 
-    /// Longest one file may spend being processed, in seconds.
-    #[arg(long, env = "UPLINK_JOB_TIMEOUT", default_value_t = 300)]
-    pub job_timeout_secs: u64,
+    /// Longest one file may spend being processed: a number with a unit (plain seconds
+    /// too), default 300 s.
+    #[arg(long, env = "UPLINK_JOB_TIMEOUT", default_value = "300s", value_parser = parse_positive_duration)]
+    pub job_timeout: Duration,
 
     /// Memory one PDF extraction may use, in MiB: a file that needs more (a
     /// decompression bomb, or a PDF larger than about half of it) fails `too_complex`.
@@ -46,10 +47,10 @@ pub struct Config {
     #[arg(skip)]
     pub extractor: Option<PathBuf>,
 
-    /// An upload whose client sends nothing for this many seconds is abandoned. It is
-    /// also the window over which `UPLINK_UPLOAD_MIN_RATE` is averaged.
-    #[arg(long, env = "UPLINK_UPLOAD_IDLE_TIMEOUT", default_value_t = 60)]
-    pub upload_idle_timeout_secs: u64,
+    /// An upload whose client sends nothing for this long (default 60 s) is abandoned.
+    /// It is also the window over which `UPLINK_UPLOAD_MIN_RATE` is averaged.
+    #[arg(long, env = "UPLINK_UPLOAD_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
+    pub upload_idle_timeout: Duration,
 
     /// Bytes per second every request body (an upload above all) must bring, averaged
     /// over each `UPLINK_UPLOAD_IDLE_TIMEOUT` the server spends waiting for it; a slower
@@ -77,10 +78,11 @@ pub struct Config {
     #[arg(long, env = "UPLINK_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: TrustedProxies,
 
-    /// On shutdown, seconds that running jobs and open uploads get to finish; jobs still
-    /// running then are stopped and resume from their checkpoint on the next start.
-    #[arg(long, env = "UPLINK_SHUTDOWN_GRACE", default_value_t = 10)]
-    pub shutdown_grace_secs: u64,
+    /// On shutdown, how long running jobs and open uploads get to finish (default 10 s);
+    /// jobs still running then are stopped and resume from their checkpoint on the next
+    /// start.
+    #[arg(long, env = "UPLINK_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
 
     /// How long the events of a finished upload are kept for replay: a number with a
     /// unit, `s`, `m`, `h` or `d` (default 7 days).
@@ -92,9 +94,9 @@ pub struct Config {
     #[arg(long, env = "UPLINK_EVENT_BUFFER", default_value_t = 256)]
     pub event_buffer: usize,
 
-    /// Seconds between SSE keep-alive comments on an idle stream.
-    #[arg(long, env = "UPLINK_SSE_KEEPALIVE", default_value_t = 15)]
-    pub sse_keepalive_secs: u64,
+    /// Time between SSE keep-alive comments on an idle stream (default 15 s).
+    #[arg(long, env = "UPLINK_SSE_KEEPALIVE", default_value = "15s", value_parser = parse_positive_duration)]
+    pub sse_keepalive: Duration,
 
     /// The address people reach Uplink at, e.g. `https://uplink.example.com`: session
     /// cookies are `Secure` when it is https, and it is the one origin allowed to make
@@ -161,10 +163,6 @@ impl Config {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 
-    pub fn job_timeout(&self) -> Duration {
-        Duration::from_secs(self.job_timeout_secs.max(1))
-    }
-
     /// How extraction children are started.
     pub fn sandbox(&self) -> std::io::Result<crate::processing::Sandbox> {
         let program = match &self.extractor {
@@ -174,16 +172,8 @@ impl Config {
         Ok(crate::processing::Sandbox {
             program,
             memory: self.extract_memory_mib.max(64) << 20,
-            cpu_secs: self.job_timeout().as_secs(),
+            cpu_secs: self.job_timeout.as_secs().max(1),
         })
-    }
-
-    pub fn upload_idle_timeout(&self) -> Duration {
-        Duration::from_secs(self.upload_idle_timeout_secs.max(1))
-    }
-
-    pub fn shutdown_grace(&self) -> Duration {
-        Duration::from_secs(self.shutdown_grace_secs)
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -196,7 +186,7 @@ impl Config {
 
     /// The pace every request body must keep.
     pub fn min_pace(&self) -> MinPace {
-        MinPace { rate: self.upload_min_rate, window: self.upload_idle_timeout() }
+        MinPace { rate: self.upload_min_rate, window: self.upload_idle_timeout }
     }
 
     /// `UPLINK_MAX_CONNECTIONS`, or what the open-file limit leaves room for: each
@@ -207,10 +197,6 @@ impl Config {
             let soft = usize::try_from(soft).unwrap_or(usize::MAX);
             soft.saturating_sub(RESERVED_DESCRIPTORS).max(soft / 2)
         })
-    }
-
-    pub fn sse_keepalive(&self) -> Duration {
-        Duration::from_secs(self.sse_keepalive_secs.max(1))
     }
 }
 

@@ -94,7 +94,7 @@ impl AppState {
             worker_context(
                 Arc::clone(&recorder),
                 Arc::clone(&blobs),
-                config.job_timeout(),
+                config.job_timeout,
                 config.sandbox()?,
             ),
             Arc::new(MemoryQueue::default()),
@@ -236,7 +236,7 @@ impl AppState {
             log: Arc::clone(&self.log),
             bus: Arc::clone(&self.bus),
             shutdown: self.shutdown.clone(),
-            keep_alive: self.config.sse_keepalive(),
+            keep_alive: self.config.sse_keepalive,
             sessions_ended: self.sessions_ended.clone(),
         }
     }

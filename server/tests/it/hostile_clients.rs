@@ -159,7 +159,7 @@ async fn an_account_and_a_token_cannot_open_more_event_streams_than_the_cap() {
 #[tokio::test]
 async fn an_upload_that_trickles_below_the_minimum_rate_is_abandoned() {
     let server = TestServer::start_with(|c| {
-        c.upload_idle_timeout_secs = 1;
+        c.upload_idle_timeout = Duration::from_secs(1);
         c.upload_min_rate = 1000;
     })
     .await;
@@ -204,7 +204,7 @@ async fn an_upload_that_trickles_below_the_minimum_rate_is_abandoned() {
 
 #[tokio::test]
 async fn any_request_body_that_stalls_is_cut_off() {
-    let server = TestServer::start_with(|c| c.upload_idle_timeout_secs = 1).await;
+    let server = TestServer::start_with(|c| c.upload_idle_timeout = Duration::from_secs(1)).await;
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
     let head =
         "POST /api/auth/login HTTP/1.1\r\nHost: uplink\r\nContent-Type: application/json\r\n\

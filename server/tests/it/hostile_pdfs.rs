@@ -43,7 +43,7 @@ fn at(event: &Sse) -> DateTime<chrono::FixedOffset> {
 async fn every_hostile_pdf_fails_with_its_code_and_the_others_finish() {
     let server = TestServer::start_with(|c| {
         c.workers = Some(2);
-        c.job_timeout_secs = JOB_TIMEOUT_SECS;
+        c.job_timeout = std::time::Duration::from_secs(JOB_TIMEOUT_SECS);
         c.extract_memory_mib = 256;
     })
     .await;

@@ -19,7 +19,8 @@ async fn upload_and_wait_for_first_page(server: &TestServer, pages: u32) -> Uplo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_job_finishes_within_the_grace_period() {
-    let mut server = TestServer::start_with(|c| c.shutdown_grace_secs = 60).await;
+    let mut server =
+        TestServer::start_with(|c| c.shutdown_grace = std::time::Duration::from_secs(60)).await;
     let id = upload_and_wait_for_first_page(&server, 300).await;
     server.shut_down().await;
     let upload = server.state.repo.get(&id).await.unwrap().unwrap();
@@ -28,7 +29,8 @@ async fn a_running_job_finishes_within_the_grace_period() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_still_running_after_the_grace_period_resumes_on_the_next_start() {
-    let mut server = TestServer::start_with(|c| c.shutdown_grace_secs = 0).await;
+    let mut server =
+        TestServer::start_with(|c| c.shutdown_grace = std::time::Duration::from_secs(0)).await;
     let id = upload_and_wait_for_first_page(&server, 300).await;
     server.shut_down().await;
     let upload = server.state.repo.get(&id).await.unwrap().unwrap();

@@ -146,7 +146,8 @@ async fn corrupt_and_encrypted_pdfs_fail_their_own_uploads_and_nothing_else() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_all_uploads_stream_carries_new_uploads_live_with_keep_alives() {
-    let server = TestServer::start_with(|c| c.sse_keepalive_secs = 1).await;
+    let server =
+        TestServer::start_with(|c| c.sse_keepalive = std::time::Duration::from_secs(1)).await;
     let subscriber = server.client.get(server.url("/api/events")).send().await.unwrap();
     assert_eq!(subscriber.headers()[header::CONTENT_TYPE], "text/event-stream");
 

@@ -198,7 +198,7 @@ async fn quota_counts_only_bytes_that_were_stored() {
     const QUOTA: u64 = 100_000;
     let server = TestServer::start_with(|c| {
         c.user_quota_bytes = QUOTA;
-        c.upload_idle_timeout_secs = 1;
+        c.upload_idle_timeout = Duration::from_secs(1);
         c.upload_min_rate = 0;
     })
     .await;
