@@ -8,7 +8,6 @@ pub mod api;
 pub mod board;
 #[cfg(feature = "ssr")]
 mod catalog;
-#[cfg(feature = "hydrate")]
 pub mod client;
 mod components;
 pub mod connection;

@@ -47,10 +47,7 @@ impl Meter {
 /// Milliseconds on the browser's clock; `None` while rendering on the server, where
 /// there is no speed to show.
 pub fn now_ms() -> Option<f64> {
-    #[cfg(feature = "hydrate")]
-    return Some(js_sys::Date::now());
-    #[cfg(not(feature = "hydrate"))]
-    None
+    crate::client::clock::now_ms()
 }
 
 #[cfg(test)]

@@ -1,19 +1,18 @@
-//! Browser-only clients: the EventSource that carries every upload's events, and the
-//! XMLHttpRequest sender that reports bytes sent (fetch cannot).
+//! What the dashboard asks of the browser: the EventSource that carries every upload's
+//! events, the XMLHttpRequest sender that reports bytes sent (fetch cannot), the
+//! accounts and actions APIs, and the clock.
+//!
+//! Compiled on both sides with one shape: the real clients in the browser
+//! (`browser/`), and inert stand-ins on the server (`inert.rs`). Server rendering runs
+//! no event handler and no effect, so nothing calls the stand-ins; they let components
+//! use one API with no feature gates.
 
-pub mod actions;
-pub mod auth;
-pub mod drop;
-pub mod events;
-pub mod upload;
+#[cfg(feature = "hydrate")]
+mod browser;
+#[cfg(not(feature = "hydrate"))]
+mod inert;
 
-/// What to show when no answer came at all.
-const UNREACHABLE: &str = "the server cannot be reached";
-
-/// The message of a refused request: the server's own `{code, message}`, or its status
-/// when the body is not one (a proxy's error page).
-fn refusal(body: &str, status: u16) -> String {
-    serde_json::from_str::<shared::ErrorBody>(body)
-        .map(|e| e.message)
-        .unwrap_or_else(|_| format!("the server answered {status}"))
-}
+#[cfg(feature = "hydrate")]
+pub use browser::{actions, auth, clock, drop, events, upload};
+#[cfg(not(feature = "hydrate"))]
+pub use inert::{actions, auth, clock, drop, events, upload};

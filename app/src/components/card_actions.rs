@@ -8,7 +8,8 @@ use shared::routes;
 
 use crate::{
     board::{Board, Card},
-    progress::{Phase, Retry},
+    client::{actions, upload::Sender},
+    progress::{Phase, Retry, Sending},
 };
 
 /// What a card's button asks for.
@@ -25,28 +26,16 @@ pub fn CardActions(card: Card) -> impl IntoView {
     let failed = RwSignal::new(None::<String>);
     let phase = card.shown.clone();
     let id = card.id.clone();
-    #[cfg(feature = "hydrate")]
-    let sender = expect_context::<crate::client::upload::Sender>();
+    let sender = expect_context::<Sender>();
     let resendable = {
         let card = card.clone();
-        move || {
-            #[cfg(feature = "hydrate")]
-            return sender.has_file(&card);
-            #[cfg(not(feature = "hydrate"))]
-            {
-                let _ = &card;
-                false
-            }
-        }
+        move || sender.has_file(&card)
     };
     let act = {
         let card = card.clone();
         move |action: Action| {
             failed.set(None);
-            #[cfg(feature = "hydrate")]
             leptos::task::spawn_local(perform(board, sender, card.clone(), action, failed));
-            #[cfg(not(feature = "hydrate"))]
-            let _ = (&card, board, action);
         }
     };
     let button = move |action: Action, class: &'static str, text: &'static str| {
@@ -76,15 +65,12 @@ pub fn CardActions(card: Card) -> impl IntoView {
             return;
         }
         let Some(id) = id2.get_untracked() else { return };
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match crate::client::actions::text_start(&id).await {
+            match actions::text_start(&id).await {
                 Ok(text) => preview.set(Some(text)),
                 Err(message) => failed.set(Some(message)),
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = id;
     };
 
     view! {
@@ -109,15 +95,13 @@ pub fn CardActions(card: Card) -> impl IntoView {
 
 /// Carries out `action` for `card`: through the server when it knows the upload, and on
 /// this page for a file it is (or was) sending.
-#[cfg(feature = "hydrate")]
 async fn perform(
     board: Board,
-    sender: crate::client::upload::Sender,
+    sender: Sender,
     card: Card,
     action: Action,
     failed: RwSignal<Option<String>>,
 ) {
-    use crate::{client::actions, progress::Sending};
     let id = card.id.get_untracked();
     let outcome = match action {
         Action::Cancel => {

@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
+use crate::client::auth::{submit, Action};
+
 /// What the form does once the server has accepted the credentials.
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormKind {
     Login,
@@ -32,29 +33,23 @@ pub fn CredentialsForm(
         if busy.get_untracked() {
             return;
         }
-        #[cfg(feature = "hydrate")]
-        {
-            use crate::client::auth::{submit, Action};
-            let action = match kind {
-                FormKind::Login => Action::Login,
-                FormKind::Register => Action::Register,
-            };
-            busy.set(true);
-            error.set(None);
-            leptos::task::spawn_local(async move {
-                let (name, secret) = (username.get_untracked(), password.get_untracked());
-                match submit(action, &name, &secret).await {
-                    Ok(account) => {
-                        password.set(String::new());
-                        on_success.run(account);
-                    }
-                    Err(message) => error.set(Some(message)),
+        let action = match kind {
+            FormKind::Login => Action::Login,
+            FormKind::Register => Action::Register,
+        };
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let (name, secret) = (username.get_untracked(), password.get_untracked());
+            match submit(action, &name, &secret).await {
+                Ok(account) => {
+                    password.set(String::new());
+                    on_success.run(account);
                 }
-                busy.set(false);
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (on_success, error);
+                Err(message) => error.set(Some(message)),
+            }
+            busy.set(false);
+        });
     };
 
     view! {

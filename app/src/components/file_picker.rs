@@ -4,29 +4,12 @@
 use leptos::prelude::*;
 use shared::UploadLimits;
 
-use crate::format;
+use crate::{client::upload::Sender, format};
 
 #[component]
 pub fn FilePicker(limits: UploadLimits, rejections: RwSignal<Vec<String>>) -> impl IntoView {
-    #[cfg(feature = "hydrate")]
-    let on_change = {
-        let sender = expect_context::<crate::client::upload::Sender>();
-        move |event: leptos::ev::Event| {
-            use wasm_bindgen::JsCast;
-            let Some(input) =
-                event.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            else {
-                return;
-            };
-            if let Some(files) = input.files() {
-                sender.add((0..files.length()).filter_map(|i| files.get(i)));
-            }
-            // Lets the same file be picked again.
-            input.set_value("");
-        }
-    };
-    #[cfg(not(feature = "hydrate"))]
-    let on_change = |_: leptos::ev::Event| {};
+    let sender = expect_context::<Sender>();
+    let on_change = move |event: leptos::ev::Event| sender.add_picked(&event);
 
     let rules = match limits.allowed_types.is_empty() {
         true => format!("Up to {} per file, any type.", format::bytes(limits.max_upload_bytes)),

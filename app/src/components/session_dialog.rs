@@ -14,7 +14,6 @@ pub fn SessionDialog() -> impl IntoView {
         if account.eq_ignore_ascii_case(&session.username.get_untracked()) {
             session.lost.set(false);
         } else {
-            #[cfg(feature = "hydrate")]
             crate::client::auth::go_to("/");
         }
     };

@@ -27,7 +27,6 @@ pub fn Register() -> impl IntoView {
 fn AccountPage(title: &'static str, kind: FormKind, children: Children) -> impl IntoView {
     // The dashboard is rendered by the server for the new session: a full navigation.
     let on_success = move |_: String| {
-        #[cfg(feature = "hydrate")]
         crate::client::auth::go_to("/");
     };
     view! {

@@ -24,7 +24,6 @@ pub fn Dashboard() -> impl IntoView {
     let dragging = RwSignal::new(false);
     let initial = Resource::new(|| (), |_| load_dashboard());
 
-    #[cfg(feature = "hydrate")]
     let sender = {
         let sender = crate::client::upload::Sender::new(
             board,
@@ -57,7 +56,6 @@ pub fn Dashboard() -> impl IntoView {
                     Ok(data) => {
                         board.seed(data.uploads);
                         session.username.set(data.username.clone());
-                        #[cfg(feature = "hydrate")]
                         sender.set_limits(data.limits.clone());
                         view! {
                             <AccountBar username=data.username/>
@@ -89,7 +87,6 @@ pub fn Dashboard() -> impl IntoView {
 #[component]
 fn AccountBar(username: String) -> impl IntoView {
     let on_logout = move |_| {
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async {
             crate::client::auth::logout().await;
             crate::client::auth::go_to("/login");

@@ -66,6 +66,20 @@ impl Sender {
         self.limits.set_value(limits);
     }
 
+    /// The files an `<input type="file">` change event carries; the input is cleared so
+    /// the same file can be picked again.
+    pub fn add_picked(&self, event: &leptos::ev::Event) {
+        let Some(input) =
+            event.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        if let Some(files) = input.files() {
+            self.add((0..files.length()).filter_map(|i| files.get(i)));
+        }
+        input.set_value("");
+    }
+
     /// Takes files picked, dropped or pasted: each one the server would refuse is
     /// named in [`Sender::rejections`]; the rest go on the board and are sent in turn.
     pub fn add(&self, files: impl IntoIterator<Item = File>) {
