@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version =
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test test-rust test-e2e release-e2e bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium poppler clean-data
+.PHONY: run test test-rust test-e2e release-e2e release-site bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium poppler clean-data
 
 ## Serve the app on http://127.0.0.1:3000 with its data in ./data.
 run: tools
@@ -31,7 +31,7 @@ test-e2e: npm chromium
 	$(MAKE) site
 	cd end2end && tsc -p . && npx playwright test
 
-release-e2e: release
+release-e2e: release-site
 	cd end2end && tsc -p . && npx playwright test --config playwright.release.config.ts
 
 ## Every benchmark, release build: the load tool's four sections (SSE fan-out, idle
@@ -48,12 +48,15 @@ bench-load: release
 bench-quick: release
 	cargo run --release --locked -q -p bench -- --quick $(ARGS)
 
-## The build to deploy, offline: the release server and its size-optimised WASM bundle in
-## target/site (wasm-opt is npm's binaryen on PATH, so cargo-leptos downloads nothing),
-## and the load tool. Run the server from the workspace root: target/release/uplink.
-release: tools
-	cargo leptos build --release
+## The build to deploy, offline, and the load tool. Run the server from the workspace
+## root: target/release/uplink.
+release: release-site
 	cargo build --release --locked -p bench
+
+## The release server and its size-optimised WASM bundle in target/site (wasm-opt is npm's
+## binaryen on PATH, so cargo-leptos downloads nothing).
+release-site: tools
+	cargo leptos build --release
 
 ## PDF extraction on the corpus against poppler's pdftotext (correctness per file,
 ## then pages per second as a ratio).
