@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version =
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test test-rust test-e2e release-e2e release-site bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium poppler clean-data
+.PHONY: run test test-rust test-e2e test-release release-site bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium poppler clean-data
 
 ## Serve the app on http://127.0.0.1:3000 with its data in ./data.
 run: tools
@@ -21,17 +21,19 @@ test: tools chromium test-rust test-e2e
 test-rust:
 	cargo test --workspace --locked
 
-site:
+## The debug site: bundle, styles and its server. The server must be cargo-leptos's own
+## build: a debug binary built by plain cargo renders pages this bundle cannot hydrate.
+site: tools
 	cargo leptos build
 
-## Playwright: the release build's dashboard first (before the debug build replaces its
-## bundle: the two profiles share target/site), then every spec against the debug build.
-test-e2e: npm chromium
-	$(MAKE) release-e2e
-	$(MAKE) site
+## Playwright: every spec against the debug build.
+test-e2e: npm chromium site
 	cd end2end && tsc -p . && npx playwright test
 
-release-e2e: release-site
+## The build to deploy (`make release`), tested: its dashboard hydrates and follows an
+## upload to done. Apart from `make test`, whose time it would nearly double (a release
+## build of the server and of the WASM bundle); `make bench` runs it before measuring.
+test-release: npm chromium release-site
 	cd end2end && tsc -p . && npx playwright test --config playwright.release.config.ts
 
 ## Every benchmark, release build: the load tool's four sections (SSE fan-out, idle
@@ -41,7 +43,7 @@ bench: bench-load bench-extraction
 
 ## The load tool alone; ARGS passes options, e.g. ARGS='fanout --subscribers 20000'
 ## or ARGS='--url http://127.0.0.1:3000' for a server already running.
-bench-load: release
+bench-load: test-release release
 	cargo run --release --locked -q -p bench -- $(ARGS)
 
 ## Smaller figures for checking a change: under a minute once built.
