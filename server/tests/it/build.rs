@@ -1,6 +1,6 @@
-//! A binary built by plain cargo (as `cargo test` builds this one, and as `make release`
-//! builds the load tool's) serves pages whose script is the real bundle, with nothing
-//! set at run time: no `LEPTOS_OUTPUT_NAME` and no warning about it.
+//! A binary built by plain cargo (as `cargo test` builds this one, or `cargo build
+//! --release` would) serves pages whose script is the real bundle, with nothing set at
+//! run time: no `LEPTOS_OUTPUT_NAME` and no warning about it.
 
 use crate::common::process::Process;
 
