@@ -7,6 +7,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    future::Future,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -21,9 +22,10 @@ use crate::{
     store::{Claim, JobQueue},
 };
 
-/// How much longer than the job timeout a claim is held: the job is over by then, and
-/// a queue shared by several processes may hand it to another worker.
-const LEASE_MARGIN: Duration = Duration::from_secs(60);
+/// How long a claim is held without word from its worker. A running job renews it every
+/// third of that, so only a worker that died (a process killed, a node gone) lets it run
+/// out, and a queue shared by several processes then hands the job to another worker.
+const LEASE: Duration = Duration::from_secs(60);
 
 pub struct Jobs {
     shared: Arc<Shared>,
@@ -118,15 +120,14 @@ impl Jobs {
                         permit.forget();
                     }
                     // None: the job was cancelled or deleted while it waited.
-                    let Some(claim) = shared.claim(context.job_timeout + LEASE_MARGIN).await else {
-                        continue;
-                    };
+                    let Some(claim) = shared.claim(LEASE).await else { continue };
                     let cancel = abort.child_token();
                     lock(&shared.running)
                         .entry(claim.upload.clone())
                         .or_default()
                         .push((claim.token, cancel.clone()));
-                    worker::process(&context, &claim.upload, claim.attempt, &cancel).await;
+                    let work = worker::process(&context, &claim.upload, claim.attempt, &cancel);
+                    shared.hold(&claim, &cancel, work).await;
                     shared.release(&claim).await;
                 }
             });
@@ -186,6 +187,34 @@ impl Shared {
             tracing::error!(%error, "claiming a job failed");
             None
         })
+    }
+
+    /// Runs `work` while renewing `claim`'s lease. A claim found lost (its lease ran out
+    /// and another worker has the job) stops this run: only one may write the job.
+    async fn hold(
+        &self,
+        claim: &Claim,
+        cancel: &CancellationToken,
+        work: impl Future<Output = ()>,
+    ) {
+        tokio::pin!(work);
+        let every = LEASE / 3;
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tokio::select! {
+                () = &mut work => return,
+                _ = renew.tick() => match self.queue.renew(claim, LEASE).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(upload = %claim.upload, "a job's claim was lost; stopping this run");
+                        cancel.cancel();
+                    }
+                    // The queue cannot be reached: the run goes on, and a queue shared by
+                    // several processes may give the job to another worker meanwhile.
+                    Err(error) => tracing::warn!(upload = %claim.upload, %error, "renewing a job's claim failed"),
+                },
+            }
+        }
     }
 
     async fn release(&self, claim: &Claim) {
