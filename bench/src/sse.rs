@@ -55,7 +55,9 @@ impl Reader {
     pub fn feed(&mut self, chunk: &[u8], mut found: impl FnMut(Item)) {
         self.0.feed(chunk, |frame| {
             found(match frame {
-                Frame { event: Some(name), data, .. } => Item::Event { name, data },
+                Frame { event, data, .. } if event.is_some() || !data.is_empty() => {
+                    Item::Event { name: event.unwrap_or_default(), data }
+                }
                 Frame { retry: Some(_), .. } => Item::Retry,
                 _ => Item::Comment,
             })

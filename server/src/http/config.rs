@@ -35,7 +35,7 @@ pub struct Config {
 
     /// Longest one file may spend being processed: a number with a unit (plain seconds
     /// too), default 300 s.
-    #[arg(long, env = "UPLINK_JOB_TIMEOUT", default_value = "300s", value_parser = parse_positive_duration)]
+    #[arg(long, env = "UPLINK_JOB_TIMEOUT", default_value = "300s", value_parser = parse_at_least_a_second)]
     pub job_timeout: Duration,
 
     /// Memory one PDF extraction may use, in MiB: a file that needs more (a
@@ -49,7 +49,7 @@ pub struct Config {
 
     /// An upload whose client sends nothing for this long (default 60 s) is abandoned.
     /// It is also the window over which `UPLINK_UPLOAD_MIN_RATE` is averaged.
-    #[arg(long, env = "UPLINK_UPLOAD_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
+    #[arg(long, env = "UPLINK_UPLOAD_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_at_least_a_second)]
     pub upload_idle_timeout: Duration,
 
     /// Bytes per second every request body (an upload above all) must bring, averaged
@@ -95,7 +95,7 @@ pub struct Config {
     pub event_buffer: usize,
 
     /// Time between SSE keep-alive comments on an idle stream (default 15 s).
-    #[arg(long, env = "UPLINK_SSE_KEEPALIVE", default_value = "15s", value_parser = parse_positive_duration)]
+    #[arg(long, env = "UPLINK_SSE_KEEPALIVE", default_value = "15s", value_parser = parse_at_least_a_second)]
     pub sse_keepalive: Duration,
 
     /// The address people reach Uplink at, e.g. `https://uplink.example.com`: session
@@ -218,6 +218,12 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
         Duration::ZERO => Err(format!("must be longer than zero: {text:?}")),
         positive => Ok(positive),
     }
+}
+
+/// A duration of which zero would stop everything: taken as one second, as these
+/// settings always were.
+fn parse_at_least_a_second(text: &str) -> Result<Duration, String> {
+    Ok(parse_duration(text)?.max(Duration::from_secs(1)))
 }
 
 /// `90s`, `15m`, `12h`, `7d`, or plain seconds.

@@ -13,7 +13,7 @@ use std::{
 };
 
 use shared::{AccountId, UploadId};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::worker::{self, WorkerContext};
@@ -38,9 +38,8 @@ struct Shared {
     queue: Arc<dyn JobQueue>,
     /// The position last announced for each waiting job.
     announced: Mutex<HashMap<UploadId, u32>>,
-    /// One permit per job pushed; a worker takes one, then claims the next job (if any
-    /// is left).
-    ready: Semaphore,
+    /// Wakes idle workers when a job is pushed.
+    pushed: Notify,
     /// Running jobs by claim, so cancel and delete can stop one: a retried upload's next
     /// run may start while its cancelled run is still winding down.
     running: Mutex<HashMap<UploadId, Vec<(u64, CancellationToken)>>>,
@@ -99,7 +98,7 @@ impl Jobs {
         let shared = Arc::new(Shared {
             queue,
             announced: Mutex::default(),
-            ready: Semaphore::new(0),
+            pushed: Notify::new(),
             running: Mutex::default(),
             moved: Notify::new(),
         });
@@ -111,16 +110,24 @@ impl Jobs {
             let abort = abort.clone();
             tracker.spawn(async move {
                 loop {
-                    let permit = tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        permit = shared.ready.acquire() => permit,
-                    };
-                    // The semaphore is never closed.
-                    if let Ok(permit) = permit {
-                        permit.forget();
+                    // Armed before the queue is asked, so a job pushed meanwhile still
+                    // wakes this worker.
+                    let pushed = shared.pushed.notified();
+                    tokio::pin!(pushed);
+                    pushed.as_mut().enable();
+                    if shutdown.is_cancelled() {
+                        break;
                     }
-                    // None: the job was cancelled or deleted while it waited.
-                    let Some(claim) = shared.claim(LEASE).await else { continue };
+                    let Some(claim) = shared.claim(LEASE).await else {
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            () = pushed => {}
+                            // A claim whose lease ran out (its worker stalled or died) is
+                            // claimable again without anyone pushing.
+                            () = tokio::time::sleep(LEASE / 3) => {}
+                        }
+                        continue;
+                    };
                     let cancel = abort.child_token();
                     lock(&shared.running)
                         .entry(claim.upload.clone())
@@ -155,7 +162,7 @@ impl Jobs {
             return;
         }
         self.shared.moved.notify_one();
-        self.shared.ready.add_permits(1);
+        self.shared.pushed.notify_waiters();
     }
 
     /// Stops the job for `id`: takes it out of the queue, or cancels it if it is running.

@@ -90,8 +90,12 @@ impl Inner {
             .map(|(token, _)| *token)
             .collect();
         for token in expired {
-            if let Some((claim, _)) = self.claimed.remove(&token) {
-                if let Some((owner, _)) = self.jobs.get(&claim.upload) {
+            let Some((claim, _)) = self.claimed.remove(&token) else { continue };
+            // Back in the queue once, and only if no later attempt took its place (a
+            // retry already queued runs instead; this attempt's writes are fenced off).
+            let current = self.jobs.get(&claim.upload).filter(|(_, a)| *a == claim.attempt);
+            if let Some((owner, _)) = current {
+                if !self.fair.contains(&claim.upload) {
                     self.fair.push(owner.as_str(), claim.upload);
                 }
             }

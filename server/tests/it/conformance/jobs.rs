@@ -48,6 +48,17 @@ pub async fn suite<Q: JobQueue + ?Sized>(queue: &Q) {
     assert!(!queue.remove(&id(5)).await.unwrap(), "already gone");
     assert_eq!(queue.claim(LEASE).await.unwrap(), None);
 
+    // A claim that lapses after a retry was queued is not queued again: the retry runs,
+    // once.
+    queue.push(&account("ada"), id(6), 1).await.unwrap();
+    let superseded = queue.claim(Duration::ZERO).await.unwrap().unwrap();
+    queue.push(&account("ada"), id(6), 2).await.unwrap();
+    let retry = queue.claim(LEASE).await.unwrap().unwrap();
+    assert_eq!((retry.upload.clone(), retry.attempt), (id(6), 2));
+    assert_eq!(queue.claim(LEASE).await.unwrap(), None, "the lapsed attempt does not run again");
+    queue.release(&superseded).await.unwrap();
+    queue.release(&retry).await.unwrap();
+
     // A retry queues the next attempt of the same upload, and its claim carries it.
     queue.push(&account("bob"), id(3), 2).await.unwrap();
     let retried = queue.claim(LEASE).await.unwrap().unwrap();
