@@ -37,9 +37,6 @@ pub enum ApiError {
     CrossSite(String),
     #[error("the token is invalid or has expired")]
     InvalidToken,
-    /// The upload's status does not allow the request.
-    #[error("{0}")]
-    InvalidState(String),
     /// The request was refused with this code; its status follows from the code
     /// ([`status_of`]): `400` unless the code says otherwise.
     #[error("{1}")]
@@ -98,9 +95,6 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 ErrorBody::new(ErrorCode::InvalidToken, "the token is invalid or has expired"),
             ),
-            Self::InvalidState(message) => {
-                (StatusCode::CONFLICT, ErrorBody::new(ErrorCode::InvalidState, message.clone()))
-            }
             Self::Rejected(code, message) => {
                 (status_of(*code), ErrorBody::new(*code, message.clone()))
             }
@@ -128,7 +122,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
 /// The one place a refusal by the lifecycle rules becomes an answer: `409 invalid_state`.
 impl From<Refused> for ApiError {
     fn from(refused: Refused) -> Self {
-        Self::InvalidState(refused.to_string())
+        Self::Rejected(ErrorCode::InvalidState, refused.to_string())
     }
 }
 

@@ -188,12 +188,16 @@ impl Jobs {
 
 impl Shared {
     async fn claim(&self, lease: Duration) -> Option<Claim> {
-        let claim = self.queue.claim(lease).await;
-        self.moved.notify_one();
-        claim.unwrap_or_else(|error| {
+        let claim = self.queue.claim(lease).await.unwrap_or_else(|error| {
             tracing::error!(%error, "claiming a job failed");
             None
-        })
+        });
+        // A job left the queue: those behind it moved up. (An idle worker's look finds
+        // none, and wakes nobody.)
+        if claim.is_some() {
+            self.moved.notify_one();
+        }
+        claim
     }
 
     /// Runs `work` while renewing `claim`'s lease. A claim found lost (its lease ran out
