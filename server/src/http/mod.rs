@@ -10,6 +10,7 @@ pub mod error;
 mod events;
 mod extract;
 mod health;
+mod linger;
 pub mod listener;
 pub mod origin;
 pub mod pace;

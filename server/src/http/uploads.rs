@@ -20,7 +20,7 @@ use super::{error::ApiError, state::AppState};
 use super::{
     events::StreamQuery,
     extract::{Path, Query},
-    last_event_id,
+    last_event_id, linger,
     pace::TooSlow,
     stream_place, stream_response, upload_id,
 };
@@ -97,15 +97,19 @@ async fn create(
     // Received on its own task: if the client disconnects, this handler is dropped, but
     // the receive runs on to notice the broken body and mark the upload failed.
     let owner = current.id().to_owned();
-    let body = body.into_data_stream().map_err(|error| body_error(&error)).boxed();
+    let (body, rest) = linger::tap(body);
+    let body = body.map_err(|error| body_error(&error)).boxed();
     let request =
         IngestRequest { owner: owner.clone(), content_length, boundary, client_ref, body };
     let upload = tokio::spawn({
         let uploads = state.uploads.clone();
         async move { ingest(&uploads, request).await }
     })
-    .await
-    .map_err(|e| ApiError::Io(std::io::Error::other(e)))??;
+    .await;
+    // Refused part-way (or with bytes after the form's end): the client still gets to
+    // read the answer.
+    rest.linger(state.uploads.max_upload_bytes);
+    let upload = upload.map_err(|e| ApiError::Io(std::io::Error::other(e)))??;
 
     if let Some(place) = place {
         let request = StreamRequest {

@@ -10,7 +10,7 @@ use common::{
 };
 use reqwest::header;
 use testkit::pdf as fixtures;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Checks the invariants of one upload's stream and returns its named events.
 fn check_upload_stream(events: &[Sse]) -> Vec<&Sse> {
@@ -235,4 +235,22 @@ async fn every_stream_ends_when_the_server_shuts_down() {
         .await
         .expect("the stream ended and the server stopped");
     assert!(server.client.get(server.url("/healthz")).send().await.is_err(), "no longer listening");
+}
+
+#[tokio::test]
+async fn an_upload_refused_part_way_through_its_body_still_gets_its_answer() {
+    let server = TestServer::start_with(|c| c.allowed_types = ".pdf".into()).await;
+    // Refused at the part's headers, with far more to come than the sockets' buffers
+    // hold. The client, like most, sends the whole body before it reads the answer: a
+    // server that stopped reading would reset the connection under it.
+    let (content_type, body) = multipart("file", "tool.exe", &vec![b'x'; 32 << 20]);
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = common::upload_head(&server, &content_type, body.len());
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&body).await.expect("the server reads the rest of the body");
+    let mut answer = vec![0; 4096];
+    let read = socket.read(&mut answer).await.expect("the answer arrives, not a reset");
+    let (status, error) = common::raw::status_and_json(&answer[..read]);
+    assert_eq!(status, 415, "{}", String::from_utf8_lossy(&answer[..read]));
+    assert_eq!(error["code"], "unsupported_type", "{error}");
 }
