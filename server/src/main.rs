@@ -1,5 +1,5 @@
 //! `uplink`: reads configuration and serves until Ctrl-C or SIGTERM. Started with
-//! `__extract-pdf`, it is instead a sandboxed extraction child of a running server.
+//! `__confined`, it is instead a running server's confined processing tool.
 
 use std::process::ExitCode;
 
@@ -31,8 +31,7 @@ fn main() -> ExitCode {
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,lopdf=error")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .init();
     let config = Config::parse();

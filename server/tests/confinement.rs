@@ -1,10 +1,10 @@
-//! The extraction child's confinement, for real: this test starts a child the way the
+//! A processing tool's confinement, for real: this test starts a child the way the
 //! server does (`Sandbox::command`: empty environment, `/` as working directory) but
 //! running this test's own executable, which confines itself with the server's
-//! `confine` and then tries everything a parser exploit would, reporting what it got.
-//! Then the real `uplink` child, its parent SIGKILLed, must die with it.
+//! `confine` and reach, then tries everything a parser exploit would, reporting what it
+//! got. Then a confined poppler tool, its parent SIGKILLed, must die with it.
 //!
-//! `harness = false`: the same executable is the test and, started with the extraction
+//! `harness = false`: the same executable is the test and, started with a confined
 //! child's arguments, the child.
 
 use std::{
@@ -16,7 +16,7 @@ use std::{
 use serde_json::{json, Value};
 use uplink::processing::{
     confine::{confine, restrict_filesystem_and_network, Limits},
-    Sandbox, CHILD_COMMAND,
+    reach, Sandbox, Tool, CHILD_COMMAND,
 };
 
 const MEMORY: u64 = 256 << 20;
@@ -25,16 +25,25 @@ const CPU_SECS: u64 = 7;
 /// The argument that makes this executable the Landlock-only probe.
 const LANDLOCK_PROBE: &str = "__landlock-probe";
 
+/// The tools this executable plays when started as a confined child.
+const ESCAPES: &str = "escapes";
+
+/// A file every tool may read.
+const GRANTED: &str = "/etc/ld.so.cache";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some(CHILD_COMMAND) => return probe(&args[2..]),
+        Some(CHILD_COMMAND) if args.get(5).map(String::as_str) == Some(ESCAPES) => {
+            return probe(&args[2..])
+        }
+        Some(CHILD_COMMAND) => return confined_tool(&args[2..]),
         Some(LANDLOCK_PROBE) => return landlock_probe(),
         _ => {}
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(every_escape_is_refused_inside_the_child());
-    landlock_alone_refuses_every_file_and_tcp();
+    landlock_alone_refuses_every_file_but_the_granted_and_tcp();
     the_child_dies_with_its_parent();
     println!("confinement: 3 checks passed");
     ExitCode::SUCCESS
@@ -48,22 +57,38 @@ fn errno<T>(result: std::io::Result<T>) -> i32 {
     }
 }
 
+/// The arguments after `__confined`: memory, CPU seconds, parent pid.
+fn limits(args: &[String]) -> (u32, Limits) {
+    let number = |i: usize| args[i].parse::<u64>().unwrap();
+    (number(2) as u32, Limits { memory: number(0), cpu_secs: number(1) })
+}
+
+/// A child as the server's own: confined, it says so, then becomes its tool.
+fn confined_tool(args: &[String]) -> ExitCode {
+    let (parent, limits) = limits(args);
+    confine(parent, limits, &reach()).expect("confinement applies");
+    println!("confined");
+    let error = std::os::unix::process::CommandExt::exec(Command::new(&args[3]).args(&args[4..]));
+    panic!("the tool did not start: {error}");
+}
+
 /// The child: confine, then try each escape and report the errno each got.
 fn probe(args: &[String]) -> ExitCode {
-    let number = |i: usize| args[i].parse::<u64>().unwrap();
-    let confined = confine(number(3) as u32, Limits { memory: number(1), cpu_secs: number(2) })
-        .expect("confinement applies");
+    let (parent_pid, limits) = limits(args);
+    let confined = confine(parent_pid, limits, &reach()).expect("confinement applies");
     let limit =
         |resource: rlimit::Resource| resource.get().map(|(soft, _)| soft).unwrap_or(u64::MAX);
     // A file of the test's, which the child must not be able to change in any way.
     let victim = std::env::var("UPLINK_PROBE_VICTIM").expect("the victim's path");
-    let parent = rustix::process::Pid::from_raw(number(3) as i32).unwrap();
+    let parent = rustix::process::Pid::from_raw(parent_pid as i32).unwrap();
     let capabilities = rustix::thread::capabilities(None).expect("capabilities read");
     let report = json!({
         "landlock": confined.landlock,
         "environment": std::env::vars_os().count(),
         "cwd": std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
         "read_file": errno(std::fs::read("/etc/passwd")),
+        "read_the_victim": errno(std::fs::read(&victim)),
+        "read_granted": errno(std::fs::read(GRANTED)),
         "list_dir": errno(std::fs::read_dir("/")),
         "make_dir": errno(std::fs::create_dir(format!("/tmp/uplink-escape-{}", std::process::id()))),
         "make_symlink": errno(std::os::unix::fs::symlink(
@@ -79,9 +104,8 @@ fn probe(args: &[String]) -> ExitCode {
         "capabilities": capabilities.effective.bits() | capabilities.permitted.bits(),
         "tcp_connect": errno(std::net::TcpStream::connect("127.0.0.1:9")),
         "udp_socket": errno(std::net::UdpSocket::bind("127.0.0.1:0")),
-        // Refused by seccomp (no new process) or by the descriptor cap (no pipe for the
-        // spawn's own bookkeeping), whichever the spawn meets first.
-        "run_program": errno(Command::new("/bin/true").status()) != 0,
+        // Refused by seccomp: no new process.
+        "run_program": errno(Command::new("/bin/true").status()),
         "rlimit_cpu": limit(rlimit::Resource::CPU),
         "rlimit_data": limit(rlimit::Resource::DATA),
         "rlimit_fsize": limit(rlimit::Resource::FSIZE),
@@ -91,16 +115,21 @@ fn probe(args: &[String]) -> ExitCode {
     });
     let mut out = std::io::stdout().lock();
     writeln!(out, "{report}").unwrap();
+    out.flush().unwrap();
+    // Last, since it would end the probe: becoming a program that is not a tool.
+    let error = std::os::unix::process::CommandExt::exec(&mut Command::new("/usr/bin/id"));
+    writeln!(out, "{}", json!({ "become_another_program": error.raw_os_error() })).unwrap();
     ExitCode::SUCCESS
 }
 
 /// A child with the Landlock layer alone: the whole confinement refuses most things
 /// before Landlock is asked, so this shows it holds by itself.
 fn landlock_probe() -> ExitCode {
-    let enforced = restrict_filesystem_and_network().expect("Landlock applies");
+    let enforced = restrict_filesystem_and_network(&reach()).expect("Landlock applies");
     let report = json!({
         "landlock": enforced,
         "read_file": errno(std::fs::read("/etc/passwd")),
+        "read_granted": errno(std::fs::read(GRANTED)),
         "list_dir": errno(std::fs::read_dir("/")),
         "create_file": errno(File::create(format!("/tmp/uplink-escape-{}", std::process::id()))),
         "tcp_connect": errno(std::net::TcpStream::connect("127.0.0.1:9")),
@@ -109,7 +138,7 @@ fn landlock_probe() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn landlock_alone_refuses_every_file_and_tcp() {
+fn landlock_alone_refuses_every_file_but_the_granted_and_tcp() {
     let output =
         Command::new(std::env::current_exe().unwrap()).arg(LANDLOCK_PROBE).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -118,6 +147,7 @@ fn landlock_alone_refuses_every_file_and_tcp() {
     let expected = json!({
         "landlock": "fully",
         "read_file": eacces,
+        "read_granted": 0,
         "list_dir": eacces,
         "create_file": eacces,
         "tcp_connect": eacces,
@@ -131,21 +161,24 @@ async fn every_escape_is_refused_inside_the_child() {
         Sandbox { program: std::env::current_exe().unwrap(), memory: MEMORY, cpu_secs: CPU_SECS };
     let victim = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(victim.path(), b"intact").unwrap();
-    let output =
-        sandbox.command(0).env("UPLINK_PROBE_VICTIM", victim.path()).output().await.unwrap();
+    let mut command = sandbox.command(ESCAPES, &[]);
+    let output = command.env("UPLINK_PROBE_VICTIM", victim.path()).output().await.unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the probe failed: {stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let (eperm, emfile) = (libc::EPERM as i64, libc::EMFILE as i64);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let report: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let (eperm, eacces) = (libc::EPERM as i64, libc::EACCES as i64);
     let expected = json!({
         "landlock": "fully",
-        // env_clear() comes before the test's own `env` (the victim's path): the only one.
-        "environment": 1,
+        // The server's OMP_THREAD_LIMIT, then the test's own `env` (the victim's path).
+        "environment": 2,
         "cwd": "/",
-        // Opening anything meets the descriptor cap first; Landlock would refuse it next
-        // (`landlock_alone_refuses_every_file_and_tcp`).
-        "read_file": emfile,
-        "list_dir": emfile,
+        // Landlock: nothing but the system files granted to every tool.
+        "read_file": eacces,
+        "read_the_victim": eacces,
+        "read_granted": 0,
+        "list_dir": eacces,
         // seccomp, checked before Landlock would be: changing files by path, signals to
         // others, threads; and no capabilities.
         "make_dir": eperm,
@@ -161,15 +194,18 @@ async fn every_escape_is_refused_inside_the_child() {
         // seccomp: no sockets, no new programs.
         "tcp_connect": eperm,
         "udp_socket": eperm,
-        "run_program": true,
+        "run_program": eperm,
         "rlimit_cpu": CPU_SECS,
         "rlimit_data": MEMORY,
         "rlimit_fsize": 0,
-        "rlimit_nofile": 3,
+        "rlimit_nofile": 64,
         "rlimit_nproc": 0,
         "rlimit_core": 0,
     });
     assert_eq!(report, expected, "what the confined child could do");
+    // Landlock: it may become one of the tools, and no other program.
+    let became: Value = serde_json::from_str(lines.next().unwrap_or("{}")).unwrap();
+    assert_eq!(became, json!({ "become_another_program": eacces }), "{stdout}");
     assert_eq!(std::fs::read(victim.path()).unwrap(), b"intact");
     println!("confined child: {report}");
 }
@@ -179,12 +215,14 @@ fn the_child_dies_with_its_parent() {
         event::{poll, PollFd, PollFlags, Timespec},
         process::{pidfd_open, Pid, PidfdFlags},
     };
-    // A parent of the real extraction child: a shell that starts it on the shell's own
-    // stdin (a pipe this test holds open and never writes, so the child waits on it for
+    // A parent of a confined poppler tool: a shell that starts it on the shell's own
+    // stdin (a pipe this test holds open and never writes, so the tool waits on it for
     // good), prints the child's pid, and waits.
-    let uplink = env!("CARGO_BIN_EXE_uplink");
+    let this = std::env::current_exe().unwrap();
+    let tool = Tool::PdfToText.path();
     let script = format!(
-        "exec 3<&0; '{uplink}' {CHILD_COMMAND} 0 {MEMORY} {CPU_SECS} $$ <&3 & echo $!; wait"
+        "exec 3<&0; '{}' {CHILD_COMMAND} {MEMORY} {CPU_SECS} $$ {tool} - - <&3 & echo $!; wait",
+        this.display()
     );
     let mut parent = Command::new("/bin/sh")
         .args(["-c", &script])
@@ -193,7 +231,8 @@ fn the_child_dies_with_its_parent() {
         .spawn()
         .unwrap();
     // Two lines, in either order (the shell and the child share the pipe): the child's
-    // pid, and the child's first word, that it has confined itself and waits for the PDF.
+    // pid, and its word that it has confined itself (its death signal armed) before it
+    // became the tool.
     let mut lines = BufReader::new(parent.stdout.take().unwrap()).lines();
     let two: Vec<String> = (0..2).map(|_| lines.next().unwrap().unwrap()).collect();
     let confined = two.iter().find(|line| line.contains("confined"));
@@ -211,7 +250,7 @@ fn the_child_dies_with_its_parent() {
     let mut watch = [PollFd::new(&child, PollFlags::IN)];
     let bound = Timespec { tv_sec: 10, tv_nsec: 0 };
     let exited = poll(&mut watch, Some(&bound)).unwrap();
-    assert_eq!(exited, 1, "the extraction child outlived its parent");
+    assert_eq!(exited, 1, "the confined tool outlived its parent");
     drop(stdin);
-    println!("the extraction child died with its parent");
+    println!("the confined tool died with its parent");
 }

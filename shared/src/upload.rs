@@ -98,6 +98,8 @@ pub enum Stage {
     Validating,
     /// Extracting text, page by page for PDFs.
     Extracting,
+    /// Reading the pages that have no text but an image (scans) by OCR, page by page.
+    Ocr,
     /// Writing results and metadata.
     Finalizing,
 }
@@ -108,12 +110,13 @@ impl Stage {
             Self::Receiving => "receiving",
             Self::Validating => "validating",
             Self::Extracting => "extracting",
+            Self::Ocr => "ocr",
             Self::Finalizing => "finalizing",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Receiving, Self::Validating, Self::Extracting, Self::Finalizing]
+        [Self::Receiving, Self::Validating, Self::Extracting, Self::Ocr, Self::Finalizing]
             .into_iter()
             .find(|v| v.as_str() == s)
     }
@@ -124,6 +127,7 @@ impl Stage {
             Self::Receiving => "Receiving",
             Self::Validating => "Validating",
             Self::Extracting => "Extracting text",
+            Self::Ocr => "Reading text (OCR)",
             Self::Finalizing => "Finalizing",
         }
     }
@@ -135,7 +139,10 @@ impl Stage {
         match self {
             Self::Receiving => (0, 40),
             Self::Validating => (40, 45),
-            Self::Extracting => (45, 95),
+            // A scan's pages are read twice, the second time slowly, so OCR has a band
+            // of its own; a document without scanned pages skips it.
+            Self::Extracting => (45, 75),
+            Self::Ocr => (75, 95),
             Self::Finalizing => (95, 99),
         }
     }

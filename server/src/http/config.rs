@@ -43,6 +43,21 @@ pub struct Config {
     #[arg(long, env = "UPLINK_EXTRACT_MEMORY", default_value_t = 1024)]
     pub extract_memory_mib: u64,
 
+    /// Reading the pages of a PDF that have no text but an image (scans) with Tesseract:
+    /// `on` (the default) or `off`.
+    #[arg(long, env = "UPLINK_OCR", default_value = "on", value_parser = parse_switch)]
+    pub ocr: bool,
+
+    /// Tesseract's languages for OCR, `+`-joined: `eng` (the default), `eng+deu`. Each
+    /// needs its Debian package, `tesseract-ocr-<lang>`.
+    #[arg(long, env = "UPLINK_OCR_LANGS", default_value = "eng")]
+    pub ocr_langs: String,
+
+    /// The longest OCR may spend on one page (default 60 s): a page that takes longer is
+    /// left without text, and the rest are still read.
+    #[arg(long, env = "UPLINK_OCR_PAGE_TIMEOUT", default_value = "60s", value_parser = parse_at_least_a_second)]
+    pub ocr_page_timeout: Duration,
+
     /// The executable that runs extractions: this one, unless a test says otherwise.
     #[arg(skip)]
     pub extractor: Option<PathBuf>,
@@ -163,17 +178,32 @@ impl Config {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 
-    /// How extraction children are started.
+    /// How processing tools are started. Fails if poppler's are not installed.
     pub fn sandbox(&self) -> std::io::Result<crate::processing::Sandbox> {
         let program = match &self.extractor {
             Some(program) => program.clone(),
             None => std::env::current_exe()?,
         };
+        crate::processing::Tool::check_poppler()?;
         Ok(crate::processing::Sandbox {
             program,
             memory: self.extract_memory_mib.max(64) << 20,
             cpu_secs: self.job_timeout.as_secs().max(1),
         })
+    }
+
+    /// How scans are read, or `None` with OCR off. Fails if Tesseract or one of the
+    /// languages is not installed.
+    pub fn ocr(&self) -> std::io::Result<Option<crate::processing::Ocr>> {
+        if !self.ocr {
+            return Ok(None);
+        }
+        let ocr = crate::processing::Ocr {
+            langs: self.ocr_langs.clone(),
+            page_timeout: self.ocr_page_timeout,
+        };
+        ocr.check()?;
+        Ok(Some(ocr))
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -205,6 +235,14 @@ impl Config {
 const RESERVED_DESCRIPTORS: usize = 256;
 
 /// A count that must be at least 1 (0 would refuse everything).
+fn parse_switch(text: &str) -> Result<bool, String> {
+    match text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("`on` or `off`".into()),
+    }
+}
+
 fn parse_positive(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(0) | Err(_) => Err(format!("not a number of at least 1: {text:?}")),

@@ -96,6 +96,7 @@ impl AppState {
                 Arc::clone(&blobs),
                 config.job_timeout,
                 config.sandbox()?,
+                config.ocr()?,
             ),
             Arc::new(MemoryQueue::default()),
             shutdown.clone(),

@@ -1,70 +1,85 @@
-//! Right-to-left text back into reading order.
+//! Right-to-left lines of `pdftotext`'s output put into reading order.
 //!
-//! A PDF draws glyphs where they go on the page, so Arabic and Hebrew come out of the
-//! content stream in visual order (left to right, the words backwards) and Arabic in its
-//! contextual presentation forms. Readers, search and copy-paste want logical order and
-//! plain letters, as poppler's `pdftotext` gives them. Per line: a line mostly in a
-//! right-to-left script is reversed, and the left-to-right runs inside it (a Latin word,
-//! a number) are turned back; in a left-to-right line only the right-to-left runs are
-//! reversed. Presentation forms and Latin ligatures become their letters (NFKC).
+//! poppler writes each right-to-left run (Arabic, Hebrew) in reading order, wrapped in
+//! embedding marks (U+202B … U+202C), but lays the runs of a line out left to right as
+//! they sit on the page. A reader showing the text bidirectionally gets it right; search,
+//! copy-paste and screen readers get the sentence's pieces backwards. So in a line mostly
+//! in a right-to-left script, the runs are taken right to left, the marks dropped, and
+//! the punctuation at the edges of a left-to-right run ("PDF." drawn as ".PDF") goes
+//! back to the end it belongs to. Lines without such a run are only stripped of
+//! compatibility ligature glyphs (`ﬁ` → `fi`), which pdftotext sometimes keeps.
 
 use unicode_normalization::UnicodeNormalization;
 
+/// Right-to-left embedding, and the pop that ends it.
+const RLE: char = '\u{202B}';
+const PDF: char = '\u{202C}';
+
 /// `text` with every line in reading order.
 pub fn logical_order(text: &str) -> String {
-    if !text.chars().any(is_rtl) {
-        return plain_letters(text.chars());
+    if !text.contains(RLE) {
+        return plain_letters(text);
     }
-    let mut out = String::with_capacity(text.len());
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        out.push_str(&logical_line(line));
-    }
-    out
+    let lines: Vec<String> = text.split('\n').map(logical_line).collect();
+    lines.join("\n")
+}
+
+/// One run of a line: right-to-left (inside the marks) or not.
+struct Run {
+    rtl: bool,
+    text: String,
 }
 
 fn logical_line(line: &str) -> String {
-    let mut chars: Vec<char> = line.chars().collect();
-    let rtl = chars.iter().filter(|c| is_rtl(**c)).count();
-    let ltr = chars.iter().filter(|c| is_ltr(**c)).count();
-    if rtl == 0 {
-        return plain_letters(chars.into_iter());
-    }
-    if rtl > ltr {
-        chars.reverse();
-        reverse_runs(&mut chars, is_ltr, is_rtl);
-    } else {
-        reverse_runs(&mut chars, is_rtl, is_ltr);
-    }
-    plain_letters(chars.into_iter())
-}
-
-/// Reverses each maximal stretch that contains no `other` character, trimmed to begin and
-/// end with a `kind` character (neutral spaces and punctuation at its edges stay put).
-fn reverse_runs(chars: &mut [char], kind: fn(char) -> bool, other: fn(char) -> bool) {
-    let mut i = 0;
-    while i < chars.len() {
-        if !kind(chars[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut end = i;
-        while i < chars.len() && !other(chars[i]) {
-            if kind(chars[i]) {
-                end = i;
+    let mut runs: Vec<Run> = Vec::new();
+    let mut current = Run { rtl: false, text: String::new() };
+    for c in line.chars() {
+        match c {
+            RLE | PDF => {
+                let rtl = c == RLE;
+                let done = std::mem::replace(&mut current, Run { rtl, text: String::new() });
+                if !done.text.is_empty() {
+                    runs.push(done);
+                }
             }
-            i += 1;
+            _ => current.text.push(c),
         }
-        chars[start..=end].reverse();
     }
+    if !current.text.is_empty() {
+        runs.push(current);
+    }
+    let count = |rtl: bool| -> usize {
+        let runs = runs.iter().filter(|run| run.rtl == rtl);
+        runs.map(|run| run.text.chars().filter(|c| c.is_alphanumeric()).count()).sum()
+    };
+    if count(true) > count(false) {
+        runs.reverse();
+        for run in runs.iter_mut().filter(|run| !run.rtl) {
+            run.text = edges_swapped(&run.text);
+        }
+    }
+    let line: String = runs.iter().map(|run| run.text.as_str()).collect();
+    plain_letters(&line)
 }
 
-fn plain_letters(chars: impl Iterator<Item = char>) -> String {
-    let mut out = String::new();
-    for c in chars {
+/// A left-to-right run drawn inside a right-to-left line has its neutral edges (spaces,
+/// punctuation) on the sides they were drawn on: each edge goes to the other end.
+fn edges_swapped(text: &str) -> String {
+    let neutral = |c: char| !c.is_alphanumeric();
+    let core = text.trim_matches(neutral);
+    if core.is_empty() {
+        return text.chars().rev().collect();
+    }
+    let start = text.find(core).unwrap_or(0);
+    let (lead, trail) = (&text[..start], &text[start + core.len()..]);
+    let reversed = |edge: &str| edge.chars().rev().collect::<String>();
+    format!("{}{core}{}", reversed(trail), reversed(lead))
+}
+
+/// Compatibility ligatures and presentation forms as their letters (NFKC), the rest as is.
+fn plain_letters(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
         if is_presentation_form(c) {
             out.extend(c.nfkc());
         } else {
@@ -72,19 +87,6 @@ fn plain_letters(chars: impl Iterator<Item = char>) -> String {
         }
     }
     out
-}
-
-/// Letters of the right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko and their
-/// presentation forms).
-fn is_rtl(c: char) -> bool {
-    matches!(c as u32,
-        0x0590..=0x05FF | 0x0600..=0x07FF | 0x0860..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
-        && (c.is_alphabetic() || is_presentation_form(c))
-}
-
-/// What keeps left-to-right order inside a right-to-left line: other letters and digits.
-fn is_ltr(c: char) -> bool {
-    (c.is_alphanumeric() && !is_rtl(c)) || c.is_ascii_digit()
 }
 
 fn is_presentation_form(c: char) -> bool {
@@ -97,20 +99,22 @@ mod tests {
 
     #[test]
     fn a_hebrew_line_is_read_right_to_left() {
-        // As drawn on the page (visual order), then as read.
-        assert_eq!(logical_order("םלוע םולש :תירבע"), "עברית: שלום עולם");
+        // As pdftotext writes it, then as read.
+        assert_eq!(
+            logical_order("\u{202B} שלום עולם\u{202C}:\u{202B}עברית\u{202C}"),
+            "עברית: שלום עולם"
+        );
     }
 
     #[test]
-    fn latin_words_and_numbers_inside_keep_their_order() {
-        assert_eq!(logical_order("2026 םלוע םולש PDF"), "PDF שלום עולם 2026");
-        assert_eq!(logical_order("Hello םלוע world"), "Hello עולם world");
+    fn a_latin_word_inside_keeps_its_order_and_its_full_stop() {
+        let drawn = ".PDF \u{202B} هذا ملف\u{202C}.\u{202B}مرحبا بالعالم\u{202C}";
+        assert_eq!(logical_order(drawn), "مرحبا بالعالم. هذا ملف PDF.");
     }
 
     #[test]
-    fn arabic_presentation_forms_become_letters() {
-        // "مرحبا" drawn with its contextual forms, in visual order.
-        assert_eq!(logical_order("ﺎﺒﺣﺮﻣ"), "مرحبا");
+    fn a_mostly_left_to_right_line_keeps_its_order() {
+        assert_eq!(logical_order("Hello \u{202B}עולם\u{202C} world"), "Hello עולם world");
     }
 
     #[test]

@@ -1,29 +1,34 @@
-//! The extraction child's confinement, applied by the child to itself before it reads a
-//! byte of the PDF. Its memory cap keeps a hostile file from taking the machine; this
-//! keeps a parser *exploit* from taking the server: the child can reach nothing but the
+//! The confinement of a processing tool (poppler's `pdftotext`, Tesseract), applied by
+//! the child to itself before it runs the tool in its place, and inherited by the tool.
+//! Its memory cap keeps a hostile file from taking the machine; this keeps a parser
+//! *exploit* from taking the server: the tool can read the system's programs, libraries
+//! and data files it was granted ([`Reach`]), and nothing else; it can write only to the
 //! pipes it was started with.
 //!
 //! What the kernel offers without privileges, each a layer of its own:
 //! - the parent starts it with an empty environment and `/` as its working directory;
-//! - `PR_SET_PDEATHSIG`: it is killed when the server dies, even by SIGKILL;
+//! - `PR_SET_PDEATHSIG`: it is killed when the server dies, even by SIGKILL (kept across
+//!   the tool's `execve`, which is not set-user-ID);
 //! - rlimits: no core file, its memory (`RLIMIT_DATA`), CPU seconds, no file growth
 //!   (`RLIMIT_FSIZE` 0), no new processes (`RLIMIT_NPROC` 0, which root ignores: seccomp
-//!   below covers it), and no descriptors beyond the three it has (`RLIMIT_NOFILE` 3);
+//!   below covers it), and few descriptors (`RLIMIT_NOFILE`);
 //! - no capabilities, in case the server runs as root;
-//! - Landlock: no filesystem access at all (reading, writing, executing) and no TCP;
-//! - a seccomp filter: `socket`, `connect`, `execve`, new processes or threads, opening
-//!   files for writing, changing files by path, signals to other processes, reaching
-//!   another process's memory, io_uring and the calls only root could make fail with
-//!   `EPERM`, for the x32 ABI too.
+//! - Landlock: reading only the granted paths, executing only the granted programs,
+//!   writing nothing, and no TCP;
+//! - a seccomp filter: `socket`, `connect`, new processes or threads, opening files for
+//!   writing, changing files by path, signals to other processes, reaching another
+//!   process's memory, io_uring and the calls only root could make fail with `EPERM`, for
+//!   the x32 ABI too. `execve` is allowed (the child must start its tool), and Landlock
+//!   bounds it to the granted programs.
 //!
 //! Landlock needs Linux 5.13; where the kernel lacks it the child says so (the server
 //! logs it once) and runs with the other layers.
 
-use std::{collections::BTreeMap, io};
+use std::{collections::BTreeMap, io, path::PathBuf};
 
 use landlock::{
-    Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetStatus,
-    Scope, ABI,
+    path_beneath_rules, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 use rustix::{
     process::{getppid, set_parent_process_death_signal, Pid, Signal},
@@ -44,6 +49,19 @@ pub struct Limits {
     pub cpu_secs: u64,
 }
 
+/// What the confined process may see of the filesystem.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// Files and directories it may read (a directory: everything beneath it).
+    pub read: Vec<PathBuf>,
+    /// Programs (and the dynamic loader) it may execute and read.
+    pub execute: Vec<PathBuf>,
+}
+
+/// The descriptors a tool may hold at once: its three pipes, and the libraries, fonts
+/// and language data it opens one or a few at a time.
+const MAX_FILES: u64 = 64;
+
 /// Which optional layers took effect, as the child reports them to the parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confined {
@@ -63,7 +81,7 @@ pub enum Enforced {
 
 /// Confines the calling process for good. `parent` is the pid that started it: if the
 /// parent died before the death signal was armed, the child is an orphan and stops.
-pub fn confine(parent: u32, limits: Limits) -> io::Result<Confined> {
+pub fn confine(parent: u32, limits: Limits, reach: &Reach) -> io::Result<Confined> {
     // The death signal first, then the check: a parent that dies after this line kills
     // us; one that died before it has left us reparented, which `getppid` shows.
     set_parent_process_death_signal(Some(Signal::KILL))?;
@@ -81,9 +99,8 @@ pub fn confine(parent: u32, limits: Limits) -> io::Result<Confined> {
     // Nothing a server running as root could do: no capabilities at all.
     let none = CapabilitySet::empty();
     set_capabilities(None, CapabilitySets { effective: none, permitted: none, inheritable: none })?;
-    let landlock = restrict_filesystem_and_network()?;
-    // Landlock's ruleset is a descriptor, so the cap on descriptors comes after it.
-    set_limit(rlimit::Resource::NOFILE, 3)?;
+    let landlock = restrict_filesystem_and_network(reach)?;
+    set_limit(rlimit::Resource::NOFILE, MAX_FILES)?;
     apply_seccomp()?;
     Ok(Confined { landlock })
 }
@@ -92,16 +109,26 @@ fn set_limit(resource: rlimit::Resource, value: u64) -> io::Result<()> {
     resource.set(value, value)
 }
 
-/// No filesystem access of any kind and no TCP: a ruleset that handles every right and
-/// grants none. Best effort across kernels, saying how much of it holds.
-pub fn restrict_filesystem_and_network() -> io::Result<Enforced> {
+/// No TCP, and of the filesystem only reading what `reach` grants: a ruleset that handles
+/// every right and grants those alone. Best effort across kernels, saying how much of it
+/// holds. A granted path that does not exist is left out (a tool without OCR languages).
+pub fn restrict_filesystem_and_network(reach: &Reach) -> io::Result<Enforced> {
     let abi = ABI::V6;
+    let read = AccessFs::ReadFile | AccessFs::ReadDir;
+    let existing = |paths: &[PathBuf]| -> Vec<PathBuf> {
+        paths.iter().filter(|path| path.exists()).cloned().collect()
+    };
     let status = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(AccessFs::from_all(abi))
         .and_then(|ruleset| ruleset.handle_access(AccessNet::from_all(abi)))
         .and_then(|ruleset| ruleset.scope(Scope::from_all(abi)))
         .and_then(|ruleset| ruleset.create())
+        .and_then(|ruleset| ruleset.add_rules(path_beneath_rules(existing(&reach.read), read)))
+        .and_then(|ruleset| {
+            let run = AccessFs::Execute | AccessFs::ReadFile;
+            ruleset.add_rules(path_beneath_rules(existing(&reach.execute), run))
+        })
         .and_then(|ruleset| ruleset.restrict_self())
         .map_err(io::Error::other)?;
     Ok(match status.ruleset {
@@ -156,15 +183,13 @@ fn denied_calls() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::Backen
         Ok(vec![cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, own)?])
     };
     // A new thread shares everything with its creator; a new process (clone without
-    // CLONE_THREAD) does not. The child makes neither (lopdf without rayon).
+    // CLONE_THREAD) does not. The tools need neither (Tesseract is held to one thread).
     let new_process =
         cond(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(libc::CLONE_THREAD as u64), 0)?;
     let mut denied = BTreeMap::from([
         (libc::SYS_socket, vec![]),
         (libc::SYS_socketpair, vec![]),
         (libc::SYS_connect, vec![]),
-        (libc::SYS_execve, vec![]),
-        (libc::SYS_execveat, vec![]),
         (libc::SYS_openat, writing(2)?),
         // Its flags are in a struct the filter cannot read.
         (libc::SYS_openat2, vec![]),

@@ -3,16 +3,20 @@
 
 mod bidi;
 pub mod confine;
+mod document;
 mod encoding;
-pub mod pdf;
+mod ocr;
 mod picture;
+mod poppler;
 mod queue;
 mod sandbox;
 mod sniff;
 mod worker;
 
+pub use ocr::Ocr;
+pub use poppler::{PageText, Step, TextPages};
 pub use queue::Jobs;
-pub use sandbox::{run_child, Extraction, Failure, Sandbox, Step, CHILD_COMMAND};
+pub use sandbox::{reach, run_child, Failure, Running, Sandbox, Tool, CHILD_COMMAND};
 pub use sniff::{sniff, Kind};
 pub use worker::WorkerContext;
 
@@ -24,6 +28,7 @@ pub fn worker_context(
     blobs: Arc<dyn crate::store::BlobStore>,
     job_timeout: Duration,
     sandbox: Sandbox,
+    ocr: Option<Ocr>,
 ) -> WorkerContext {
-    WorkerContext { recorder, blobs, job_timeout, sandbox }
+    WorkerContext { recorder, blobs, job_timeout, sandbox, ocr }
 }

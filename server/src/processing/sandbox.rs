@@ -1,46 +1,104 @@
-//! PDF extraction in a child process with a memory cap, so that a hostile file (a
-//! decompression bomb, nesting deep enough to overflow the stack, a parser panic) brings
-//! down only the child: its upload fails with a code and the server carries on.
+//! Processing tools (poppler's utilities, Tesseract) run in confined child processes, so
+//! that a hostile file (a decompression bomb, nesting deep enough to overflow a stack, an
+//! exploit of a parser written in C++) brings down only the child: its upload fails with
+//! a code and the server carries on.
 //!
-//! The server starts its own executable again with [`CHILD_COMMAND`]. The parent streams
-//! the stored bytes into the child's stdin (the server never holds the file) and reads
-//! one JSON line per page from its stdout; the pipe's small buffer keeps the child at
-//! most a page or two ahead of what is recorded. The child is started with an empty
-//! environment in `/`, and confines itself (its memory, CPU, descriptors, no filesystem,
-//! no network, no new programs: `confine.rs`) before reading anything. The job's
-//! deadline, a cancel or a shutdown drops the [`Extraction`], which kills the child; the
-//! server's own death kills it too.
+//! The server starts its own executable again with [`CHILD_COMMAND`], which confines
+//! itself (`confine.rs`: its memory, CPU, descriptors, reading only the system's program
+//! and data files, writing nothing, no network, no new processes) and then becomes the
+//! tool with `execve`, keeping every restriction. The parent streams the stored bytes
+//! into the tool's stdin (the server never holds the file, and the tool never sees the
+//! data directory) and reads its stdout as it comes. The child starts with an empty
+//! environment in `/`. The job's deadline, a cancel or a shutdown drops the [`Running`]
+//! tool, which kills it; the server's own death kills it too.
 
 use std::{
-    io::{self, Read, Write},
+    io,
+    os::unix::process::{CommandExt, ExitStatusExt},
     path::PathBuf,
     process::{ExitCode, Stdio},
 };
 
-use serde::{Deserialize, Serialize};
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncReadExt, AsyncWriteExt, BufReader},
     process::{Child, ChildStdout, Command},
     task::JoinHandle,
 };
 
-use super::{
-    confine::{self, Confined, Enforced, Limits},
-    pdf::{self, PageText, PdfError},
-};
+use super::confine::{self, Enforced, Limits, Reach};
 use crate::store::BlobReader;
 
-/// The first argument that makes `uplink` an extraction child instead of a server.
-pub const CHILD_COMMAND: &str = "__extract-pdf";
+/// The first argument that makes `uplink` a confined tool instead of a server.
+pub const CHILD_COMMAND: &str = "__confined";
 
-/// The longest line the child may send: one page's text, JSON-escaped.
-const MAX_FRAME: u64 = 64 << 20;
+/// The child's exit status when it could not confine itself or start its tool (125, as
+/// `env` and container runtimes use for their own failure, apart from any tool's).
+const CONFINEMENT_FAILED: u8 = 125;
 
-/// The child's exit status when it could not confine itself.
-const CONFINEMENT_FAILED: u8 = 3;
+/// What the child writes to stderr before its tool starts when the kernel could not
+/// enforce all of Landlock.
+const PARTLY_CONFINED: &str = "uplink: confined without full Landlock: ";
 
-/// What of the child's stderr is kept to explain its death.
+/// What of a tool's stderr is kept to explain its failure.
 const MAX_STDERR: u64 = 16 << 10;
+
+/// The programs a confined child may become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    PdfInfo,
+    PdfToText,
+    PdfImages,
+    PdfToPpm,
+    Tesseract,
+}
+
+impl Tool {
+    const ALL: [Tool; 5] =
+        [Self::PdfInfo, Self::PdfToText, Self::PdfImages, Self::PdfToPpm, Self::Tesseract];
+
+    /// Where Debian installs it (`poppler-utils`, `tesseract-ocr`).
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::PdfInfo => "/usr/bin/pdfinfo",
+            Self::PdfToText => "/usr/bin/pdftotext",
+            Self::PdfImages => "/usr/bin/pdfimages",
+            Self::PdfToPpm => "/usr/bin/pdftoppm",
+            Self::Tesseract => "/usr/bin/tesseract",
+        }
+    }
+}
+
+impl Tool {
+    /// Fails, saying what to install, unless poppler's utilities are there.
+    pub fn check_poppler() -> io::Result<()> {
+        let poppler = [Self::PdfInfo, Self::PdfToText, Self::PdfImages, Self::PdfToPpm];
+        match poppler.iter().find(|tool| !std::path::Path::new(tool.path()).exists()) {
+            None => Ok(()),
+            Some(tool) => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("PDF extraction needs {} (apt-get install poppler-utils)", tool.path()),
+            )),
+        }
+    }
+}
+
+/// What every tool may read and run: the tools, their libraries and the loader, and the
+/// system's data files they use (poppler's encodings, fonts for rendering, Tesseract's
+/// language models). Nothing that holds a secret or a user's data.
+pub fn reach() -> Reach {
+    let libraries = ["/usr/lib", "/usr/lib64", "/lib", "/lib64"];
+    let mut execute: Vec<PathBuf> = Tool::ALL.iter().map(|tool| tool.path().into()).collect();
+    execute.extend(libraries.iter().map(PathBuf::from));
+    let read = [
+        "/etc/ld.so.cache",
+        "/etc/fonts",
+        "/usr/share/fonts",
+        "/var/cache/fontconfig",
+        "/usr/share/poppler",
+        "/usr/share/tesseract-ocr",
+    ];
+    Reach { read: read.iter().map(PathBuf::from).collect(), execute }
+}
 
 /// How to start a child.
 #[derive(Debug, Clone)]
@@ -53,70 +111,45 @@ pub struct Sandbox {
     pub cpu_secs: u64,
 }
 
-/// One line from the child.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Frame {
-    /// The child's first word: which optional confinement took effect.
-    Confined(Confined),
-    Page(PageText),
-    Done {
-        pages: u32,
-    },
-    Encrypted,
-    Corrupt {
-        detail: String,
-    },
-}
-
-/// The next thing an extraction has to say.
-#[derive(Debug)]
-pub enum Step {
-    Page(PageText),
-    /// The end; the document's page count.
-    Done(u32),
-}
-
-/// Why an extraction ended without [`Step::Done`].
+/// Why a tool's run ended without its result.
 #[derive(Debug)]
 pub enum Failure {
     Encrypted,
     Corrupt(String),
-    /// The child ran out of its memory cap, or of stack (say, which).
+    /// The tool ran out of its memory cap, or crashed on the file (say, which).
     TooComplex(&'static str),
-    /// The server could not run the child or read the stored file.
+    /// The server could not run the tool or read the stored file.
     Io(io::Error),
 }
 
-/// A running child. Dropping it kills the child.
-pub struct Extraction {
+/// A running tool. Dropping it kills the child.
+pub struct Running {
     child: Child,
-    stdout: BufReader<ChildStdout>,
+    /// `None` once piped into another tool.
+    stdout: Option<BufReader<ChildStdout>>,
     stderr: Option<JoinHandle<Vec<u8>>>,
     feeding: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl Sandbox {
-    /// How a child is started, with its three pipes. (Public for the confinement test,
-    /// which starts a child of its own this same way.)
+    /// How a confined `tool` is started with `args`, with its three pipes. (Public for
+    /// the confinement test, which starts a child of its own this same way.)
     ///
     /// The child's death signal fires when the *thread* that started it exits, not only
     /// the process: children are started from the runtime's long-lived worker threads,
     /// never from `spawn_blocking` threads, which end when idle.
-    pub fn command(&self, skip: u32) -> Command {
+    pub fn command(&self, tool: &str, args: &[String]) -> Command {
         let parent = std::process::id().to_string();
         let mut command = Command::new(&self.program);
         command
-            .args([
-                CHILD_COMMAND,
-                &skip.to_string(),
-                &self.memory.to_string(),
-                &self.cpu_secs.to_string(),
-                &parent,
-            ])
+            .args([CHILD_COMMAND, &self.memory.to_string(), &self.cpu_secs.to_string(), &parent])
+            .arg(tool)
+            .args(args)
             // Nothing of the server's: no secrets in its environment, no relative path
-            // that would reach the data directory.
+            // that would reach the data directory. Tesseract is held to one thread (the
+            // child may start none).
             .env_clear()
+            .env("OMP_THREAD_LIMIT", "1")
             .current_dir("/")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -125,93 +158,87 @@ impl Sandbox {
         command
     }
 
-    /// Starts a child that extracts the pages after `skip` from `head` followed by the
-    /// rest of `reader`.
-    pub fn start(&self, skip: u32, head: Vec<u8>, mut rest: BlobReader) -> io::Result<Extraction> {
-        let mut child = self.command(skip).spawn()?;
-        let (Some(mut stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
-            return Err(io::Error::other("the extraction child has no pipes"));
+    /// Starts `tool` on `input`, streamed to its stdin.
+    pub fn run(&self, tool: Tool, args: &[String], input: BlobReader) -> io::Result<Running> {
+        self.start(self.command(tool.path(), args), Some(input))
+    }
+
+    /// Starts `tool` reading `from`'s output, which is then the new tool's alone.
+    pub fn run_after(
+        &self,
+        tool: Tool,
+        args: &[String],
+        from: &mut Running,
+    ) -> io::Result<Running> {
+        let mut command = self.command(tool.path(), args);
+        let output = from.stdout.take().ok_or_else(|| io::Error::other("piped away already"))?;
+        let stdin: Stdio = output.into_inner().try_into()?;
+        command.stdin(stdin);
+        self.start(command, None)
+    }
+
+    fn start(&self, mut command: Command, input: Option<BlobReader>) -> io::Result<Running> {
+        let mut child = command.spawn()?;
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(io::Error::other("the confined child has no pipes"));
         };
-        let feeding = tokio::spawn(async move {
-            stdin.write_all(&head).await?;
-            tokio::io::copy(&mut rest, &mut stdin).await?;
-            stdin.shutdown().await
-        });
-        let stderr = tokio::spawn(async move {
-            let mut kept = Vec::new();
-            let _ = (&mut { stderr }).take(MAX_STDERR).read_to_end(&mut kept).await;
-            kept
-        });
-        Ok(Extraction {
-            child,
-            stdout: BufReader::new(stdout),
-            stderr: Some(stderr),
-            feeding: Some(feeding),
-        })
+        let feeding = match (input, child.stdin.take()) {
+            (Some(mut input), Some(mut stdin)) => Some(tokio::spawn(async move {
+                tokio::io::copy(&mut input, &mut stdin).await?;
+                stdin.shutdown().await
+            })),
+            _ => None,
+        };
+        let stderr = tokio::spawn(keep_the_end(stderr));
+        let stdout = Some(BufReader::new(stdout));
+        Ok(Running { child, stdout, stderr: Some(stderr), feeding })
     }
 }
 
-impl Extraction {
-    /// The next page, or the end.
-    pub async fn next(&mut self) -> Result<Step, Failure> {
-        loop {
-            let mut line = Vec::new();
-            let read = (&mut self.stdout).take(MAX_FRAME).read_until(b'\n', &mut line).await;
-            read.map_err(Failure::Io)?;
-            if line.is_empty() {
-                return Err(self.died().await);
-            }
-            if line.last() != Some(&b'\n') {
-                return Err(Failure::TooComplex("a page's text is larger than 64 MiB"));
-            }
-            return match serde_json::from_slice::<Frame>(&line) {
-                Ok(Frame::Confined(confined)) => {
-                    warn_once_unconfined(confined);
-                    continue;
-                }
-                Ok(Frame::Page(page)) => Ok(Step::Page(page)),
-                Ok(Frame::Done { pages }) => Ok(Step::Done(pages)),
-                Ok(Frame::Encrypted) => Err(Failure::Encrypted),
-                Ok(Frame::Corrupt { detail }) => {
-                    Err(self.unless_unfed(Failure::Corrupt(detail)).await)
-                }
-                Err(e) => {
-                    Err(Failure::Io(io::Error::other(format!("unreadable child output: {e}"))))
-                }
-            };
-        }
+impl Running {
+    /// What the tool writes, as it comes.
+    pub fn stdout(&mut self) -> io::Result<&mut BufReader<ChildStdout>> {
+        self.stdout.as_mut().ok_or_else(|| io::Error::other("its output was piped away"))
     }
 
-    /// The child closed its output without a last word: it died. Its stderr says how.
-    async fn died(&mut self) -> Failure {
-        let status = match self.child.wait().await {
-            Ok(status) => status,
-            Err(e) => return Failure::Io(e),
-        };
+    /// Waits for the tool to exit: `Ok` if it succeeded, otherwise what its exit status
+    /// and its stderr say went wrong.
+    pub async fn finish(&mut self) -> Result<(), Failure> {
+        let status = self.child.wait().await.map_err(Failure::Io)?;
         let stderr = match self.stderr.take() {
             Some(task) => task.await.unwrap_or_default(),
             None => Vec::new(),
         };
-        let stderr = String::from_utf8_lossy(&stderr);
-        if status.code() == Some(CONFINEMENT_FAILED.into()) {
-            // Not the file's fault: every extraction would fail the same way.
-            let error = format!("the extraction child could not confine itself: {}", stderr.trim());
-            Failure::Io(io::Error::other(error))
-        } else if stderr.contains("memory allocation of") {
-            Failure::TooComplex("it needs more memory than extraction is allowed")
-        } else if stderr.contains("overflowed its stack") {
-            Failure::TooComplex("it is nested too deeply")
-        } else {
-            let failure = Failure::Corrupt(format!("extraction {status}: {}", stderr.trim()));
-            self.unless_unfed(failure).await
+        if status.success() {
+            return Ok(());
         }
+        let stderr = String::from_utf8_lossy(&stderr);
+        let failure = if status.code() == Some(CONFINEMENT_FAILED.into()) {
+            // Not the file's fault: every run would fail the same way.
+            let error = format!("a processing tool could not be confined: {}", stderr.trim());
+            Failure::Io(io::Error::other(error))
+        } else if stderr.contains("Incorrect password") {
+            Failure::Encrypted
+        } else if stderr.contains("bad_alloc") || stderr.contains("Out of memory") {
+            Failure::TooComplex("it needs more memory than extraction is allowed")
+        } else if status.signal() == Some(libc::SIGSEGV) {
+            // What poppler's recursion limits miss ends as a stack overflow.
+            Failure::TooComplex("it is nested too deeply")
+        } else if status.signal() == Some(libc::SIGXCPU) {
+            Failure::TooComplex("it needs more time than extraction is allowed")
+        } else {
+            let last = stderr.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("");
+            Failure::Corrupt(format!("{status}: {last}"))
+        };
+        Err(self.unless_unfed(failure).await)
     }
 
-    /// A child that saw a truncated file says "corrupt"; if that is because the server
-    /// failed reading the stored bytes, the server's error is the truth.
+    /// A tool that saw a truncated file says it is damaged; if that is because the
+    /// server failed reading the stored bytes, the server's error is the truth.
     async fn unless_unfed(&mut self, failure: Failure) -> Failure {
+        if !matches!(failure, Failure::Corrupt(_)) {
+            return failure;
+        }
         let Some(feeding) = self.feeding.take() else { return failure };
         match feeding.await {
             Ok(Err(e)) if e.kind() != io::ErrorKind::BrokenPipe => Failure::Io(e),
@@ -220,7 +247,7 @@ impl Extraction {
     }
 }
 
-impl Drop for Extraction {
+impl Drop for Running {
     fn drop(&mut self) {
         if let Some(feeding) = &self.feeding {
             feeding.abort();
@@ -228,67 +255,78 @@ impl Drop for Extraction {
     }
 }
 
-/// Logs, once per server, that the kernel has no Landlock (or an old one): extraction
-/// children then run with every other layer of their confinement.
-fn warn_once_unconfined(confined: Confined) {
+/// Reads a tool's stderr to its end, keeping the last [`MAX_STDERR`] bytes: where it
+/// says why it failed, after however many complaints about the file came before. It is
+/// read to the end because a tool whose stderr is closed dies of `SIGPIPE` at its next
+/// complaint.
+async fn keep_the_end(mut stderr: tokio::process::ChildStderr) -> Vec<u8> {
+    let max = MAX_STDERR as usize;
+    let mut kept = Vec::new();
+    let mut chunk = vec![0; 8192];
+    let mut first = true;
+    while let Ok(n @ 1..) = stderr.read(&mut chunk).await {
+        if first {
+            // The child's own word comes before the tool says anything.
+            warn_once_unconfined(&chunk[..n]);
+            first = false;
+        }
+        kept.extend_from_slice(&chunk[..n]);
+        if kept.len() > 2 * max {
+            kept.drain(..kept.len() - max);
+        }
+    }
+    if kept.len() > max {
+        kept.drain(..kept.len() - max);
+    }
+    kept
+}
+
+/// Logs, once per server, that the kernel has no Landlock (or an old one): tools then run
+/// with every other layer of their confinement.
+fn warn_once_unconfined(stderr: &[u8]) {
     static WARNED: std::sync::Once = std::sync::Once::new();
-    let missing = match confined.landlock {
-        Enforced::Fully => return,
-        Enforced::Partly => "only part of its Landlock restrictions (an older kernel)",
-        Enforced::Not => "no Landlock restrictions (the kernel has none)",
+    let stderr = String::from_utf8_lossy(stderr);
+    let Some(missing) = stderr.lines().find_map(|line| line.strip_prefix(PARTLY_CONFINED)) else {
+        return;
     };
+    let missing = missing.to_owned();
     WARNED.call_once(|| {
         tracing::warn!(
-            "PDF extraction runs with {missing}: the other layers of its confinement still apply"
+            "processing tools run with {missing}: the other layers of their confinement still apply"
         );
     });
 }
 
-/// The child's whole life: `uplink __extract-pdf <skip> <memory bytes> <cpu seconds>
-/// <parent pid>`, the PDF on stdin, frames on stdout.
+/// The child's whole life: `uplink __confined <memory bytes> <cpu seconds> <parent pid>
+/// <tool> [arguments]`: confine, then become the tool.
 pub fn run_child(args: &[String]) -> ExitCode {
     let number = |i: usize| args.get(i).and_then(|a| a.parse::<u64>().ok());
-    let (Some(skip), Some(memory), Some(cpu_secs), Some(parent)) =
-        (args.first().and_then(|a| a.parse::<u32>().ok()), number(1), number(2), number(3))
+    let (Some(memory), Some(cpu_secs), Some(parent), Some(tool)) =
+        (number(0), number(1), number(2), args.get(3))
     else {
         eprintln!(
-            "usage: uplink {CHILD_COMMAND} <pages to skip> <memory cap in bytes> <cpu seconds> <parent pid>"
+            "usage: uplink {CHILD_COMMAND} <memory cap in bytes> <cpu seconds> <parent pid> <tool> [arguments]"
         );
         return ExitCode::from(2);
     };
-    let confined = match confine::confine(parent as u32, Limits { memory, cpu_secs }) {
+    if !Tool::ALL.iter().any(|known| known.path() == tool) {
+        eprintln!("{tool} is not a processing tool");
+        return ExitCode::from(CONFINEMENT_FAILED);
+    }
+    let confined = match confine::confine(parent as u32, Limits { memory, cpu_secs }, &reach()) {
         Ok(confined) => confined,
         Err(e) => {
-            eprintln!("cannot confine the extraction: {e}");
+            eprintln!("cannot confine the processing tool: {e}");
             return ExitCode::from(CONFINEMENT_FAILED);
         }
     };
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    if !send(&mut out, &Frame::Confined(confined)) {
-        return ExitCode::FAILURE;
+    match confined.landlock {
+        Enforced::Fully => {}
+        Enforced::Partly => eprintln!("{PARTLY_CONFINED}only part of it (an older kernel)"),
+        Enforced::Not => eprintln!("{PARTLY_CONFINED}none (the kernel has none)"),
     }
-    let mut bytes = Vec::new();
-    if let Err(e) = io::stdin().lock().read_to_end(&mut bytes) {
-        eprintln!("reading the PDF: {e}");
-        return ExitCode::FAILURE;
-    }
-    let last = match pdf::extract_pages(&bytes, skip, |page| send(&mut out, &Frame::Page(page))) {
-        Ok(pages) => Frame::Done { pages },
-        Err(PdfError::Encrypted) => Frame::Encrypted,
-        Err(PdfError::Corrupt(detail)) => Frame::Corrupt { detail },
-        // The parent stopped listening: nobody to tell.
-        Err(PdfError::Stopped) => return ExitCode::FAILURE,
-    };
-    if send(&mut out, &last) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-/// Writes one frame and flushes it, so the parent can record the page now.
-fn send(out: &mut impl Write, frame: &Frame) -> bool {
-    serde_json::to_writer(&mut *out, frame).is_ok()
-        && out.write_all(b"\n").is_ok()
-        && out.flush().is_ok()
+    // Returns only if the tool could not be started.
+    let error = std::process::Command::new(tool).args(&args[4..]).exec();
+    eprintln!("cannot start {tool}: {error}");
+    ExitCode::from(CONFINEMENT_FAILED)
 }

@@ -3,12 +3,14 @@
 use std::{sync::Arc, time::Duration};
 
 use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadId, UploadStatus};
-use tokio::{io::AsyncReadExt, time::Instant};
+use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    encoding, picture,
-    sandbox::{Failure, Sandbox, Step},
+    document, encoding,
+    ocr::Ocr,
+    picture,
+    sandbox::Sandbox,
     sniff::{sniff, Kind, SNIFF_LEN},
 };
 use crate::{
@@ -24,10 +26,12 @@ pub struct WorkerContext {
     pub blobs: Arc<dyn BlobStore>,
     pub job_timeout: Duration,
     pub sandbox: Sandbox,
+    /// How pages without text are read; `None` when OCR is off.
+    pub ocr: Option<Ocr>,
 }
 
 /// Why a job ended without `done`.
-enum JobError {
+pub(super) enum JobError {
     /// The upload failed; tell the world.
     Failed(ErrorBody),
     /// Cancelled, deleted or shut down: someone else already said what happened.
@@ -105,14 +109,14 @@ pub async fn process(
 }
 
 /// One run of one upload.
-struct Job<'a> {
-    context: &'a WorkerContext,
-    id: &'a UploadId,
+pub(super) struct Job<'a> {
+    pub context: &'a WorkerContext,
+    pub id: &'a UploadId,
     attempt: u32,
 }
 
 impl Job<'_> {
-    async fn record(&self, change: Change) -> Result<Upload, ChangeError> {
+    pub async fn record(&self, change: Change) -> Result<Upload, ChangeError> {
         let change = Change { attempt: Some(self.attempt), ..change };
         self.context.recorder.record(self.id, change).await
     }
@@ -164,7 +168,8 @@ async fn run(job: &Job<'_>, upload: Upload, cancel: &CancellationToken) -> Resul
         }
         Kind::Pdf => {
             let checkpoint = recorder.repo().pages_done(id).await?;
-            Some(extract_pdf(job, (head, reader), checkpoint, cancel).await?)
+            let first = Box::pin(std::io::Cursor::new(head).chain(reader));
+            Some(document::extract(job, first, checkpoint, cancel).await?)
         }
         Kind::Latin1Text => {
             utf8_copy(context, id, (head, reader)).await?;
@@ -295,72 +300,11 @@ async fn utf8_copy(
     Ok(settle(text, written).await?)
 }
 
-fn stage(stage: Stage, percent: u8) -> Change {
+pub(super) fn stage(stage: Stage, percent: u8) -> Change {
     Change {
         status: Some(UploadStatus::Processing),
         stage: Some(stage),
         percent: Some(percent),
         ..Change::default()
     }
-}
-
-/// Extracts a PDF's text in a sandboxed child, after page `checkpoint`, within the job's
-/// deadline. Each page's text is stored with the progress event announcing it, so a
-/// restart resumes after the last announced page.
-async fn extract_pdf(
-    job: &Job<'_>,
-    (head, rest): (Vec<u8>, BlobReader),
-    checkpoint: u32,
-    cancel: &CancellationToken,
-) -> Result<u32, JobError> {
-    let (context, id) = (job.context, job.id);
-    let deadline = Instant::now() + context.job_timeout;
-    // Dropped on every way out of here, which kills the child.
-    let mut extraction = context.sandbox.start(checkpoint, head, rest)?;
-    let received = async {
-        loop {
-            let page = match extraction.next().await {
-                Ok(Step::Page(page)) => page,
-                Ok(Step::Done(pages)) => return Ok(pages),
-                Err(failure) => return Err(failed(id, failure)),
-            };
-            let percent = Stage::Extracting.percent(u64::from(page.page), u64::from(page.pages));
-            let change = Change {
-                pages: Some(page.pages),
-                page: Some(page.page),
-                page_text: Some(page.text),
-                ..stage(Stage::Extracting, percent)
-            };
-            job.record(change).await?;
-        }
-    };
-    tokio::select! {
-        received = tokio::time::timeout_at(deadline, received) => received.unwrap_or_else(|_| {
-            Err(JobError::Failed(ErrorBody::new(
-                ErrorCode::Timeout,
-                format!("processing took longer than {} seconds", context.job_timeout.as_secs()),
-            )))
-        }),
-        _ = cancel.cancelled() => Err(JobError::Stopped),
-    }
-}
-
-/// What an extraction's failure means for the upload.
-fn failed(id: &UploadId, failure: Failure) -> JobError {
-    let error = match failure {
-        Failure::Encrypted => ErrorBody::new(
-            ErrorCode::Encrypted,
-            "this PDF is encrypted; upload a copy without a password",
-        ),
-        Failure::Corrupt(detail) => {
-            tracing::info!(upload = %id, %detail, "unreadable PDF");
-            ErrorBody::new(ErrorCode::Corrupt, "this PDF is damaged and cannot be read")
-        }
-        Failure::TooComplex(why) => {
-            tracing::warn!(upload = %id, why, "a PDF exceeded the extraction limits");
-            ErrorBody::new(ErrorCode::TooComplex, format!("this PDF cannot be read: {why}"))
-        }
-        Failure::Io(e) => return JobError::Io(e),
-    };
-    JobError::Failed(error)
 }

@@ -14,6 +14,7 @@ mod api;
 mod auth;
 mod cancel;
 mod corpus;
+mod extraction;
 mod fairness;
 mod fuzz_pdf;
 mod hostile;

@@ -40,7 +40,7 @@ impl TestServer {
     pub async fn serve(dir: tempfile::TempDir, state: AppState) -> Self {
         // The server's warnings and errors, shown with a failing test's output.
         let _ = tracing_subscriber::fmt()
-            .with_env_filter("warn,lopdf=error,uplink::error=error")
+            .with_env_filter("warn,uplink::error=error")
             .with_test_writer()
             .try_init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

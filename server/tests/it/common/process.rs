@@ -33,7 +33,7 @@ impl Process {
         let mut child = command
             .args(["--addr", "127.0.0.1:0", "--workers", "1", "--data-dir"])
             .arg(data_dir)
-            .env("RUST_LOG", "info,sqlx=warn,lopdf=error")
+            .env("RUST_LOG", "info,sqlx=warn")
             .env("NO_COLOR", "1")
             .env_remove("LEPTOS_OUTPUT_NAME")
             .stdout(Stdio::piped())

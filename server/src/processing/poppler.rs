@@ -1,0 +1,130 @@
+//! A PDF's text through poppler's own utilities, page by page, each run confined
+//! (`sandbox.rs`).
+//!
+//! poppler is the reference people compare with (what `pdftotext` gives is what they
+//! expect), and the engine chosen by measurement: see the README's extraction section.
+//! It runs as its own programs, so its licence (GPL) stays theirs. `pdfinfo` gives the
+//! page count first, so that every page's event can say "page n of N"; then one
+//! `pdftotext` writes the pages in order, each ended by a form feed, and each is reported
+//! as soon as its form feed arrives.
+
+use std::collections::BTreeSet;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+
+use super::{
+    bidi,
+    sandbox::{Failure, Running, Sandbox, Tool},
+};
+use crate::store::BlobReader;
+
+/// The longest text one page may have.
+const MAX_PAGE: u64 = 64 << 20;
+
+/// The most a listing (`pdfinfo`, `pdfimages -list`) may print.
+const MAX_LISTING: u64 = 16 << 20;
+
+/// The text of one page, 1-based.
+#[derive(Debug)]
+pub struct PageText {
+    pub page: u32,
+    pub pages: u32,
+    pub text: String,
+}
+
+/// The next thing an extraction has to say.
+#[derive(Debug)]
+pub enum Step {
+    Page(PageText),
+    /// The end; the document's page count.
+    Done(u32),
+}
+
+impl Sandbox {
+    /// The document's page count, from `pdfinfo`.
+    pub async fn page_count(&self, input: BlobReader) -> Result<u32, Failure> {
+        let listing = self.listing(Tool::PdfInfo, &["-".into()], input).await?;
+        let pages = listing
+            .lines()
+            .find_map(|line| line.strip_prefix("Pages:"))
+            .and_then(|count| count.trim().parse::<u32>().ok());
+        match pages {
+            Some(0) | None => Err(Failure::Corrupt("the document has no pages".into())),
+            Some(pages) => Ok(pages),
+        }
+    }
+
+    /// Starts extracting the text of the pages after `skip` (the checkpoint of a resumed
+    /// job) of a document of `pages` pages.
+    pub fn text(&self, input: BlobReader, skip: u32, pages: u32) -> std::io::Result<TextPages> {
+        let args = ["-enc", "UTF-8", "-f", &(skip + 1).to_string(), "-l", &pages.to_string()];
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.extend(["-".into(), "-".into()]);
+        let running = self.run(Tool::PdfToText, &args, input)?;
+        Ok(TextPages { running, next: skip + 1, pages })
+    }
+
+    /// The pages that draw at least one image, from `pdfimages -list`.
+    pub async fn pages_with_images(&self, input: BlobReader) -> Result<BTreeSet<u32>, Failure> {
+        let listing = self.listing(Tool::PdfImages, &["-list".into(), "-".into()], input).await?;
+        // Two lines of heading, then one row per image, its page first.
+        Ok(listing
+            .lines()
+            .skip(2)
+            .filter_map(|row| row.split_whitespace().next()?.parse().ok())
+            .collect())
+    }
+
+    /// A tool's whole output, once it has succeeded.
+    async fn listing(
+        &self,
+        tool: Tool,
+        args: &[String],
+        input: BlobReader,
+    ) -> Result<String, Failure> {
+        let mut running = self.run(tool, args, input).map_err(Failure::Io)?;
+        let mut out = Vec::new();
+        let stdout = running.stdout().map_err(Failure::Io)?;
+        let read = stdout.take(MAX_LISTING).read_to_end(&mut out).await;
+        read.map_err(Failure::Io)?;
+        running.finish().await?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+}
+
+/// A running `pdftotext`. Dropping it kills the tool.
+pub struct TextPages {
+    running: Running,
+    next: u32,
+    pages: u32,
+}
+
+impl TextPages {
+    /// The next page, or the end.
+    pub async fn next(&mut self) -> Result<Step, Failure> {
+        let mut page = Vec::new();
+        let stdout = self.running.stdout().map_err(Failure::Io)?;
+        let read = stdout.take(MAX_PAGE).read_until(b'\x0c', &mut page).await;
+        read.map_err(Failure::Io)?;
+        if page.last() == Some(&b'\x0c') {
+            page.pop();
+            if self.next > self.pages {
+                return Err(Failure::Corrupt("more pages than the document has".into()));
+            }
+            let text = bidi::logical_order(&String::from_utf8_lossy(&page));
+            let step = Step::Page(PageText { page: self.next, pages: self.pages, text });
+            self.next += 1;
+            return Ok(step);
+        }
+        if page.len() as u64 == MAX_PAGE {
+            return Err(Failure::TooComplex("a page's text is larger than 64 MiB"));
+        }
+        // The end of its output: it has finished, or failed part-way.
+        self.running.finish().await?;
+        if self.next <= self.pages {
+            let missing = format!("the text ended at page {} of {}", self.next - 1, self.pages);
+            return Err(Failure::Corrupt(missing));
+        }
+        Ok(Step::Done(self.pages))
+    }
+}
