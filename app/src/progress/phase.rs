@@ -141,6 +141,11 @@ fn server_phase(state: &ServerState) -> Shown {
                 (Stage::Extracting, Some(page), Some(pages)) => {
                     Some(format!("page {page} / {pages}"))
                 }
+                // Slow enough that the page it is on is the whole story.
+                (Stage::Ocr, Some(page), Some(pages)) => {
+                    let detail = format!("Reading page {page} of {pages} (OCR)");
+                    return Shown { detail, ..plain(Phase::Processing, "") };
+                }
                 _ => None,
             };
             Shown { page, ..plain(Phase::Processing, stage.label()) }
@@ -191,6 +196,13 @@ mod tests {
         assert_eq!(
             (p.phase, p.detail.as_str(), p.page.as_deref()),
             (Phase::Processing, "Extracting text", Some("page 3 / 7"))
+        );
+
+        let reading = server(UploadStatus::Processing, Stage::Ocr, Some(3));
+        let p = phase(&Sending::Finished, Some(&reading));
+        assert_eq!(
+            (p.phase, p.detail.as_str(), p.page.as_deref()),
+            (Phase::Processing, "Reading page 3 of 7 (OCR)", None)
         );
 
         let p = phase(&Sending::Sent { loaded: 512, total: 2048 }, None);

@@ -100,7 +100,7 @@ impl ServerState {
                 next.status = p.status;
                 next.stage = p.stage;
                 next.percent = p.percent;
-                if p.stage == Some(Stage::Extracting) {
+                if matches!(p.stage, Some(Stage::Extracting | Stage::Ocr)) {
                     next.page = p.page.or(next.page);
                 }
                 next.pages = p.pages.or(next.pages);
