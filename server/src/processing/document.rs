@@ -34,10 +34,7 @@ pub(super) async fn extract(
     let context = job.context;
     let deadline = Instant::now() + context.job_timeout;
     let work = async {
-        let pages = context.sandbox.page_count(first).await.map_err(|f| failed(job.id, f))?;
-        if checkpoint < pages {
-            extract_text(job, checkpoint, pages).await?;
-        }
+        let pages = extract_text(job, first, checkpoint).await?;
         if let Some(ocr) = &context.ocr {
             read_scans(job, ocr, pages).await?;
         }
@@ -59,14 +56,16 @@ async fn open(job: &Job<'_>) -> Result<BlobReader, JobError> {
     Ok(job.context.blobs.open(&BlobKey::Original(job.id.clone())).await?.0)
 }
 
-/// Every page after `checkpoint`, each recorded as it arrives. Dropping the extraction
-/// on any way out kills its tool.
-async fn extract_text(job: &Job<'_>, checkpoint: u32, pages: u32) -> Result<(), JobError> {
-    let mut extraction = job.context.sandbox.text(open(job).await?, checkpoint, pages)?;
+/// Every page after `checkpoint`, each recorded as it arrives; the page count. Dropping
+/// the extraction on any way out kills its tool.
+async fn extract_text(job: &Job<'_>, first: BlobReader, checkpoint: u32) -> Result<u32, JobError> {
+    let sandbox = &job.context.sandbox;
+    let extraction = sandbox.extract(first, open(job).await?, checkpoint).await;
+    let mut extraction = extraction.map_err(|f| failed(job.id, f))?;
     loop {
         let page = match extraction.next().await {
             Ok(Step::Page(page)) => page,
-            Ok(Step::Done(_)) => return Ok(()),
+            Ok(Step::Done(pages)) => return Ok(pages),
             Err(failure) => return Err(failed(job.id, failure)),
         };
         let percent = Stage::Extracting.percent(u64::from(page.page), u64::from(page.pages));

@@ -3,10 +3,10 @@
 //!
 //! poppler is the reference people compare with (what `pdftotext` gives is what they
 //! expect), and the engine chosen by measurement: see the README's extraction section.
-//! It runs as its own programs, so its licence (GPL) stays theirs. `pdfinfo` gives the
-//! page count first, so that every page's event can say "page n of N"; then one
-//! `pdftotext` writes the pages in order, each ended by a form feed, and each is reported
-//! as soon as its form feed arrives.
+//! It runs as its own programs, so its licence (GPL) stays theirs. One `pdftotext`
+//! writes the pages in order, each ended by a form feed, and each is reported as soon as
+//! its form feed arrives; `pdfinfo`, run beside it rather than before it (measured: the
+//! README's extraction section), gives the page count every page's event carries.
 
 use std::collections::BTreeSet;
 
@@ -42,7 +42,7 @@ pub enum Step {
 
 impl Sandbox {
     /// The document's page count, from `pdfinfo`.
-    pub async fn page_count(&self, input: BlobReader) -> Result<u32, Failure> {
+    async fn page_count(&self, input: BlobReader) -> Result<u32, Failure> {
         let listing = self.listing(Tool::PdfInfo, &["-".into()], input).await?;
         let pages = listing
             .lines()
@@ -55,12 +55,20 @@ impl Sandbox {
     }
 
     /// Starts extracting the text of the pages after `skip` (the checkpoint of a resumed
-    /// job) of a document of `pages` pages.
-    pub fn text(&self, input: BlobReader, skip: u32, pages: u32) -> std::io::Result<TextPages> {
-        let args = ["-enc", "UTF-8", "-f", &(skip + 1).to_string(), "-l", &pages.to_string()];
-        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        args.extend(["-".into(), "-".into()]);
-        let running = self.run(Tool::PdfToText, &args, input)?;
+    /// job), `pdftotext` reading `text` while `pdfinfo` counts the pages on `count`.
+    pub async fn extract(
+        &self,
+        count: BlobReader,
+        text: BlobReader,
+        skip: u32,
+    ) -> Result<TextPages, Failure> {
+        let args = ["-enc", "UTF-8", "-f", &(skip + 1).to_string(), "-", "-"];
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let running = self.run(Tool::PdfToText, &args, text).map_err(Failure::Io)?;
+        let pages = self.page_count(count).await?;
+        // A job resumed after its last page has nothing left to read (and pdftotext,
+        // asked to start past the end, would say so as an error).
+        let running = (skip < pages).then_some(running);
         Ok(TextPages { running, next: skip + 1, pages })
     }
 
@@ -94,16 +102,23 @@ impl Sandbox {
 
 /// A running `pdftotext`. Dropping it kills the tool.
 pub struct TextPages {
-    running: Running,
+    /// `None` when there is nothing to read.
+    running: Option<Running>,
     next: u32,
     pages: u32,
 }
 
 impl TextPages {
+    /// The document's page count.
+    pub fn pages(&self) -> u32 {
+        self.pages
+    }
+
     /// The next page, or the end.
     pub async fn next(&mut self) -> Result<Step, Failure> {
+        let Some(running) = self.running.as_mut() else { return Ok(Step::Done(self.pages)) };
         let mut page = Vec::new();
-        let stdout = self.running.stdout().map_err(Failure::Io)?;
+        let stdout = running.stdout().map_err(Failure::Io)?;
         let read = stdout.take(MAX_PAGE).read_until(b'\x0c', &mut page).await;
         read.map_err(Failure::Io)?;
         if page.last() == Some(&b'\x0c') {
@@ -120,7 +135,7 @@ impl TextPages {
             return Err(Failure::TooComplex("a page's text is larger than 64 MiB"));
         }
         // The end of its output: it has finished, or failed part-way.
-        self.running.finish().await?;
+        running.finish().await?;
         if self.next <= self.pages {
             let missing = format!("the text ended at page {} of {}", self.next - 1, self.pages);
             return Err(Failure::Corrupt(missing));

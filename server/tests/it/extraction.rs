@@ -24,8 +24,8 @@ fn input(bytes: &[u8]) -> BlobReader {
 /// The pages after `skip`, as a job extracts them.
 async fn extract(bytes: &[u8], skip: u32) -> Result<Vec<(u32, u32, String)>, Failure> {
     let sandbox = sandbox();
-    let pages = sandbox.page_count(input(bytes)).await?;
-    let mut extraction = sandbox.text(input(bytes), skip, pages).map_err(Failure::Io)?;
+    let mut extraction = sandbox.extract(input(bytes), input(bytes), skip).await?;
+    let pages = extraction.pages();
     let mut seen = Vec::new();
     loop {
         match extraction.next().await? {
@@ -52,6 +52,8 @@ async fn every_page_comes_in_order_and_a_resumed_job_starts_after_its_checkpoint
     }
     let resumed = extract(&fixtures::pdf(5), 3).await.unwrap();
     assert_eq!(resumed.iter().map(|p| p.0).collect::<Vec<_>>(), [4, 5]);
+    // Resumed after its last page: nothing left, and no error from asking for none.
+    assert!(extract(&fixtures::pdf(5), 5).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -77,8 +77,7 @@ fn mutate(mut bytes: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
 async fn extract(sandbox: &Sandbox, bytes: Vec<u8>) -> Result<Result<u32, Failure>, String> {
     let input = |bytes: &Vec<u8>| -> BlobReader { Box::pin(std::io::Cursor::new(bytes.clone())) };
     let run = async {
-        let pages = sandbox.page_count(input(&bytes)).await?;
-        let mut extraction = sandbox.text(input(&bytes), 0, pages).map_err(Failure::Io)?;
+        let mut extraction = sandbox.extract(input(&bytes), input(&bytes), 0).await?;
         let mut seen = 0;
         loop {
             match extraction.next().await? {
