@@ -9,14 +9,14 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version =
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test test-rust test-e2e test-release release-site bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium poppler clean-data
+.PHONY: run test test-rust test-e2e test-release release-site bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium processing-tools clean-data
 
 ## Serve the app on http://127.0.0.1:3000 with its data in ./data.
-run: tools
+run: tools processing-tools
 	UPLINK_DATA_DIR=$${UPLINK_DATA_DIR:-./data} cargo leptos serve
 
 ## Every test: Rust (unit, router, real listener) then Playwright in headless Chromium.
-test: tools chromium test-rust test-e2e
+test: tools chromium processing-tools test-rust test-e2e
 
 test-rust:
 	cargo test --workspace --locked
@@ -60,10 +60,21 @@ release: release-site
 release-site: tools
 	cargo leptos build --release
 
-## PDF extraction on the corpus against poppler's pdftotext (correctness per file,
-## then pages per second as a ratio).
-bench-extraction: poppler
-	cargo bench --locked -p server --features compare-engines --bench extraction
+## PDF extraction against poppler's pdftotext, word by word and in pages per second: on
+## the corpus in the repository, then on the PDF manuals of three of Debian's TeX Live
+## packages (about 2,850 pages, fetched once with apt-get download into target/).
+bench-extraction: processing-tools target/manuals/.stamp
+	cargo bench --locked -p server --bench extraction -- $(CURDIR)/target/manuals
+
+MANUAL_PACKAGES := texlive-fonts-recommended-doc texlive-xetex texlive-luatex
+
+target/manuals/.stamp:
+	rm -rf target/manuals && mkdir -p target/manuals/debs
+	cd target/manuals/debs && apt-get download $(MANUAL_PACKAGES)
+	for deb in target/manuals/debs/*.deb; do dpkg-deb -x "$$deb" target/manuals/unpacked; done
+	find target/manuals/unpacked -name '*.pdf' -exec mv -t target/manuals {} + 2>/dev/null || true
+	rm -rf target/manuals/debs target/manuals/unpacked
+	touch $@
 
 tools: wasm-target cargo-leptos wasm-bindgen npm
 
@@ -92,11 +103,16 @@ chromium:
 	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo || true); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }
 
-# Debian's poppler-utils: pdftotext, the reference the benchmark measures against.
-poppler:
-	@command -v pdftotext >/dev/null || { \
+# What the server runs, confined, to process files: poppler's utilities (the text of
+# PDFs, and pages drawn for OCR) with poppler-data's encodings for CJK fonts, the
+# standard PostScript fonts for PDFs that do not embed theirs, and Tesseract with English
+# (UPLINK_OCR_LANGS names more; each is tesseract-ocr-<lang>).
+PROCESSING_PACKAGES := poppler-utils poppler-data fonts-urw-base35 tesseract-ocr tesseract-ocr-eng
+
+processing-tools:
+	@dpkg -s $(PROCESSING_PACKAGES) >/dev/null 2>&1 || { \
 	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo || true); \
-	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends poppler-utils; }
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(PROCESSING_PACKAGES); }
 
 clean-data:
 	rm -rf data end2end/.data
