@@ -19,5 +19,6 @@ declare global {
     bars: Record<string, number[]>;
     /** Each card's `page x / y` labels, by file name. */
     pageLabels: Record<string, string[]>;
+    stages: Record<string, string[]>;
   }
 }

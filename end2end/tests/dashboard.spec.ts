@@ -1,7 +1,7 @@
 import { expect, test } from "./support/guard";
 import { readFile } from "node:fs/promises";
 
-import { makePdf, pageMarker } from "./support/pdf";
+import { makePdf, makeScan, pageMarker } from "./support/pdf";
 import { act, check, find } from "./support/dashboard";
 import { startRecording } from "./support/recorder";
 
@@ -59,6 +59,25 @@ test("uploads, processing and downloads all show live on one dashboard", async (
   const extracted = await (await request.get(`/api/uploads/${reportJson.id}/text`)).text();
   expect(extracted.split("\f")).toHaveLength(PAGES);
   expect(extracted).toContain(pageMarker(PAGES));
+});
+
+test("a scan is read by OCR page by page, and its card says which page", async ({ page }) => {
+  await act.register(page);
+  await startRecording(page);
+  const lines = (n: number) => [`Scanned letter, page ${n}`, "Every page was read from its picture."];
+  const scan = makeScan([lines(1), lines(2), lines(3)]);
+  await find.fileInput(page).setInputFiles([{ name: "scan.pdf", mimeType: "application/pdf", buffer: scan }]);
+
+  const card = find.card(page, "scan.pdf");
+  await expect(card).toHaveAttribute("data-status", "done");
+  await expect(card.locator(".stage")).toHaveText("Done: 3 pages");
+  const reading = (await check.stages(page, "scan.pdf")).filter((s) => s.endsWith("(OCR)"));
+  expect(reading).toEqual([1, 2, 3].map((n) => `Reading page ${n} of 3 (OCR)`));
+
+  const [upload] = await (await page.request.get("/api/uploads")).json();
+  const text = await (await page.request.get(`/api/uploads/${upload.id}/text`)).text();
+  expect(text.split("\f")).toHaveLength(3);
+  expect(text).toContain("Scanned letter, page 3");
 });
 
 test("a reload shows the true state, rendered by the server", async ({ page }) => {

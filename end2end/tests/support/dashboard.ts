@@ -55,4 +55,8 @@ export const check = {
   async pageLabels(page: Page, filename: string): Promise<string[]> {
     return (await recorded(page)).pageLabels[filename] ?? [];
   },
+  /** Every text the card's stage line showed, in order. */
+  async stages(page: Page, filename: string): Promise<string[]> {
+    return (await recorded(page)).stages[filename] ?? [];
+  },
 };

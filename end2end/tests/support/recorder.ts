@@ -1,12 +1,12 @@
 // Watching the page as a person would, however briefly something shows: every distinct
-// connection state, bar value and page label (one MutationObserver), and how responsive
+// connection state, bar value, page label and stage (one MutationObserver), and how responsive
 // the page stays (long tasks and frame gaps).
 import type { Page } from "@playwright/test";
 
 /** Starts recording; what each watched thing shows now is its first value. */
 export async function startRecording(page: Page): Promise<void> {
   await page.evaluate(() => {
-    const recorded: Recorded = { connection: [], bars: {}, pageLabels: {} };
+    const recorded: Recorded = { connection: [], bars: {}, pageLabels: {}, stages: {} };
     window.recorded = recorded;
     const note = <T>(list: T[], value: T) => {
       if (list[list.length - 1] !== value) list.push(value);
@@ -19,6 +19,8 @@ export async function startRecording(page: Page): Promise<void> {
         if (bar) note((recorded.bars[name] ??= []), Number(bar.getAttribute("value") ?? bar.value));
         const label = card.querySelector(".page")?.textContent;
         if (label) note((recorded.pageLabels[name] ??= []), label);
+        const stage = card.querySelector(".stage")?.textContent;
+        if (stage) note((recorded.stages[name] ??= []), stage);
       }
     };
     look();
