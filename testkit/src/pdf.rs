@@ -24,7 +24,6 @@ pub fn document(pages: u32, lines: u32) -> Vec<u8> {
     let font = doc.add_object(dictionary! {
         "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
     });
-    let resources = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font } });
     let kids: Vec<Object> = (1..=pages)
         .map(|page| {
             let contents = doc.add_object(Stream::new(dictionary! {}, page_text(page, lines)));
@@ -34,21 +33,7 @@ pub fn document(pages: u32, lines: u32) -> Vec<u8> {
             .into()
         })
         .collect();
-    doc.objects.insert(
-        tree,
-        Object::Dictionary(dictionary! {
-            "Type" => "Pages",
-            "Kids" => kids,
-            "Count" => pages,
-            "Resources" => resources,
-            "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
-        }),
-    );
-    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => tree });
-    doc.trailer.set("Root", catalog);
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).expect("writing to memory cannot fail");
-    bytes
+    finish(doc, tree, kids, dictionary! { "Font" => dictionary! { "F1" => font } })
 }
 
 fn page_text(page: u32, lines: u32) -> Vec<u8> {
