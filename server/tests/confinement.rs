@@ -103,6 +103,10 @@ fn probe(args: &[String]) -> ExitCode {
         "start_a_thread": errno(std::thread::Builder::new().spawn(|| ())),
         "capabilities": capabilities.effective.bits() | capabilities.permitted.bits(),
         "tcp_connect": errno(std::net::TcpStream::connect("127.0.0.1:9")),
+        "file_in_memory": errno(
+            rustix::fs::memfd_create("escape", rustix::fs::MemfdFlags::empty())
+                .map_err(std::io::Error::from)
+        ),
         "udp_socket": errno(std::net::UdpSocket::bind("127.0.0.1:0")),
         // Refused by seccomp: no new process.
         "run_program": errno(Command::new("/bin/true").status()),
@@ -195,6 +199,8 @@ async fn every_escape_is_refused_inside_the_child() {
         "tcp_connect": eperm,
         "udp_socket": eperm,
         "run_program": eperm,
+        // seccomp: no file without a path to execute.
+        "file_in_memory": eperm,
         "rlimit_cpu": CPU_SECS,
         "rlimit_data": MEMORY,
         "rlimit_fsize": 0,

@@ -178,18 +178,21 @@ impl Config {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 
-    /// How processing tools are started. Fails if poppler's are not installed.
+    /// How processing tools are started. Fails if poppler's are not installed, or if they
+    /// cannot be confined here.
     pub fn sandbox(&self) -> std::io::Result<crate::processing::Sandbox> {
         let program = match &self.extractor {
             Some(program) => program.clone(),
             None => std::env::current_exe()?,
         };
         crate::processing::Tool::check_poppler()?;
-        Ok(crate::processing::Sandbox {
+        let sandbox = crate::processing::Sandbox {
             program,
             memory: self.extract_memory_mib.max(64) << 20,
             cpu_secs: self.job_timeout.as_secs().max(1),
-        })
+        };
+        sandbox.check()?;
+        Ok(sandbox)
     }
 
     /// How scans are read, or `None` with OCR off. Fails if Tesseract or one of the

@@ -17,12 +17,13 @@
 //!   writing nothing, and no TCP;
 //! - a seccomp filter: `socket`, `connect`, new processes or threads, opening files for
 //!   writing, changing files by path, signals to other processes, reaching another
-//!   process's memory, io_uring and the calls only root could make fail with `EPERM`, for
-//!   the x32 ABI too. `execve` is allowed (the child must start its tool), and Landlock
-//!   bounds it to the granted programs.
+//!   process's memory, files in memory (`memfd_create`), `execveat`, io_uring and the
+//!   calls only root could make fail with `EPERM`, for the x32 ABI too. `execve` is
+//!   allowed (the child must start its tool), and Landlock bounds it to the granted
+//!   programs.
 //!
-//! Landlock needs Linux 5.13; where the kernel lacks it the child says so (the server
-//! logs it once) and runs with the other layers.
+//! Landlock needs Linux 5.13; where the kernel lacks it, no tool runs (`sandbox.rs`):
+//! without it nothing would keep a tool from reading the data directory.
 
 use std::{collections::BTreeMap, io, path::PathBuf};
 
@@ -93,7 +94,10 @@ pub fn confine(parent: u32, limits: Limits, reach: &Reach) -> io::Result<Confine
     // grows) but not the executable's own mapped code, so the cap means the same for a
     // 250 MB debug build as for a release one.
     set_limit(rlimit::Resource::DATA, limits.memory)?;
-    set_limit(rlimit::Resource::CPU, limits.cpu_secs.max(1))?;
+    // The hard limit a second above the soft one: at the soft limit the kernel sends
+    // SIGXCPU, which says why; at a hard limit equal to it, SIGKILL, which does not.
+    let cpu = limits.cpu_secs.max(1);
+    rlimit::Resource::CPU.set(cpu, cpu + 1)?;
     set_limit(rlimit::Resource::FSIZE, 0)?;
     set_limit(rlimit::Resource::NPROC, 0)?;
     // Nothing a server running as root could do: no capabilities at all.
@@ -190,6 +194,10 @@ fn denied_calls() -> Result<BTreeMap<i64, Vec<SeccompRule>>, seccompiler::Backen
         (libc::SYS_socket, vec![]),
         (libc::SYS_socketpair, vec![]),
         (libc::SYS_connect, vec![]),
+        // A file in memory has no path for Landlock to judge: executing one would get
+        // round the list of programs. And `execveat` executes by descriptor.
+        (libc::SYS_memfd_create, vec![]),
+        (libc::SYS_execveat, vec![]),
         (libc::SYS_openat, writing(2)?),
         // Its flags are in a struct the filter cannot read.
         (libc::SYS_openat2, vec![]),

@@ -82,14 +82,25 @@ impl Tool {
     }
 }
 
-/// What every tool may read and run: the tools, their libraries and the loader, and the
-/// system's data files they use (poppler's encodings, fonts for rendering, Tesseract's
-/// language models). Nothing that holds a secret or a user's data.
+/// What every tool may read and run: the tools and the dynamic loader (executed), their
+/// libraries (read: the loader maps them, which Landlock does not count as executing),
+/// and the system's data files they use (poppler's encodings, fonts for rendering,
+/// Tesseract's language models). Nothing that holds a secret or a user's data.
 pub fn reach() -> Reach {
-    let libraries = ["/usr/lib", "/usr/lib64", "/lib", "/lib64"];
+    // Where each architecture's loader is; those that exist here are granted.
+    let loaders = [
+        "/lib64/ld-linux-x86-64.so.2",
+        "/lib/ld-linux-aarch64.so.1",
+        "/lib/ld-linux-armhf.so.3",
+        "/lib/ld-linux.so.2",
+    ];
     let mut execute: Vec<PathBuf> = Tool::ALL.iter().map(|tool| tool.path().into()).collect();
-    execute.extend(libraries.iter().map(PathBuf::from));
+    execute.extend(loaders.iter().map(PathBuf::from));
     let read = [
+        "/usr/lib",
+        "/usr/lib64",
+        "/lib",
+        "/lib64",
         "/etc/ld.so.cache",
         "/etc/fonts",
         "/usr/share/fonts",
@@ -132,6 +143,27 @@ pub struct Running {
 }
 
 impl Sandbox {
+    /// Runs one confined tool to its end (`pdfinfo -v`), so a machine where tools cannot
+    /// be confined (no Landlock, say) is found at start-up, not on every PDF.
+    pub fn check(&self) -> io::Result<()> {
+        let parent = std::process::id().to_string();
+        let output = std::process::Command::new(&self.program)
+            .args([CHILD_COMMAND, &self.memory.to_string(), &self.cpu_secs.to_string(), &parent])
+            .args([Tool::PdfInfo.path(), "-v"])
+            .env_clear()
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(io::Error::other(format!(
+            "processing tools cannot be confined here: {}",
+            stderr.trim()
+        )))
+    }
+
     /// How a confined `tool` is started with `args`, with its three pipes. (Public for
     /// the confinement test, which starts a child of its own this same way.)
     ///
@@ -202,48 +234,48 @@ impl Running {
     }
 
     /// Waits for the tool to exit: `Ok` if it succeeded, otherwise what its exit status
-    /// and its stderr say went wrong.
+    /// and its stderr say went wrong. A tool that read a file cut short because the
+    /// server failed to read the stored bytes is the server's failure, however it ended.
     pub async fn finish(&mut self) -> Result<(), Failure> {
         let status = self.child.wait().await.map_err(Failure::Io)?;
         let stderr = match self.stderr.take() {
             Some(task) => task.await.unwrap_or_default(),
             None => Vec::new(),
         };
+        if let Some(feeding) = self.feeding.take() {
+            match feeding.await {
+                // A tool that had read all it needed may close its stdin early.
+                Ok(Err(e)) if e.kind() != io::ErrorKind::BrokenPipe => return Err(Failure::Io(e)),
+                _ => {}
+            }
+        }
         if status.success() {
             return Ok(());
         }
         let stderr = String::from_utf8_lossy(&stderr);
-        let failure = if status.code() == Some(CONFINEMENT_FAILED.into()) {
+        // Whole lines the tools themselves print: a file can get its own words into
+        // poppler's complaints, but not at the start of a line.
+        let said = |line: &str| stderr.lines().any(|l| l.starts_with(line));
+        Err(if status.code() == Some(CONFINEMENT_FAILED.into()) {
             // Not the file's fault: every run would fail the same way.
             let error = format!("a processing tool could not be confined: {}", stderr.trim());
             Failure::Io(io::Error::other(error))
-        } else if stderr.contains("Incorrect password") {
+        } else if said("Command Line Error: Incorrect password") {
             Failure::Encrypted
-        } else if stderr.contains("bad_alloc") || stderr.contains("Out of memory") {
+        } else if said("terminate called after throwing an instance of 'std::bad_alloc'")
+            || said("Out of memory")
+        {
             Failure::TooComplex("it needs more memory than extraction is allowed")
         } else if status.signal() == Some(libc::SIGSEGV) {
             // What poppler's recursion limits miss ends as a stack overflow.
             Failure::TooComplex("it is nested too deeply")
-        } else if status.signal() == Some(libc::SIGXCPU) {
+        } else if matches!(status.signal(), Some(libc::SIGXCPU | libc::SIGKILL)) {
+            // The CPU cap: its soft limit signals, its hard one a second later kills.
             Failure::TooComplex("it needs more time than extraction is allowed")
         } else {
             let last = stderr.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("");
             Failure::Corrupt(format!("{status}: {last}"))
-        };
-        Err(self.unless_unfed(failure).await)
-    }
-
-    /// A tool that saw a truncated file says it is damaged; if that is because the
-    /// server failed reading the stored bytes, the server's error is the truth.
-    async fn unless_unfed(&mut self, failure: Failure) -> Failure {
-        if !matches!(failure, Failure::Corrupt(_)) {
-            return failure;
-        }
-        let Some(feeding) = self.feeding.take() else { return failure };
-        match feeding.await {
-            Ok(Err(e)) if e.kind() != io::ErrorKind::BrokenPipe => Failure::Io(e),
-            _ => failure,
-        }
+        })
     }
 }
 
@@ -322,8 +354,16 @@ pub fn run_child(args: &[String]) -> ExitCode {
     };
     match confined.landlock {
         Enforced::Fully => {}
+        // Reading and executing are restricted from Landlock's first version on.
         Enforced::Partly => eprintln!("{PARTLY_CONFINED}only part of it (an older kernel)"),
-        Enforced::Not => eprintln!("{PARTLY_CONFINED}none (the kernel has none)"),
+        // Then nothing keeps a tool from reading the data directory: no tool runs.
+        Enforced::Not => {
+            eprintln!(
+                "this kernel has no Landlock (Linux 5.13 or later, with `landlock` in its \
+                 `lsm=` list), so processing tools cannot be kept from the server's files"
+            );
+            return ExitCode::from(CONFINEMENT_FAILED);
+        }
     }
     // Returns only if the tool could not be started.
     let error = std::process::Command::new(tool).args(&args[4..]).exec();
