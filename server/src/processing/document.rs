@@ -1,6 +1,7 @@
 //! A PDF's job: its text page by page (`extracting`), then OCR for the pages that have
 //! none but an image (`ocr`), each page stored with the event that announces it, all
-//! within the job's deadline.
+//! within the job's deadline. Text that cannot be extracted in time fails the upload;
+//! OCR that runs out of time stops, and the pages it did not reach keep what they had.
 //!
 //! Every pass reads the stored file again from the blob store, so the server never holds
 //! it: the page count, the text, the list of images, and each page drawn for OCR.
@@ -33,22 +34,23 @@ pub(super) async fn extract(
 ) -> Result<u32, JobError> {
     let context = job.context;
     let deadline = Instant::now() + context.job_timeout;
-    let work = async {
-        let pages = extract_text(job, first, checkpoint).await?;
-        if let Some(ocr) = &context.ocr {
-            read_scans(job, ocr, pages).await?;
-        }
-        Ok(pages)
-    };
-    tokio::select! {
-        done = tokio::time::timeout_at(deadline, work) => done.unwrap_or_else(|_| {
+    let text = tokio::time::timeout_at(deadline, extract_text(job, first, checkpoint));
+    let pages = tokio::select! {
+        done = text => done.unwrap_or_else(|_| {
             Err(JobError::Failed(ErrorBody::new(
                 ErrorCode::Timeout,
                 format!("processing took longer than {} seconds", context.job_timeout.as_secs()),
             )))
-        }),
-        _ = cancel.cancelled() => Err(JobError::Stopped),
+        })?,
+        _ = cancel.cancelled() => return Err(JobError::Stopped),
+    };
+    if let Some(ocr) = &context.ocr {
+        tokio::select! {
+            read = read_scans(job, ocr, pages, deadline) => read?,
+            _ = cancel.cancelled() => return Err(JobError::Stopped),
+        }
     }
+    Ok(pages)
 }
 
 /// The stored file, read from its start.
@@ -81,39 +83,58 @@ async fn extract_text(job: &Job<'_>, first: BlobReader, checkpoint: u32) -> Resu
 
 /// OCR for each page whose stored text is scant and that draws an image: a scan. Found
 /// from the stored texts, so a job resumed after a restart picks up where it was (a page
-/// already read has its text now).
-async fn read_scans(job: &Job<'_>, ocr: &Ocr, pages: u32) -> Result<(), JobError> {
+/// already read has its text now). Stops at `deadline`, saying so.
+async fn read_scans(
+    job: &Job<'_>,
+    ocr: &Ocr,
+    pages: u32,
+    deadline: Instant,
+) -> Result<(), JobError> {
     let repo = job.context.recorder.repo();
     let mut scant = Vec::new();
     let mut after = 0;
     loop {
         let batch = repo.page_texts(job.id, after, BATCH).await?;
         let Some(&(last, _)) = batch.last() else { break };
-        scant.extend(batch.iter().filter(|(_, text)| ocr::is_scant(text)).map(|(page, _)| *page));
+        scant.extend(batch.into_iter().filter(|(_, text)| ocr::is_scant(text)));
         after = last;
     }
     if scant.is_empty() {
         return Ok(());
     }
     let sandbox = &job.context.sandbox;
-    let images =
-        sandbox.pages_with_images(open(job).await?).await.map_err(|f| failed(job.id, f))?;
-    scant.retain(|page| images.contains(page));
+    let listed = tokio::time::timeout_at(deadline, sandbox.pages_with_images(open(job).await?));
+    let images = match listed.await {
+        Ok(Ok(images)) => images,
+        Ok(Err(Failure::Io(e))) => return Err(JobError::Io(e)),
+        // The text is there; without the list of images there is only no OCR.
+        Ok(Err(failure)) => {
+            tracing::warn!(upload = %job.id, ?failure, "could not list a PDF's images; no OCR");
+            return Ok(());
+        }
+        Err(_) => return stopped(job, scant.len()).await,
+    };
+    scant.retain(|(page, _)| images.contains(page));
     let total = scant.len() as u64;
-    for (done, page) in (1..).zip(scant) {
-        let text = match sandbox.read_page(ocr, open(job).await?, page).await {
-            Ok(Some(text)) => Some(text),
-            Ok(None) => {
+    for (done, (page, before)) in (1..).zip(scant) {
+        let read =
+            tokio::time::timeout_at(deadline, sandbox.read_page(ocr, open(job).await?, page));
+        let text = match read.await {
+            Err(_) => return stopped(job, (total - done + 1) as usize).await,
+            Ok(Ok(Some(text))) => Some(text),
+            Ok(Ok(None)) => {
                 tracing::warn!(upload = %job.id, page, "OCR took too long; the page has no text");
                 None
             }
-            Err(Failure::Io(e)) => return Err(JobError::Io(e)),
-            // One page the tools cannot read leaves that page without text, not the file.
-            Err(failure) => {
+            Ok(Err(Failure::Io(e))) => return Err(JobError::Io(e)),
+            // One page the tools cannot read leaves that page as it was, not the file.
+            Ok(Err(failure)) => {
                 tracing::warn!(upload = %job.id, page, ?failure, "OCR failed on a page");
                 None
             }
         };
+        // A page number or a stamp that OCR read worse stays as extracted.
+        let text = text.filter(|text| letters(text) > letters(&before));
         let change = Change {
             pages: Some(pages),
             page: Some(page),
@@ -122,6 +143,23 @@ async fn read_scans(job: &Job<'_>, ocr: &Ocr, pages: u32) -> Result<(), JobError
         };
         job.record(change).await?;
     }
+    Ok(())
+}
+
+fn letters(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// OCR reached the job's time limit with `left` pages unread: the upload goes on to
+/// `done` with the text it has, and its events say what was left.
+async fn stopped(job: &Job<'_>, left: usize) -> Result<(), JobError> {
+    let seconds = job.context.job_timeout.as_secs();
+    let message = format!(
+        "OCR stopped at the {seconds} s time limit; {left} scanned pages were left without text"
+    );
+    tracing::warn!(upload = %job.id, left, "OCR stopped at the job's time limit");
+    let change = Change { message: Some(message), ..stage(Stage::Ocr, Stage::Ocr.band().1) };
+    job.record(change).await?;
     Ok(())
 }
 

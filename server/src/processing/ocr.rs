@@ -45,8 +45,11 @@ impl Ocr {
                 format!("UPLINK_OCR_LANGS is `+`-joined language names, not {:?}", self.langs);
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, error));
         }
-        let listed =
-            std::process::Command::new(Tool::Tesseract.path()).arg("--list-langs").output();
+        // With the environment the confined runs have, so both see the same languages.
+        let listed = std::process::Command::new(Tool::Tesseract.path())
+            .arg("--list-langs")
+            .env_clear()
+            .output();
         let listed = listed.map_err(|e| {
             std::io::Error::new(
                 e.kind(),
@@ -87,9 +90,12 @@ impl Sandbox {
             self.run_after(Tool::Tesseract, &read, &mut drawing).map_err(Failure::Io)?;
         let work = async {
             let mut text = Vec::new();
-            let got =
-                reading.stdout().map_err(Failure::Io)?.take(MAX_TEXT).read_to_end(&mut text).await;
-            got.map_err(Failure::Io)?;
+            let stdout = reading.stdout().map_err(Failure::Io)?;
+            stdout.take(MAX_TEXT + 1).read_to_end(&mut text).await.map_err(Failure::Io)?;
+            // Past the cap Tesseract would wait on a full pipe; dropping it kills it.
+            if text.len() as u64 > MAX_TEXT {
+                return Err(Failure::TooComplex("OCR read more than 4 MiB of text on one page"));
+            }
             drawing.finish().await?;
             reading.finish().await?;
             Ok(String::from_utf8_lossy(&text).trim_end().to_owned())

@@ -44,9 +44,11 @@ impl Sandbox {
     /// The document's page count, from `pdfinfo`.
     async fn page_count(&self, input: BlobReader) -> Result<u32, Failure> {
         let listing = self.listing(Tool::PdfInfo, &["-".into()], input).await?;
+        // The last such line: the document's own strings (its title, say) come before it.
         let pages = listing
             .lines()
-            .find_map(|line| line.strip_prefix("Pages:"))
+            .filter_map(|line| line.strip_prefix("Pages:"))
+            .last()
             .and_then(|count| count.trim().parse::<u32>().ok());
         match pages {
             Some(0) | None => Err(Failure::Corrupt("the document has no pages".into())),
@@ -93,8 +95,12 @@ impl Sandbox {
         let mut running = self.run(tool, args, input).map_err(Failure::Io)?;
         let mut out = Vec::new();
         let stdout = running.stdout().map_err(Failure::Io)?;
-        let read = stdout.take(MAX_LISTING).read_to_end(&mut out).await;
+        let read = stdout.take(MAX_LISTING + 1).read_to_end(&mut out).await;
         read.map_err(Failure::Io)?;
+        // Past the cap the tool would wait on a full pipe for good; dropping it kills it.
+        if out.len() as u64 > MAX_LISTING {
+            return Err(Failure::TooComplex("it lists more than 16 MiB of its contents"));
+        }
         running.finish().await?;
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
