@@ -5,7 +5,10 @@
 //! before they read the answer. If the server closes with their bytes still arriving,
 //! its kernel resets the connection, and the client sees a broken pipe instead of the
 //! JSON error the server wrote. So, like nginx's `lingering_close`, the rest of such a
-//! body is read and thrown away, for a bounded time and size, while the answer goes out.
+//! body is read and thrown away, for a bounded time and size, while the answer goes out:
+//! 30 s at most, 5 s at most between reads (nginx's `lingering_time` and
+//! `lingering_timeout`), and for at most [`AT_ONCE`] bodies at once: past that, the
+//! connection is closed as before.
 //!
 //! The body is only read on if the handler had started reading it: a client that sent
 //! `Expect: 100-continue` and was refused before then has sent nothing, and must not be
@@ -22,8 +25,15 @@ use axum::body::{Body, BodyDataStream, Bytes};
 use futures_util::{Stream, StreamExt};
 
 /// How long the rest of an answered body is read at most: nginx's `lingering_time`.
-/// A client slower than the minimum pace is cut sooner by the pace guard.
 const LINGER: Duration = Duration::from_secs(30);
+
+/// The longest wait for the next bytes: nginx's `lingering_timeout`.
+const LINGER_IDLE: Duration = Duration::from_secs(5);
+
+/// Bodies read on at once, whoever sent them: what refused uploads may cost the server.
+const AT_ONCE: usize = 64;
+
+static LINGERING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(AT_ONCE);
 
 #[derive(Default)]
 struct Shared {
@@ -69,10 +79,13 @@ impl Rest {
         let started = shared.started;
         let Some(mut body) = shared.body.take().filter(|_| started) else { return };
         drop(shared);
+        let Ok(permit) = LINGERING.try_acquire() else { return };
         tokio::spawn(async move {
+            let _permit = permit;
             let mut read = 0u64;
             let rest = async {
-                while let Some(Ok(chunk)) = body.next().await {
+                while let Ok(Some(Ok(chunk))) = tokio::time::timeout(LINGER_IDLE, body.next()).await
+                {
                     read += chunk.len() as u64;
                     if read > limit {
                         break;
