@@ -17,8 +17,9 @@ const HOSTILE: &[(&str, &str)] = &[
     // One string literal that inflates to 256 MiB: the extraction's memory cap stops it.
     ("string-bomb.pdf", "too_complex"),
     // A content stream that inflates to 1 GiB of spaces: poppler inflates as it reads,
-    // in little memory, so the job's time limit stops it.
-    ("bomb-1gib.pdf", "timeout"),
+    // in little memory, so the job's time limit stops it (here; a machine fast enough to
+    // read 1 GiB in 3 s finishes it: `done`, within the limit, is as good).
+    ("bomb-1gib.pdf", "timeout|done"),
     // Nesting 200,000 deep: poppler's parser stops at its own depth limit. In the
     // catalog that leaves no document; in a page's content, a page without text.
     ("nested-dicts.pdf", "corrupt"),
@@ -76,6 +77,10 @@ async fn every_hostile_pdf_fails_with_its_code_and_the_others_finish() {
         let upload = get_json(&user.client, server.url(&format!("/api/uploads/{id}"))).await;
         match HOSTILE.iter().find(|(hostile, _)| hostile == name) {
             Some((_, "done")) => assert_eq!(last.name(), "done", "{name}: {}", last.data),
+            Some((_, "timeout|done")) => {
+                let ended = last.json()["code"].as_str().unwrap_or(last.name()).to_owned();
+                assert!(["timeout", "done"].contains(&ended.as_str()), "{name}: {}", last.data);
+            }
             Some((_, code)) => {
                 assert_eq!(last.name(), "error", "{name} failed: {upload}");
                 assert_eq!(last.json()["code"], *code, "{name}: {}", last.data);

@@ -10,7 +10,7 @@ use common::{
 };
 use reqwest::header;
 use testkit::pdf as fixtures;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// Checks the invariants of one upload's stream and returns its named events.
 fn check_upload_stream(events: &[Sse]) -> Vec<&Sse> {
@@ -246,11 +246,11 @@ async fn an_upload_refused_part_way_through_its_body_still_gets_its_answer() {
     let (content_type, body) = multipart("file", "tool.exe", &vec![b'x'; 32 << 20]);
     let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let head = common::upload_head(&server, &content_type, body.len());
+    let head = head.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");
     socket.write_all(head.as_bytes()).await.unwrap();
     socket.write_all(&body).await.expect("the server reads the rest of the body");
-    let mut answer = vec![0; 4096];
-    let read = socket.read(&mut answer).await.expect("the answer arrives, not a reset");
-    let (status, error) = common::raw::status_and_json(&answer[..read]);
-    assert_eq!(status, 415, "{}", String::from_utf8_lossy(&answer[..read]));
+    let answer = common::raw::read_until_closed(&mut socket).await;
+    let (status, error) = common::raw::status_and_json(&answer);
+    assert_eq!(status, 415, "{}", String::from_utf8_lossy(&answer));
     assert_eq!(error["code"], "unsupported_type", "{error}");
 }
