@@ -1,13 +1,13 @@
 import { expect, test } from "./support/guard";
 
-import { makePdf } from "./support/pdf";
+import { makeSlowPdf } from "./support/pdf";
 import { act, find } from "./support/dashboard";
 import { recorded, startRecording } from "./support/recorder";
 
 test("a card's Cancel stops its job and Delete removes it", async ({ page }) => {
   await act.register(page);
   await find.fileInput(page).setInputFiles([
-    { name: "long.pdf", mimeType: "application/pdf", buffer: makePdf(3000) },
+    { name: "long.pdf", mimeType: "application/pdf", buffer: makeSlowPdf(3000) },
     { name: "short.txt", mimeType: "text/plain", buffer: Buffer.from("short\n") },
   ]);
 
@@ -36,7 +36,7 @@ test("Retry runs a cancelled job again, from a fresh bar to done", async ({ page
   test.setTimeout(180_000);
   await act.register(page);
   await find.fileInput(page).setInputFiles([
-    { name: "again.pdf", mimeType: "application/pdf", buffer: makePdf(3000) },
+    { name: "again.pdf", mimeType: "application/pdf", buffer: makeSlowPdf(3000) },
   ]);
   const card = find.card(page, "again.pdf");
   await expect(card.locator(".page")).toHaveText(/^page \d+ \/ 3000$/);

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 
 import { expect, test } from "./support/guard";
-import { makePdf, pageMarker } from "./support/pdf";
+import { makePdf, makeSlowPdf, pageMarker } from "./support/pdf";
 import { act, find } from "./support/dashboard";
 
 test("Cancel while sending cuts the request, and Retry sends the file again", async ({ page }) => {
@@ -114,7 +114,7 @@ test("the main actions work from the keyboard alone, with the focus always visib
   // Choose files: the picker opens with Enter.
   await tabTo(page, find.fileInput(page));
   const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
-  await chooser.setFiles([{ name: "keys.pdf", mimeType: "application/pdf", buffer: makePdf(3000) }]);
+  await chooser.setFiles([{ name: "keys.pdf", mimeType: "application/pdf", buffer: makeSlowPdf(3000) }]);
   const card = find.card(page, "keys.pdf");
   await expect(card.locator(".page")).toHaveText(/^page \d+ \/ 3000$/);
   // Processing shows its speed in pages per second.

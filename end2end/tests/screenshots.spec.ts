@@ -3,7 +3,7 @@
 import path from "node:path";
 
 import { expect, test } from "./support/guard";
-import { makePdf } from "./support/pdf";
+import { makePdf, makeSlowPdf } from "./support/pdf";
 import { act, find } from "./support/dashboard";
 
 const OUT = path.resolve(__dirname, "../../docs/screenshots");
@@ -28,7 +28,7 @@ test("README screenshots: the dashboard in flight and a detail page", async ({ p
   await expect(find.card(page, "scan-damaged.pdf")).toHaveAttribute("data-status", "failed");
   // Then a long one, caught mid-extraction with its speed showing.
   await find.fileInput(page).setInputFiles([
-    { name: "annual-archive.pdf", mimeType: "application/pdf", buffer: makePdf(3000) },
+    { name: "annual-archive.pdf", mimeType: "application/pdf", buffer: makeSlowPdf(3000) },
   ]);
   const long = find.card(page, "annual-archive.pdf");
   await expect(long.locator(".speed")).toHaveText(/pages\/s/);

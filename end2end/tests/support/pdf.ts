@@ -8,20 +8,35 @@ export function pageMarker(n: number): string {
 }
 
 export function makePdf(pages: number): Buffer {
-  return textPdf(Array.from({ length: pages }, (_, i) => [pageMarker(i + 1), "The quick brown fox."]));
+  return textPdf(markedPages(pages));
 }
 
-/** A PDF whose page n has the lines `pages[n - 1]`, set in Helvetica. */
-function textPdf(pages: string[][]): Buffer {
-  // 1: catalog, 2: pages, 3: font, then a content stream and a page per page.
+/**
+ * Like [`makePdf`], but each page also runs 20,000 operators that draw nothing (one
+ * content stream all pages share): poppler takes about 5 ms a page, so a 3,000-page file
+ * is still being read 15 s later, long enough to click Cancel while its job runs.
+ */
+export function makeSlowPdf(pages: number): Buffer {
+  return textPdf(markedPages(pages), "q Q ".repeat(20_000));
+}
+
+function markedPages(pages: number): string[][] {
+  return Array.from({ length: pages }, (_, i) => [pageMarker(i + 1), "The quick brown fox."]);
+}
+
+/** A PDF whose page n has the lines `pages[n - 1]`, set in Helvetica, then `shared`. */
+function textPdf(pages: string[][], shared = ""): Buffer {
+  // 1: catalog, 2: pages, 3: font, 4: the shared content, then a content stream and a
+  // page per page.
   const body: (string | Buffer)[] = [];
   const kids: string[] = [];
+  body[4] = `<< /Length ${shared.length} >>\nstream\n${shared}\nendstream`;
   pages.forEach((lines, i) => {
-    const contentId = 4 + i * 2;
+    const contentId = 5 + i * 2;
     const shown = lines.map((line, j) => `${j === 0 ? "" : "0 -24 Td "}(${line}) Tj`).join(" ");
     const text = `BT /F1 18 Tf 72 720 Td ${shown} ET`;
     body[contentId] = `<< /Length ${text.length} >>\nstream\n${text}\nendstream`;
-    body[contentId + 1] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${contentId} 0 R /Resources << /Font << /F1 3 0 R >> >> >>`;
+    body[contentId + 1] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents [${contentId} 0 R 4 0 R] /Resources << /Font << /F1 3 0 R >> >> >>`;
     kids.push(`${contentId + 1} 0 R`);
   });
   body[3] = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
