@@ -51,8 +51,12 @@ pub fn app(state: AppState) -> Router {
             app::shell(leptos_options.clone())
         })
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), http::pages::gate));
+    let mut api = http::router();
+    if let Some(cors) = http::cors::layer(&state.config.cors_origins) {
+        api = api.layer(cors);
+    }
     Router::new()
-        .merge(http::router())
+        .merge(api)
         .merge(pages)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::origin::refuse_cross_site))

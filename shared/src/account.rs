@@ -67,3 +67,43 @@ pub struct EventsToken {
     /// The events route with the token in place: hand this to the other client.
     pub events_url: String,
 }
+
+/// A personal API token, as `GET /api/auth/tokens` lists it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl ApiToken {
+    /// What is wrong with a token's name; `None` when nothing is. 1 to 64 characters,
+    /// none of them control characters.
+    pub fn name_problem(name: &str) -> Option<&'static str> {
+        let length = name.chars().count();
+        if !(1..=64).contains(&length) || name.chars().any(char::is_control) || name.trim() != name
+        {
+            return Some(
+                "a token's name is 1 to 64 characters, without leading or trailing spaces",
+            );
+        }
+        None
+    }
+}
+
+/// What `POST /api/auth/tokens` takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    pub name: String,
+}
+
+/// What `POST /api/auth/tokens` answers: the token, with its secret, this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApiToken {
+    pub id: String,
+    pub name: String,
+    /// `Authorization: Bearer <token>`. Only its hash is kept.
+    pub token: String,
+    pub created_at: String,
+}

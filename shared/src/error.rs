@@ -64,6 +64,8 @@ pub enum ErrorCode {
     InvalidState,
     /// The file's type is not one this server accepts (`UPLINK_ALLOWED_TYPES`).
     UnsupportedType,
+    /// Creating an API token needs a logged-in session: a token cannot make another.
+    SessionRequired,
     /// A code this build does not know yet (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -101,6 +103,7 @@ impl ErrorCode {
             Self::TooManyStreams => "too_many_streams",
             Self::InvalidState => "invalid_state",
             Self::UnsupportedType => "unsupported_type",
+            Self::SessionRequired => "session_required",
             Self::Unknown => "unknown",
         }
     }
@@ -125,7 +128,7 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 29] = [
+const ALL: [ErrorCode; 30] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidMultipart,
     ErrorCode::MissingFile,
@@ -154,6 +157,7 @@ const ALL: [ErrorCode; 29] = [
     ErrorCode::TooManyStreams,
     ErrorCode::InvalidState,
     ErrorCode::UnsupportedType,
+    ErrorCode::SessionRequired,
     ErrorCode::Unknown,
 ];
 

@@ -11,7 +11,7 @@ pub mod routes;
 pub mod sse;
 mod upload;
 
-pub use account::{AccountId, Credentials, EventsToken, User};
+pub use account::{AccountId, ApiToken, Credentials, EventsToken, NewApiToken, TokenRequest, User};
 pub use error::{ErrorBody, ErrorCode};
 pub use event::{DoneEvent, ErrorEvent, EventDecodeError, LoggedEvent, ProgressEvent, UploadEvent};
 pub use limits::{human_bytes, UploadLimits};

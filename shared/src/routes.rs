@@ -7,6 +7,9 @@ pub const REGISTER: &str = "/api/auth/register";
 pub const LOGIN: &str = "/api/auth/login";
 pub const LOGOUT: &str = "/api/auth/logout";
 pub const ME: &str = "/api/auth/me";
+/// The account's personal API tokens (`GET`), and a new one (`POST`, with a session).
+pub const TOKENS: &str = "/api/auth/tokens";
+pub const TOKEN: &str = "/api/auth/tokens/{id}";
 /// Every upload of the account, live (SSE).
 pub const EVENTS: &str = "/api/events";
 /// The account's uploads (`GET`), and a new upload (`POST`).

@@ -1,5 +1,6 @@
 //! Sessions: a random token in an `HttpOnly`, `SameSite=Lax` cookie, stored server-side
-//! only as its SHA-256, and the extractor that turns a request's cookie into its user.
+//! only as its SHA-256, and the extractor that turns a request's cookie (or, for
+//! programs, its `Authorization: Bearer` API token) into its user.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 use shared::{AccountId, User};
 
+use super::api_token;
 use crate::{
     domain::clock,
     store::{AccountRepo, StoreError},
@@ -62,8 +64,19 @@ fn cookie(value: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
 /// one with `401 unauthenticated`).
 pub struct CurrentUser {
     pub user: User,
-    /// The hash of the session token the request carried.
+    /// The hash of the session token (or API token) the request carried: what a logout
+    /// (or a revocation) ends.
     pub session: String,
+    pub via: Via,
+}
+
+/// How a request showed who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A session cookie: a person, logged in.
+    Session,
+    /// A personal API token: a program.
+    ApiToken,
 }
 
 impl CurrentUser {
@@ -72,15 +85,22 @@ impl CurrentUser {
         &self.user.id
     }
 
-    /// The user whose session cookie `headers` carry, if any and still valid.
+    /// The user whose session cookie `headers` carry, if any and still valid; otherwise
+    /// the user of the API token they carry, if any and not revoked.
     pub async fn from_headers(
         headers: &HeaderMap,
         accounts: &dyn AccountRepo,
     ) -> Result<Option<Self>, StoreError> {
-        let Some(token) = cookie_token(headers) else { return Ok(None) };
+        if let Some(token) = cookie_token(headers) {
+            let session = token_hash(token);
+            if let Some(user) = accounts.session_user(&session, &clock::now()).await? {
+                return Ok(Some(Self { user, session, via: Via::Session }));
+            }
+        }
+        let Some(token) = api_token::bearer(headers) else { return Ok(None) };
         let session = token_hash(token);
-        let user = accounts.session_user(&session, &clock::now()).await?;
-        Ok(user.map(|user| Self { user, session }))
+        let user = accounts.api_token_user(&session).await?;
+        Ok(user.map(|user| Self { user, session, via: Via::ApiToken }))
     }
 }
 

@@ -119,6 +119,12 @@ pub struct Config {
     #[arg(long, env = "UPLINK_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Origins whose pages may call the API from the browser, with credentials
+    /// (comma-separated, like `https://app.example,http://localhost:5173`; empty, the
+    /// default, for none): CORS for them, and their writes are not refused as cross-site.
+    #[arg(long, env = "UPLINK_CORS_ORIGINS", default_value = "", value_parser = super::cors::parse_origins)]
+    pub cors_origins: super::cors::CorsOrigins,
+
     /// How long a login lasts: a number with a unit (default 30 days).
     #[arg(long, env = "UPLINK_SESSION_TTL", default_value = "30d", value_parser = parse_duration)]
     pub session_ttl: Duration,

@@ -115,6 +115,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::TooManyUploads => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::InvalidState => StatusCode::CONFLICT,
+        ErrorCode::SessionRequired => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     }
 }

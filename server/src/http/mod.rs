@@ -5,6 +5,7 @@ mod auth;
 pub mod catalog;
 pub mod client;
 pub mod config;
+pub mod cors;
 pub mod csp;
 pub mod error;
 mod events;
@@ -17,6 +18,7 @@ pub mod pace;
 pub mod pages;
 pub mod serve;
 pub mod state;
+mod tokens;
 mod uploads;
 
 use axum::{
@@ -39,6 +41,7 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(auth::router())
+        .merge(tokens::router())
         .merge(uploads::router())
         .merge(events::router())
         .merge(health::router())

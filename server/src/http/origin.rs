@@ -4,6 +4,7 @@
 //!
 //! Browsers say where a request comes from (`Sec-Fetch-Site`, or at least `Origin`);
 //! a client that sends neither is not a browser acting for someone else (curl, scripts).
+//! A page of an origin listed in `UPLINK_CORS_ORIGINS` is one the deployment trusts.
 
 use axum::{
     extract::{Request, State},
@@ -21,7 +22,14 @@ pub async fn refuse_cross_site(
 ) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe {
-        if let Err(message) = same_origin(request.headers(), state.config.public_url.as_deref()) {
+        let config = &state.config;
+        let listed = request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|origin| origin.to_str().ok())
+            .is_some_and(|origin| config.cors_origins.allows(origin));
+        let checked = same_origin(request.headers(), config.public_url.as_deref());
+        if let (false, Err(message)) = (listed, checked) {
             return ApiError::CrossSite(message.to_owned()).into_response();
         }
     }

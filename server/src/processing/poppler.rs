@@ -47,8 +47,8 @@ impl Sandbox {
         // The last such line: the document's own strings (its title, say) come before it.
         let pages = listing
             .lines()
-            .filter_map(|line| line.strip_prefix("Pages:"))
-            .last()
+            .rev()
+            .find_map(|line| line.strip_prefix("Pages:"))
             .and_then(|count| count.trim().parse::<u32>().ok());
         match pages {
             Some(0) | None => Err(Failure::Corrupt("the document has no pages".into())),

@@ -1,8 +1,8 @@
-//! Accounts and sessions: who a request is. A trait, like the other stores, so a
+//! Accounts, sessions and personal API tokens: who a request is. A trait, like the other stores, so a
 //! Postgres deployment keeps them beside its uploads.
 
 use async_trait::async_trait;
-use shared::{AccountId, User};
+use shared::{AccountId, ApiToken, User};
 
 use super::StoreError;
 
@@ -34,4 +34,26 @@ pub trait AccountRepo: Send + Sync + 'static {
 
     /// Forgets sessions that expired by `now`; returns how many.
     async fn delete_expired_sessions(&self, now: &str) -> Result<u64, StoreError>;
+
+    /// Keeps `token` for `account`, by the hash of its secret.
+    async fn create_api_token(
+        &self,
+        account: &AccountId,
+        token: &ApiToken,
+        token_hash: &str,
+    ) -> Result<(), StoreError>;
+
+    /// `account`'s tokens, oldest first.
+    async fn api_tokens(&self, account: &AccountId) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Revokes token `id` if it is `account`'s: the hash of its secret, or `None` when
+    /// there was no such token of theirs.
+    async fn delete_api_token(
+        &self,
+        account: &AccountId,
+        id: &str,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// The user of the token whose secret has this hash, if it has not been revoked.
+    async fn api_token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError>;
 }

@@ -11,9 +11,11 @@ mod layering;
 
 mod account_abuse;
 mod api;
+mod api_tokens;
 mod auth;
 mod cancel;
 mod corpus;
+mod cors;
 mod extraction;
 mod fairness;
 mod fuzz_pdf;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::SqliteRepo;
-use shared::{AccountId, User};
+use shared::{AccountId, ApiToken, User};
 
 use crate::store::{AccountRepo, StoreError};
 
@@ -93,5 +93,72 @@ impl AccountRepo for SqliteRepo {
             .execute(self.pool())
             .await?;
         Ok(deleted.rows_affected())
+    }
+
+    async fn create_api_token(
+        &self,
+        account: &AccountId,
+        token: &ApiToken,
+        token_hash: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&token.id)
+        .bind(account.as_str())
+        .bind(&token.name)
+        .bind(token_hash)
+        .bind(&token.created_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn api_tokens(&self, account: &AccountId) -> Result<Vec<ApiToken>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at FROM api_tokens WHERE user_id = ? ORDER BY id",
+        )
+        .bind(account.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(ApiToken {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_api_token(
+        &self,
+        account: &AccountId,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let hash = sqlx::query_scalar(
+            "DELETE FROM api_tokens WHERE id = ? AND user_id = ? RETURNING token_hash",
+        )
+        .bind(id)
+        .bind(account.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(hash)
+    }
+
+    async fn api_token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(
+            "SELECT users.id, users.username FROM api_tokens \
+             JOIN users ON users.id = api_tokens.user_id WHERE api_tokens.token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            let id = AccountId::new(row.try_get::<String, _>("id")?);
+            Ok(User { id, username: row.try_get("username")? })
+        })
+        .transpose()
     }
 }
