@@ -19,6 +19,7 @@ pub mod pages;
 pub mod serve;
 pub mod state;
 mod tokens;
+mod tus;
 mod uploads;
 
 use axum::{

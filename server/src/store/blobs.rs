@@ -1,4 +1,5 @@
-//! Blob storage: the uploaded bytes and the text extracted from them.
+//! Blob storage: the uploaded bytes and the text extracted from them, and the partial
+//! bytes of a resumable upload, which grow over several requests.
 //!
 //! Keys are built from validated upload ids, never from anything a client named, so no
 //! request can choose a path.
@@ -19,12 +20,20 @@ pub enum BlobKey {
     Text(UploadId),
     /// An image's small PNG.
     Thumbnail(UploadId),
+    /// A resumable upload's bytes so far, until [`BlobStore::seal`] makes them its
+    /// original.
+    Partial(UploadId),
 }
 
 impl BlobKey {
     /// Every blob an upload can have, for removing them all.
-    pub fn all_of(id: &UploadId) -> [BlobKey; 3] {
-        [Self::Original(id.clone()), Self::Text(id.clone()), Self::Thumbnail(id.clone())]
+    pub fn all_of(id: &UploadId) -> [BlobKey; 4] {
+        [
+            Self::Original(id.clone()),
+            Self::Text(id.clone()),
+            Self::Thumbnail(id.clone()),
+            Self::Partial(id.clone()),
+        ]
     }
 
     fn relative_path(&self) -> PathBuf {
@@ -32,6 +41,7 @@ impl BlobKey {
             Self::Original(id) => PathBuf::from("originals").join(id.as_str()),
             Self::Text(id) => PathBuf::from("text").join(id.as_str()),
             Self::Thumbnail(id) => PathBuf::from("thumbnails").join(id.as_str()),
+            Self::Partial(id) => PathBuf::from("partial").join(id.as_str()),
         }
     }
 }
@@ -49,6 +59,15 @@ pub trait BlobWriter: Send {
 
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
 
+/// Bytes being added to the end of a partial blob. What was written counts only once
+/// [`BlobAppender::sync`] has made it durable: a crash before that takes it back.
+#[async_trait]
+pub trait BlobAppender: Send {
+    async fn write(&mut self, chunk: &[u8]) -> io::Result<()>;
+    /// Makes everything written so far durable; the partial blob's length.
+    async fn sync(&mut self) -> io::Result<u64>;
+}
+
 /// Where blobs live. The filesystem now; an object store later.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
@@ -62,10 +81,19 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn delete(&self, key: &BlobKey) -> io::Result<()>;
     /// The upload ids that have any blob stored, for sweeping those with no upload left.
     async fn stored_ids(&self) -> io::Result<Vec<UploadId>>;
+
+    /// Opens upload `id`'s partial blob for adding bytes after its first `offset`, the
+    /// length last reported durable (0 starts one). Bytes past `offset` (written but
+    /// never made durable before a crash) are dropped; a blob shorter than `offset` is
+    /// an `UnexpectedEof` error.
+    async fn append(&self, id: &UploadId, offset: u64) -> io::Result<Box<dyn BlobAppender>>;
+
+    /// Makes upload `id`'s partial blob its original, durably.
+    async fn seal(&self, id: &UploadId) -> io::Result<()>;
 }
 
 /// The directories of [`BlobKey::relative_path`].
-const KEY_DIRS: [&str; 3] = ["originals", "text", "thumbnails"];
+const KEY_DIRS: [&str; 4] = ["originals", "text", "thumbnails", "partial"];
 
 /// Blobs as files under `<data>/blobs`, written to a temporary file and renamed into
 /// place on commit so a crash never leaves a half-written blob under a real key.
@@ -138,6 +166,53 @@ impl BlobStore for FsBlobStore {
             }
         }
         Ok(ids.into_iter().collect())
+    }
+
+    async fn append(&self, id: &UploadId, offset: u64) -> io::Result<Box<dyn BlobAppender>> {
+        let path = self.path(&BlobKey::Partial(id.clone()));
+        let mut file = fs::OpenOptions::new().write(true).create(offset == 0).open(&path).await?;
+        let len = file.metadata().await?.len();
+        if len < offset {
+            let message = format!("the partial blob has {len} bytes, not {offset}");
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, message));
+        }
+        if len > offset {
+            file.set_len(offset).await?;
+        }
+        file.seek(io::SeekFrom::Start(offset)).await?;
+        if offset == 0 {
+            // A new file's name is durable only once its directory is.
+            fs::File::open(self.root.join("partial")).await?.sync_all().await?;
+        }
+        let file = BufWriter::with_capacity(256 * 1024, file);
+        Ok(Box::new(FsBlobAppender { file, len: offset }))
+    }
+
+    async fn seal(&self, id: &UploadId) -> io::Result<()> {
+        let target = self.path(&BlobKey::Original(id.clone()));
+        fs::rename(self.path(&BlobKey::Partial(id.clone())), &target).await?;
+        let dir = target.parent().expect("a blob path has a directory");
+        fs::File::open(dir).await?.sync_all().await
+    }
+}
+
+struct FsBlobAppender {
+    file: BufWriter<fs::File>,
+    len: u64,
+}
+
+#[async_trait]
+impl BlobAppender for FsBlobAppender {
+    async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.file.write_all(chunk).await?;
+        self.len += chunk.len() as u64;
+        Ok(())
+    }
+
+    async fn sync(&mut self) -> io::Result<u64> {
+        self.file.flush().await?;
+        self.file.get_mut().sync_data().await?;
+        Ok(self.len)
     }
 }
 

@@ -10,7 +10,7 @@ mod repo;
 mod sqlite;
 
 pub use accounts::AccountRepo;
-pub use blobs::{BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore};
+pub use blobs::{BlobAppender, BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore};
 pub use jobs::{Claim, JobQueue, MemoryQueue};
 pub use log::{EventLog, Scope, Snapshot};
 pub use repo::MetadataRepo;

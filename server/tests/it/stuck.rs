@@ -16,7 +16,7 @@ use common::{post_file, process::Process, Account, SseReader, TestServer};
 use serde_json::Value;
 use shared::UploadId;
 use uplink::{
-    store::{BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore, Scope},
+    store::{BlobAppender, BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore, Scope},
     AppState,
 };
 
@@ -63,6 +63,14 @@ impl BlobStore for Failing {
 
     async fn stored_ids(&self) -> io::Result<Vec<UploadId>> {
         self.inner.stored_ids().await
+    }
+
+    async fn append(&self, id: &UploadId, offset: u64) -> io::Result<Box<dyn BlobAppender>> {
+        self.inner.append(id, offset).await
+    }
+
+    async fn seal(&self, id: &UploadId) -> io::Result<()> {
+        self.inner.seal(id).await
     }
 }
 

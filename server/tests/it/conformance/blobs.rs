@@ -1,5 +1,6 @@
 //! [`BlobStore`]: streamed writes invisible until committed, whole and ranged reads,
-//! deletes, and the listing the start-up sweep reads.
+//! deletes, the listing the start-up sweep reads, and partial blobs that grow over
+//! several appends, drop what was never made durable, and are sealed into originals.
 
 use std::io::ErrorKind;
 
@@ -50,4 +51,28 @@ pub async fn suite<B: BlobStore + ?Sized>(store: &B) {
     let deleted = store.open(&key).await.err().map(|e| e.kind());
     assert_eq!(deleted, Some(ErrorKind::NotFound));
     assert!(store.stored_ids().await.unwrap().is_empty());
+
+    // A partial blob: appended in two requests, then sealed into the original.
+    let upload = id(3);
+    let partial = BlobKey::Partial(upload.clone());
+    let mut first = store.append(&upload, 0).await.unwrap();
+    first.write(&bytes[..70_000]).await.unwrap();
+    assert_eq!(first.sync().await.unwrap(), 70_000, "durable so far");
+    // Written after the last sync, then the connection broke: never acknowledged, so
+    // the next request goes on from the durable length and those bytes are dropped.
+    first.write(&[0xFF; 300_000]).await.unwrap();
+    drop(first);
+    let mut second = store.append(&upload, 70_000).await.unwrap();
+    second.write(&bytes[70_000..]).await.unwrap();
+    assert_eq!(second.sync().await.unwrap(), 200_000);
+    drop(second);
+    assert_eq!(read(store, &partial, 0).await.0.len(), 200_000, "readable while partial");
+    assert!(store.stored_ids().await.unwrap().contains(&upload), "the sweep sees it");
+    store.seal(&upload).await.unwrap();
+    assert!(read(store, &BlobKey::Original(upload.clone()), 0).await.0 == bytes, "sealed whole");
+    let gone = store.open(&partial).await.err().map(|e| e.kind());
+    assert_eq!(gone, Some(ErrorKind::NotFound), "no partial after the seal");
+    let short = store.append(&id(4), 10).await.err().map(|e| e.kind());
+    assert_eq!(short, Some(ErrorKind::NotFound), "no partial blob to go on with");
+    store.delete(&BlobKey::Original(upload)).await.unwrap();
 }

@@ -1,0 +1,183 @@
+//! The tus 1.0 request headers, read strictly: `Upload-Metadata` (comma-separated
+//! `key base64value` pairs, the value optional), `Upload-Checksum` (`algorithm
+//! base64digest`), `Upload-Concat` (`partial`, or `final;` and the partial uploads'
+//! URLs) and the lengths and offsets, which are non-negative decimal integers.
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+
+/// `Upload-Metadata`'s pairs, in order; a key without a value maps to `None`.
+pub type Metadata = Vec<(String, Option<Vec<u8>>)>;
+
+/// Reads `Upload-Metadata`. Keys are ASCII without spaces or commas, and appear once.
+pub fn parse_metadata(header: &str) -> Result<Metadata, String> {
+    let mut pairs: Metadata = Vec::new();
+    for pair in header.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut parts = pair.split(' ').filter(|p| !p.is_empty());
+        let key = parts.next().unwrap_or_default();
+        if !key.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+            return Err(format!("metadata key {key:?} is not plain ASCII"));
+        }
+        if pairs.iter().any(|(known, _)| known == key) {
+            return Err(format!("metadata key {key:?} appears twice"));
+        }
+        let value = match parts.next() {
+            None => None,
+            Some(encoded) => Some(
+                STANDARD
+                    .decode(encoded)
+                    .map_err(|_| format!("metadata value of {key:?} is not base64"))?,
+            ),
+        };
+        if parts.next().is_some() {
+            return Err(format!("metadata pair {pair:?} has more than a key and a value"));
+        }
+        pairs.push((key.to_owned(), value));
+    }
+    Ok(pairs)
+}
+
+/// `Upload-Metadata` as a HEAD answers it: the pairs as they were sent.
+pub fn format_metadata(pairs: &Metadata) -> String {
+    let pairs = pairs.iter().map(|(key, value)| match value {
+        Some(value) => format!("{key} {}", STANDARD.encode(value)),
+        None => key.clone(),
+    });
+    pairs.collect::<Vec<_>>().join(",")
+}
+
+/// The metadata value under `key`, as UTF-8 text, if there is one.
+pub fn text_value(pairs: &Metadata, key: &str) -> Option<String> {
+    let (_, value) = pairs.iter().find(|(known, _)| known == key)?;
+    String::from_utf8(value.clone()?).ok()
+}
+
+/// The checksum algorithms the server computes (`Tus-Checksum-Algorithm`): `sha1` as
+/// the protocol requires, and `sha256` and `md5`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Sha1,
+    Sha256,
+    Md5,
+}
+
+impl Algorithm {
+    pub const ALL: [Algorithm; 3] = [Self::Sha1, Self::Sha256, Self::Md5];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha1 => "sha1",
+            Self::Sha256 => "sha256",
+            Self::Md5 => "md5",
+        }
+    }
+}
+
+/// Why an `Upload-Checksum` cannot be used.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChecksumError {
+    /// An algorithm the server does not compute: `400`.
+    Unsupported(String),
+    /// Not `algorithm base64digest`: `400`.
+    Malformed,
+}
+
+/// Reads `Upload-Checksum`: the algorithm and the digest it promises.
+pub fn parse_checksum(header: &str) -> Result<(Algorithm, Vec<u8>), ChecksumError> {
+    let (name, digest) = header.trim().split_once(' ').ok_or(ChecksumError::Malformed)?;
+    let algorithm = Algorithm::ALL
+        .into_iter()
+        .find(|a| a.name().eq_ignore_ascii_case(name))
+        .ok_or_else(|| ChecksumError::Unsupported(name.to_owned()))?;
+    let digest = STANDARD.decode(digest.trim()).map_err(|_| ChecksumError::Malformed)?;
+    Ok((algorithm, digest))
+}
+
+/// A length or an offset: a non-negative decimal integer, nothing else.
+pub fn parse_number(header: &str) -> Option<u64> {
+    let header = header.trim();
+    (!header.is_empty() && header.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| header.parse().ok())
+        .flatten()
+}
+
+/// What `Upload-Concat` says an upload is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Concat {
+    /// One part of a later final upload.
+    Partial,
+    /// The partial uploads, by their URLs (or paths), in order.
+    Final(Vec<String>),
+}
+
+/// Reads `Upload-Concat`.
+pub fn parse_concat(header: &str) -> Result<Concat, String> {
+    let header = header.trim();
+    if header == "partial" {
+        return Ok(Concat::Partial);
+    }
+    let Some(parts) = header.strip_prefix("final;") else {
+        return Err("Upload-Concat is `partial` or `final;` and the partial uploads".into());
+    };
+    let parts: Vec<String> = parts.split_whitespace().map(str::to_owned).collect();
+    if parts.is_empty() {
+        return Err("a final upload names its partial uploads".into());
+    }
+    Ok(Concat::Final(parts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_round_trips_with_its_keys_in_order() {
+        let pairs =
+            parse_metadata("filename c8WCb8WEY2U=,filetype dGV4dC9wbGFpbg==,is_confidential")
+                .unwrap();
+        assert_eq!(text_value(&pairs, "filename").as_deref(), Some("słońce"));
+        assert_eq!(text_value(&pairs, "filetype").as_deref(), Some("text/plain"));
+        assert_eq!(pairs[2], ("is_confidential".to_owned(), None));
+        assert_eq!(
+            format_metadata(&pairs),
+            "filename c8WCb8WEY2U=,filetype dGV4dC9wbGFpbg==,is_confidential"
+        );
+        assert_eq!(parse_metadata("").unwrap(), Metadata::new());
+    }
+
+    #[test]
+    fn broken_metadata_is_refused() {
+        for bad in ["name !!!", "a YQ==,a Yg==", "a YQ== extra", "ключ YQ=="] {
+            assert!(parse_metadata(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn checksums_name_a_known_algorithm_and_a_base64_digest() {
+        let (algorithm, digest) = parse_checksum("sha1 Kq5sNclPz7QV2+lfQIuc6R7oRu0=").unwrap();
+        assert_eq!((algorithm, digest.len()), (Algorithm::Sha1, 20));
+        assert_eq!(parse_checksum("SHA256 AAAA").unwrap().0, Algorithm::Sha256);
+        assert_eq!(parse_checksum("crc32 AAAA"), Err(ChecksumError::Unsupported("crc32".into())));
+        assert_eq!(parse_checksum("sha1"), Err(ChecksumError::Malformed));
+        assert_eq!(parse_checksum("md5 not*base64"), Err(ChecksumError::Malformed));
+    }
+
+    #[test]
+    fn numbers_are_plain_decimal() {
+        assert_eq!(parse_number("0"), Some(0));
+        assert_eq!(parse_number(" 1048576 "), Some(1_048_576));
+        for bad in ["", "-1", "+1", "1e6", "0x10", "99999999999999999999999"] {
+            assert_eq!(parse_number(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn concat_is_partial_or_a_final_list() {
+        assert_eq!(parse_concat("partial"), Ok(Concat::Partial));
+        assert_eq!(
+            parse_concat("final;/api/tus/a https://x.example/api/tus/b"),
+            Ok(Concat::Final(vec!["/api/tus/a".into(), "https://x.example/api/tus/b".into()]))
+        );
+        assert!(parse_concat("final;").is_err());
+        assert!(parse_concat("whole").is_err());
+    }
+}
