@@ -14,6 +14,7 @@ use super::StoreError;
 mod accounts;
 mod checkpoints;
 mod log;
+mod resumable;
 mod retention;
 mod uploads;
 

@@ -9,6 +9,7 @@ mod blobs;
 mod jobs;
 mod log;
 mod metadata;
+mod resumable;
 
 use std::sync::Arc;
 
@@ -36,6 +37,12 @@ async fn sqlite_is_an_event_log() {
 async fn sqlite_is_an_account_repo() {
     let (_dir, repo) = sqlite().await;
     accounts::suite(&*repo).await;
+}
+
+#[tokio::test]
+async fn sqlite_is_a_resumable_repo() {
+    let (_dir, repo) = sqlite().await;
+    resumable::suite(&*repo).await;
 }
 
 #[tokio::test]
