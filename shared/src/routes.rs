@@ -24,6 +24,10 @@ pub const UPLOAD_EVENTS: &str = "/api/uploads/{id}/events";
 pub const UPLOAD_TOKEN: &str = "/api/uploads/{id}/token";
 pub const UPLOAD_CANCEL: &str = "/api/uploads/{id}/cancel";
 pub const UPLOAD_RETRY: &str = "/api/uploads/{id}/retry";
+/// tus 1.0: creation (`POST`), and the server's capabilities (`OPTIONS`).
+pub const TUS: &str = "/api/tus";
+/// tus 1.0: one resumable upload (`HEAD`, `PATCH`, `DELETE`), by its upload id.
+pub const TUS_UPLOAD: &str = "/api/tus/{id}";
 pub const HEALTH: &str = "/healthz";
 
 /// `pattern` (one of the `UPLOAD…` routes) for upload `id`.

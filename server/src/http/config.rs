@@ -119,6 +119,11 @@ pub struct Config {
     #[arg(long, env = "UPLINK_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// How long a resumable (tus) upload may stay unfinished before it is removed: a
+    /// number with a unit (default 24 hours). Each request that adds bytes restarts it.
+    #[arg(long, env = "UPLINK_TUS_EXPIRY", default_value = "24h", value_parser = parse_at_least_a_second)]
+    pub tus_expiry: Duration,
+
     /// Origins whose pages may call the API from the browser, with credentials
     /// (comma-separated, like `https://app.example,http://localhost:5173`; empty, the
     /// default, for none): CORS for them, and their writes are not refused as cross-site.

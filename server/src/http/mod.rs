@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(auth::router())
         .merge(tokens::router())
+        .merge(tus::router())
         .merge(uploads::router())
         .merge(events::router())
         .merge(health::router())

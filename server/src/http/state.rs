@@ -16,7 +16,7 @@ use crate::{
     processing::{worker_context, Jobs},
     store::{
         AccountRepo, BlobKey, BlobStore, ChangeError, EventLog, FsBlobStore, MemoryQueue,
-        MetadataRepo, SqliteRepo, StoreError,
+        MetadataRepo, ResumableRepo, SqliteRepo, StoreError,
     },
     uploads::{quota::Quotas, Uploads},
 };
@@ -82,6 +82,7 @@ impl AppState {
         let sqlite = Arc::new(SqliteRepo::open(&config.data_dir).await?);
         let repo: Arc<dyn MetadataRepo> = sqlite.clone();
         let log: Arc<dyn EventLog> = sqlite.clone();
+        let resumable: Arc<dyn ResumableRepo> = sqlite.clone();
         let accounts: Arc<dyn AccountRepo> = sqlite;
         let token_key =
             Arc::new(TokenKey::load_or_create(&config.data_dir.join("token.key")).await?);
@@ -117,6 +118,8 @@ impl AppState {
             quotas: Arc::clone(&quotas),
             limits: Arc::clone(&limits),
             max_upload_bytes: config.max_upload_bytes,
+            resumable,
+            holds: Arc::default(),
         };
         let state = Self {
             limits,

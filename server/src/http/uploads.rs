@@ -127,7 +127,7 @@ async fn create(
 }
 
 /// What broke a request body off, in the uploads domain's words.
-fn body_error(error: &axum::Error) -> BodyError {
+pub(super) fn body_error(error: &axum::Error) -> BodyError {
     match find_cause::<TooSlow>(error) {
         Some(slow) => BodyError::TooSlow(slow.to_string()),
         None => BodyError::Broken,

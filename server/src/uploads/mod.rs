@@ -9,6 +9,7 @@ mod form;
 pub mod history;
 pub mod ingest;
 pub mod quota;
+pub mod resumable;
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ pub use filename::display_name;
 use crate::{
     events::Recorder,
     processing::Jobs,
-    store::{BlobStore, EventLog, MetadataRepo},
+    store::{BlobStore, EventLog, MetadataRepo, ResumableRepo},
 };
 
 /// The parts of the server that uploads use, picked once at start-up.
@@ -34,4 +35,7 @@ pub struct Uploads {
     /// Largest file and accepted types.
     pub limits: Arc<shared::UploadLimits>,
     pub max_upload_bytes: u64,
+    /// What resumable (tus) uploads add, and who is adding bytes to which.
+    pub resumable: Arc<dyn ResumableRepo>,
+    pub holds: Arc<resumable::Holds>,
 }

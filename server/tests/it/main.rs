@@ -32,3 +32,4 @@ mod stalled;
 mod store;
 mod stream;
 mod stuck;
+mod tus;

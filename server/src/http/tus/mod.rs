@@ -1,4 +1,267 @@
-//! tus 1.0 resumable uploads (`/api/tus`): the protocol's headers here; the routes come
-//! with the uploads domain's resumable ingest.
+//! tus 1.0 resumable uploads (tus/tus-resumable-upload-protocol, `protocol.md`):
+//! `/api/tus` creates, `/api/tus/{id}` answers HEAD, PATCH and DELETE, where `{id}` is
+//! the upload's own id. The protocol's headers are read here (`headers.rs`); the bytes
+//! go through the uploads domain's resumable ingest, so a tus upload is an `Upload` like
+//! any other, with the same events, pipeline and routes.
 
 pub mod headers;
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::{any, post},
+    Router,
+};
+use futures_util::{StreamExt, TryStreamExt};
+use shared::{routes, ErrorCode, UploadId};
+
+use super::{
+    error::ApiError, extract::Path, linger, state::AppState, upload_id, uploads::body_error,
+};
+use crate::{
+    auth::CurrentUser,
+    uploads::resumable::{self, Append, Creation, Status},
+};
+use headers::{format_metadata, parse_metadata, parse_number, text_value};
+
+/// The only version spoken.
+const VERSION: &str = "1.0.0";
+
+const EXTENSIONS: &str =
+    "creation,creation-with-upload,creation-defer-length,expiration,termination";
+
+const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
+const TUS_VERSION: HeaderName = HeaderName::from_static("tus-version");
+const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
+const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
+const UPLOAD_DEFER_LENGTH: HeaderName = HeaderName::from_static("upload-defer-length");
+const UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
+const UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
+
+/// What a PATCH's body must say it is.
+const OFFSET_STREAM: &str = "application/offset+octet-stream";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(routes::TUS, post(create).options(options))
+        .route(routes::TUS_UPLOAD, any(upload))
+        .layer(axum::middleware::from_fn(versioned))
+}
+
+/// Every answer but OPTIONS says which version it speaks; a request for another
+/// version is refused with the one there is.
+async fn versioned(request: Request, next: Next) -> Response {
+    if request.method() == Method::OPTIONS {
+        return next.run(request).await;
+    }
+    let asked = request.headers().get(&TUS_RESUMABLE).and_then(|v| v.to_str().ok());
+    let mut response = if asked == Some(VERSION) {
+        next.run(request).await
+    } else {
+        let refused = ApiError::bad_request(
+            ErrorCode::InvalidRequest,
+            format!("this server speaks tus {VERSION} (send Tus-Resumable: {VERSION})"),
+        );
+        let mut response = refused.into_response();
+        *response.status_mut() = StatusCode::PRECONDITION_FAILED;
+        response.headers_mut().insert(TUS_VERSION, HeaderValue::from_static(VERSION));
+        response
+    };
+    response.headers_mut().insert(TUS_RESUMABLE, HeaderValue::from_static(VERSION));
+    response
+}
+
+async fn options(State(state): State<AppState>) -> Response {
+    let max = state.config.max_upload_bytes.to_string();
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(TUS_VERSION, HeaderValue::from_static(VERSION));
+    headers.insert(HeaderName::from_static("tus-extension"), HeaderValue::from_static(EXTENSIONS));
+    headers.insert(HeaderName::from_static("tus-max-size"), value(&max));
+    response
+}
+
+async fn create(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bad = |message: String| ApiError::bad_request(ErrorCode::InvalidRequest, message);
+    let length = match (
+        header_text(&headers, &UPLOAD_LENGTH),
+        header_text(&headers, &UPLOAD_DEFER_LENGTH),
+    ) {
+        (Some(length), None) => {
+            Some(parse_number(length).ok_or_else(|| bad("Upload-Length is a number".into()))?)
+        }
+        (None, Some("1")) => None,
+        _ => return Err(bad("send Upload-Length, or Upload-Defer-Length: 1".into())),
+    };
+    let metadata = header_text(&headers, &UPLOAD_METADATA).unwrap_or_default().to_owned();
+    let pairs = parse_metadata(&metadata).map_err(bad)?;
+    let filename = super::super::uploads::display_name(text_value(&pairs, "filename").as_deref());
+    let creation = Creation {
+        owner: current.id().clone(),
+        length,
+        metadata,
+        filename,
+        filetype: text_value(&pairs, "filetype"),
+        expiry: state.config.tus_expiry,
+    };
+    let mut status = resumable::create(&state.uploads, creation).await?;
+    // creation-with-upload: the first bytes came with it.
+    let with_bytes = is_offset_stream(&headers) && content_length(&headers) != Some(0);
+    if with_bytes {
+        status = append(&state, &current, &status.upload.id, 0, None, body).await?;
+    }
+    let location = routes::of(routes::TUS_UPLOAD, &status.upload.id);
+    let mut response =
+        (StatusCode::CREATED, [(header::LOCATION, value(&location))]).into_response();
+    described(&mut response, &status, with_bytes);
+    Ok(response)
+}
+
+/// HEAD, PATCH and DELETE, and POST with `X-HTTP-Method-Override` for clients that
+/// can only send POST.
+async fn upload(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(raw): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let id = upload_id(&raw)?;
+    let overridden = headers.get("x-http-method-override").and_then(|v| v.to_str().ok());
+    let method = match (method, overridden) {
+        (Method::POST, Some(name)) => Method::from_bytes(name.as_bytes()).unwrap_or(Method::POST),
+        (method, _) => method,
+    };
+    match method {
+        Method::HEAD => head(&state, &current, &id).await,
+        Method::PATCH => patch(&state, &current, &id, &headers, body).await,
+        Method::DELETE => terminate(&state, &current, &id).await,
+        _ => Err(ApiError::Rejected(
+            ErrorCode::InvalidRequest,
+            "a tus upload answers HEAD, PATCH and DELETE".into(),
+        )),
+    }
+}
+
+async fn head(
+    state: &AppState,
+    current: &CurrentUser,
+    id: &UploadId,
+) -> Result<Response, ApiError> {
+    let status = resumable::settled(&state.uploads, current.id(), id).await?;
+    let mut response = StatusCode::OK.into_response();
+    described(&mut response, &status, true);
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !status.resumable.metadata.is_empty() {
+        let pairs = parse_metadata(&status.resumable.metadata).unwrap_or_default();
+        headers.insert(UPLOAD_METADATA, value(&format_metadata(&pairs)));
+    }
+    Ok(response)
+}
+
+async fn patch(
+    state: &AppState,
+    current: &CurrentUser,
+    id: &UploadId,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if !is_offset_stream(headers) {
+        return Err(ApiError::Rejected(
+            ErrorCode::UnsupportedType,
+            format!("a PATCH's body is {OFFSET_STREAM}"),
+        ));
+    }
+    let offset = header_text(headers, &UPLOAD_OFFSET).and_then(parse_number).ok_or_else(|| {
+        ApiError::bad_request(ErrorCode::InvalidRequest, "send Upload-Offset, a number")
+    })?;
+    let length = header_text(headers, &UPLOAD_LENGTH).and_then(parse_number);
+    let status = append(state, current, id, offset, length, body).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    described(&mut response, &status, true);
+    Ok(response)
+}
+
+/// termination: the upload ends `cancelled`, and its bytes go.
+async fn terminate(
+    state: &AppState,
+    current: &CurrentUser,
+    id: &UploadId,
+) -> Result<Response, ApiError> {
+    resumable::terminate(&state.uploads, current.id(), id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Appends a request body, reading on past a refusal so the client gets the answer.
+async fn append(
+    state: &AppState,
+    current: &CurrentUser,
+    id: &UploadId,
+    offset: u64,
+    length: Option<u64>,
+    body: Body,
+) -> Result<Status, ApiError> {
+    let (body, rest) = linger::tap(body);
+    let body = body.map_err(|error| body_error(&error)).boxed();
+    let request = Append {
+        owner: current.id().clone(),
+        id: id.clone(),
+        offset,
+        length,
+        body,
+        expiry: state.config.tus_expiry,
+    };
+    let appended = resumable::append(&state.uploads, request).await;
+    rest.linger(state.config.max_upload_bytes);
+    Ok(appended?)
+}
+
+/// The offset, length and expiry headers of an answer about `status`.
+fn described(response: &mut Response, status: &Status, offset: bool) {
+    let headers = response.headers_mut();
+    if offset {
+        headers.insert(UPLOAD_OFFSET, value(&status.offset().to_string()));
+    }
+    match status.resumable.length {
+        Some(length) => headers.insert(UPLOAD_LENGTH, value(&length.to_string())),
+        None => headers.insert(UPLOAD_DEFER_LENGTH, HeaderValue::from_static("1")),
+    };
+    if let Some(expires) = http_date(&status.resumable.expires_at) {
+        headers.insert(UPLOAD_EXPIRES, value(&expires));
+    }
+}
+
+/// RFC 3339 as an HTTP date (`Wed, 25 Jun 2014 16:00:00 GMT`), as `Upload-Expires` is.
+fn http_date(rfc3339: &str) -> Option<String> {
+    let at = chrono::DateTime::parse_from_rfc3339(rfc3339).ok()?.with_timezone(&chrono::Utc);
+    Some(at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+fn is_offset_stream(headers: &HeaderMap) -> bool {
+    header_text(headers, &header::CONTENT_TYPE).is_some_and(|ct| {
+        ct.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case(OFFSET_STREAM))
+    })
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    header_text(headers, &header::CONTENT_LENGTH).and_then(parse_number)
+}
+
+/// Text known to be a valid header value (numbers, paths, base64, dates).
+fn value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}

@@ -1,0 +1,320 @@
+//! Resumable uploads (tus): an upload whose bytes come in several requests, each
+//! appending at the offset the server last made durable. The same upload as a multipart
+//! one, through the same recorder, limits and pipeline: `uploading` with receiving
+//! `progress` events while bytes arrive, then hashed, stored and queued exactly once.
+//!
+//! A request that breaks off keeps every byte it had made durable: the upload stays
+//! `uploading`, and the client goes on from `HEAD`'s offset. One request at a time adds
+//! bytes to an upload ([`Holds`]).
+
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use shared::{AccountId, ErrorCode, Stage, Upload, UploadId, UploadStatus};
+use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    ingest::{BodyError, BodyStream},
+    UploadError, Uploads,
+};
+use crate::{
+    domain::{clock, lifecycle, Change},
+    store::{BlobKey, Resumable},
+};
+
+/// How many bytes a request appends between syncs: each sync makes them durable and
+/// announces the new offset.
+const SYNC_EVERY: u64 = 8 << 20;
+
+/// A new resumable upload.
+pub struct Creation {
+    pub owner: AccountId,
+    /// `None`: deferred, told by a later request.
+    pub length: Option<u64>,
+    /// `Upload-Metadata` as sent.
+    pub metadata: String,
+    pub filename: String,
+    pub filetype: Option<String>,
+    /// How long it may stay unfinished.
+    pub expiry: Duration,
+}
+
+/// Bytes for a resumable upload, at `offset`.
+pub struct Append {
+    pub owner: AccountId,
+    pub id: UploadId,
+    pub offset: u64,
+    /// Sets a deferred length with these bytes.
+    pub length: Option<u64>,
+    pub body: BodyStream,
+    pub expiry: Duration,
+}
+
+/// A resumable upload as a client asks after it.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub upload: Upload,
+    pub resumable: Resumable,
+}
+
+impl Status {
+    /// The bytes durably stored: where the next request goes on.
+    pub fn offset(&self) -> u64 {
+        self.upload.size
+    }
+}
+
+/// Creates a resumable upload: checked against the size limit, the accepted types and
+/// the quota from what it promises, then announced like any new upload.
+pub async fn create(uploads: &Uploads, creation: Creation) -> Result<Status, UploadError> {
+    let max = uploads.max_upload_bytes;
+    if creation.length.is_some_and(|length| length > max) {
+        return Err(UploadError::rejected(
+            ErrorCode::PayloadTooLarge,
+            format!("uploads are limited to {max} bytes"),
+        ));
+    }
+    let limits = &uploads.limits;
+    if let Some(reason) = limits.type_refusal(&creation.filename, creation.filetype.as_deref()) {
+        return Err(UploadError::Rejected(ErrorCode::UnsupportedType, reason));
+    }
+    if uploads.quotas.limits_bytes() {
+        let stored = uploads.repo.stored_bytes(&creation.owner).await?;
+        // A check only: the bytes are counted as they arrive.
+        drop(uploads.quotas.admit(&creation.owner, stored, creation.length)?);
+    }
+    let id = UploadId::parse(&uuid::Uuid::now_v7().to_string()).expect("uuids are upload ids");
+    let now = clock::now();
+    let upload = lifecycle::new_upload(id, creation.filename, None, &now);
+    let start = Change {
+        bytes_received: Some(0),
+        bytes_total: creation.length,
+        introduce: true,
+        ..Change::default()
+    };
+    let upload = uploads.recorder.create(&creation.owner, upload, start).await?;
+    let resumable = Resumable {
+        length: creation.length,
+        metadata: creation.metadata,
+        expires_at: clock::after(creation.expiry),
+    };
+    uploads.resumable.create_resumable(&upload.id, &resumable).await?;
+    Ok(Status { upload, resumable })
+}
+
+/// The resumable upload `id` of `owner`; another account's, an upload that is not
+/// resumable, and one expired unfinished are all not found.
+pub async fn find(
+    uploads: &Uploads,
+    owner: &AccountId,
+    id: &UploadId,
+) -> Result<Status, UploadError> {
+    let upload = uploads.repo.get_owned(owner, id).await?.ok_or(UploadError::NotFound)?;
+    let resumable = uploads.resumable.resumable(id).await?.ok_or(UploadError::NotFound)?;
+    let expired = upload.status == UploadStatus::Uploading && resumable.expires_at <= clock::now();
+    if expired {
+        return Err(UploadError::NotFound);
+    }
+    Ok(Status { upload, resumable })
+}
+
+/// Where upload `id` stands once no request is adding bytes to it: one still holding it
+/// (its client gone, the server not yet aware) is asked to stop and save what it has,
+/// so the offset answered is the one a client can go on from.
+pub async fn settled(
+    uploads: &Uploads,
+    owner: &AccountId,
+    id: &UploadId,
+) -> Result<Status, UploadError> {
+    // Only an upload of the caller's may stop a request.
+    find(uploads, owner, id).await?;
+    let _hold = uploads.holds.take(id).await;
+    find(uploads, owner, id).await
+}
+
+/// Appends a request's bytes at its offset, making them durable every [`SYNC_EVERY`]
+/// and at the end, each time announcing the new offset. A body that breaks off keeps
+/// what was made durable. The last byte of the promised length stores and queues the
+/// upload. Returns the upload's state after.
+pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadError> {
+    let hold = uploads.holds.take(&append.id).await;
+    let mut status = find(uploads, &append.owner, &append.id).await?;
+    if status.upload.status != UploadStatus::Uploading {
+        return Err(UploadError::rejected(ErrorCode::InvalidState, "the upload is complete"));
+    }
+    if append.offset != status.offset() {
+        return Err(UploadError::rejected(
+            ErrorCode::InvalidState,
+            format!("the upload is at offset {}, not {}", status.offset(), append.offset),
+        ));
+    }
+    if let (None, Some(length)) = (status.resumable.length, append.length) {
+        if length > uploads.max_upload_bytes || length < status.offset() {
+            return Err(UploadError::rejected(ErrorCode::PayloadTooLarge, "that length cannot be"));
+        }
+        uploads.resumable.set_length(&append.id, length).await?;
+        status.resumable.length = Some(length);
+    }
+    let limit = status.resumable.length.unwrap_or(uploads.max_upload_bytes);
+    let stored = match uploads.quotas.limits_bytes() {
+        true => uploads.repo.stored_bytes(&append.owner).await?,
+        false => 0,
+    };
+    let mut ticket = uploads.quotas.admit(&append.owner, stored, None)?;
+    let mut appender = uploads.blobs.append(&append.id, append.offset).await?;
+    let (mut written, mut durable) = (append.offset, append.offset);
+    let mut body = append.body;
+    let ended: Result<(), UploadError> = loop {
+        let chunk = tokio::select! {
+            chunk = body.next() => chunk,
+            // Another request for this upload: its client is here again, and this one
+            // is gone. Keep what arrived and let go.
+            () = hold.stop.cancelled() => break Ok(()),
+        };
+        let chunk = match chunk {
+            None => break Ok(()),
+            Some(Ok(chunk)) => chunk,
+            Some(Err(BodyError::TooSlow(why))) => {
+                break Err(UploadError::rejected(ErrorCode::UploadAborted, why))
+            }
+            Some(Err(BodyError::Broken)) => {
+                break Err(UploadError::rejected(ErrorCode::UploadAborted, "the request broke off"))
+            }
+        };
+        if written + chunk.len() as u64 > limit {
+            break Err(UploadError::rejected(
+                ErrorCode::PayloadTooLarge,
+                format!("more bytes than the upload's length of {limit}"),
+            ));
+        }
+        if let Err(e) = ticket.add(chunk.len() as u64) {
+            break Err(e);
+        }
+        if let Err(e) = appender.write(&chunk).await {
+            break Err(e.into());
+        }
+        written += chunk.len() as u64;
+        if written - durable >= SYNC_EVERY {
+            durable = appender.sync().await?;
+            status.upload = announce(uploads, &status, durable).await?;
+        }
+    };
+    // Whatever ended the request, what arrived is kept.
+    durable = appender.sync().await?;
+    drop(appender);
+    ticket.keep();
+    if durable != status.offset() {
+        status.upload = announce(uploads, &status, durable).await?;
+    }
+    let expires_at = clock::after(append.expiry);
+    uploads.resumable.set_expiry(&append.id, &expires_at).await?;
+    status.resumable.expires_at = expires_at;
+    ended?;
+    if status.resumable.length == Some(durable) {
+        status.upload = complete(uploads, &append.owner, &status).await?;
+        uploads.holds.forget(&append.id);
+    }
+    Ok(status)
+}
+
+/// Ends a resumable upload at its client's request (tus termination): `cancelled`, and
+/// the bytes it had go. One that already finished arriving is cancelled like any other.
+pub async fn terminate(
+    uploads: &Uploads,
+    owner: &AccountId,
+    id: &UploadId,
+) -> Result<(), UploadError> {
+    find(uploads, owner, id).await?;
+    // A request still adding bytes stops first.
+    let hold = uploads.holds.take(id).await;
+    uploads.cancel(owner, id).await?;
+    uploads.blobs.delete(&BlobKey::Partial(id.clone())).await?;
+    drop(hold);
+    uploads.holds.forget(id);
+    Ok(())
+}
+
+/// Records the new durable offset, which announces it.
+async fn announce(uploads: &Uploads, status: &Status, offset: u64) -> Result<Upload, UploadError> {
+    let length = status.resumable.length;
+    let change = Change {
+        size: Some(offset),
+        bytes_received: Some(offset),
+        bytes_total: length,
+        percent: length.map(|length| Stage::Receiving.percent(offset, length)),
+        ..Change::default()
+    };
+    Ok(uploads.recorder.record(&status.upload.id, change).await?)
+}
+
+/// All the bytes are here: hashed, made the upload's original, stored and queued.
+async fn complete(
+    uploads: &Uploads,
+    owner: &AccountId,
+    status: &Status,
+) -> Result<Upload, UploadError> {
+    let id = &status.upload.id;
+    let (mut reader, size) = uploads.blobs.open(&BlobKey::Partial(id.clone())).await?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 256 * 1024];
+    loop {
+        let n = reader.read(&mut buffer).await?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    uploads.blobs.seal(id).await?;
+    let stored = Change {
+        status: Some(UploadStatus::Queued),
+        size: Some(size),
+        sha256: Some(hex::encode(hasher.finalize())),
+        percent: Some(Stage::Receiving.percent(1, 1)),
+        bytes_received: Some(size),
+        bytes_total: Some(size),
+        ..Change::default()
+    };
+    let upload = uploads.recorder.record(id, stored).await?;
+    uploads.jobs.enqueue(owner, upload.id.clone(), upload.attempt).await;
+    Ok(upload)
+}
+
+/// Who adds bytes to which resumable upload now: one request per upload. A newer
+/// request asks the holder to stop (tusd's "request unlock") and waits for it to let
+/// go, so a client that reconnects is never turned away by its own broken request.
+#[derive(Debug, Default)]
+pub struct Holds {
+    held: Mutex<HashMap<UploadId, (CancellationToken, std::sync::Arc<tokio::sync::Mutex<()>>)>>,
+}
+
+/// One request's hold on an upload.
+pub struct Hold {
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+    /// Cancelled when a newer request wants the upload.
+    pub stop: CancellationToken,
+}
+
+impl Holds {
+    pub async fn take(&self, id: &UploadId) -> Hold {
+        let lock = {
+            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            let (stop, lock) = held.entry(id.clone()).or_default();
+            stop.cancel();
+            lock.clone()
+        };
+        let guard = lock.lock_owned().await;
+        let stop = CancellationToken::new();
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = held.get_mut(id) {
+            entry.0 = stop.clone();
+        }
+        Hold { _guard: guard, stop }
+    }
+
+    /// The upload needs no holds any more (complete, or gone).
+    pub fn forget(&self, id: &UploadId) {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+}

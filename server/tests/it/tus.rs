@@ -1,0 +1,240 @@
+//! tus 1.0 through a real server, request by request as the protocol text puts them:
+//! capabilities, creation with metadata, HEAD and PATCH with their headers and
+//! refusals, a PATCH that breaks off keeping what arrived, the upload then processed
+//! like any other, and another account seeing nothing.
+
+use crate::common;
+
+use common::{Account, TestServer};
+use reqwest::{header, Method, StatusCode};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
+const OFFSET_STREAM: &str = "application/offset+octet-stream";
+
+fn text(response: &reqwest::Response, name: &str) -> Option<String> {
+    response.headers().get(name).map(|v| v.to_str().unwrap().to_owned())
+}
+
+fn bytes(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+async fn create(client: &reqwest::Client, server: &TestServer, length: usize) -> String {
+    let created = client
+        .post(server.url("/api/tus"))
+        .header(TUS.0, TUS.1)
+        .header("upload-length", length.to_string())
+        // "słońce" and text/plain, as the protocol's clients encode them.
+        .header("upload-metadata", "filename c8WCb8WEY2U=,filetype dGV4dC9wbGFpbg==,flag")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    text(&created, "location").expect("a Location")
+}
+
+async fn patch(
+    client: &reqwest::Client,
+    server: &TestServer,
+    location: &str,
+    offset: usize,
+    body: &[u8],
+) -> reqwest::Response {
+    client
+        .patch(server.url(location))
+        .header(TUS.0, TUS.1)
+        .header("upload-offset", offset.to_string())
+        .header(header::CONTENT_TYPE, OFFSET_STREAM)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_upload_in_pieces_answers_as_the_protocol_says_and_is_processed_once() {
+    let server = TestServer::start().await;
+    let client = &server.user.client;
+    let mut events = common::account_events(&server).await;
+
+    // Capabilities, without Tus-Resumable on the answer.
+    let options = client.request(Method::OPTIONS, server.url("/api/tus")).send().await.unwrap();
+    assert_eq!(options.status(), StatusCode::NO_CONTENT);
+    assert_eq!(text(&options, "tus-version").as_deref(), Some("1.0.0"));
+    let extensions = text(&options, "tus-extension").unwrap();
+    for extension in
+        ["creation", "creation-with-upload", "creation-defer-length", "expiration", "termination"]
+    {
+        assert!(extensions.split(',').any(|e| e == extension), "{extension} in {extensions}");
+    }
+    assert_eq!(text(&options, "tus-max-size"), Some((1u64 << 30).to_string()));
+    assert_eq!(text(&options, "tus-resumable"), None);
+
+    // Another version is refused with the one there is.
+    let other =
+        client.post(server.url("/api/tus")).header(TUS.0, "0.2.2").header("upload-length", "1");
+    let other = other.send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(text(&other, "tus-version").as_deref(), Some("1.0.0"));
+
+    let data = bytes(300_000);
+    let location = create(client, &server, data.len()).await;
+    let id = location.rsplit('/').next().unwrap().to_owned();
+
+    let head = client.head(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(text(&head, "upload-offset").as_deref(), Some("0"));
+    assert_eq!(text(&head, "upload-length").as_deref(), Some("300000"));
+    assert_eq!(text(&head, "cache-control").as_deref(), Some("no-store"));
+    assert_eq!(text(&head, "tus-resumable").as_deref(), Some("1.0.0"));
+    assert_eq!(
+        text(&head, "upload-metadata").as_deref(),
+        Some("filename c8WCb8WEY2U=,filetype dGV4dC9wbGFpbg==,flag")
+    );
+    assert!(text(&head, "upload-expires").is_some_and(|at| at.ends_with(" GMT")));
+
+    let first = patch(client, &server, &location, 0, &data[..100_000]).await;
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    assert_eq!(text(&first, "upload-offset").as_deref(), Some("100000"));
+    // Not the current offset: 409, nothing written.
+    let stale = patch(client, &server, &location, 0, &data[..10]).await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    // Not an offset stream: 415.
+    let wrong = client.patch(server.url(&location)).header(TUS.0, TUS.1);
+    let wrong = wrong.header("upload-offset", "100000").body("x").send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Another account: 404, and no offset.
+    let bob = Account::register(&server.url(""), "bob").await;
+    let theirs = bob.client.head(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+    assert_eq!(text(&theirs, "upload-offset"), None);
+
+    let last = patch(client, &server, &location, 100_000, &data[100_000..]).await;
+    assert_eq!(last.status(), StatusCode::NO_CONTENT);
+    assert_eq!(text(&last, "upload-offset").as_deref(), Some("300000"));
+
+    // Stored, hashed and processed once, named as its metadata said.
+    let done = events.until(|e| e.name() == "done" && e.json()["upload_id"] == id.as_str()).await;
+    let received: Vec<u64> = done
+        .iter()
+        .filter(|e| e.json()["upload_id"] == id.as_str() && e.json()["status"] == "uploading")
+        .filter_map(|e| e.json()["bytes_received"].as_u64())
+        .collect();
+    assert!(
+        received.windows(2).all(|w| w[0] <= w[1]) && received.contains(&100_000),
+        "{received:?}"
+    );
+    let validations = done.iter().filter(|e| e.json()["stage"] == "validating").count();
+    assert_eq!(validations, 2, "one job: its validating stage begins and ends once");
+    let upload = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
+    assert_eq!(upload["filename"], "słońce");
+    assert_eq!(upload["size"], 300_000);
+    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)));
+    assert_eq!((upload["status"].as_str(), upload["attempt"].as_u64()), (Some("done"), Some(1)));
+    let again = patch(client, &server, &location, 300_000, b"more").await;
+    assert_eq!(again.status(), StatusCode::CONFLICT, "a complete upload takes no more");
+}
+
+/// Starts a PATCH of all of `data` on a raw socket and sends its first `sent` bytes.
+async fn start_patch(
+    server: &TestServer,
+    location: &str,
+    data: &[u8],
+    sent: usize,
+) -> tokio::net::TcpStream {
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nTus-Resumable: 1.0.0\r\n\
+         Upload-Offset: 0\r\nContent-Type: {OFFSET_STREAM}\r\nContent-Length: {}\r\n\r\n",
+        server.addr,
+        server.user.cookie,
+        data.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&data[..sent]).await.unwrap();
+    socket
+}
+
+/// Reads `events` until upload `id` announces `bytes` received; bounded, so that a
+/// server that never says so fails the test instead of hanging it.
+async fn until_received(events: &mut common::SseReader, id: &str, at_least: u64) -> u64 {
+    let seen = events.until(|e| {
+        e.name() == "progress"
+            && e.json()["upload_id"] == id
+            && e.json()["bytes_received"].as_u64() >= Some(at_least)
+    });
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(20), seen).await;
+    let seen = seen.unwrap_or_else(|_| panic!("upload {id} never announced {at_least} bytes"));
+    seen.last().unwrap().json()["bytes_received"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn a_patch_that_breaks_off_keeps_every_byte_that_arrived() {
+    let server = TestServer::start().await;
+    let client = &server.user.client;
+    let mut events = common::account_events(&server).await;
+    let data = bytes(20 << 20);
+    let location = create(client, &server, data.len()).await;
+    let id = location.rsplit('/').next().unwrap().to_owned();
+
+    // 12 MiB of the 20 go up, then the connection closes: past its last periodic sync
+    // (8 MiB), the server keeps the rest too.
+    let socket = start_patch(&server, &location, &data, 12 << 20).await;
+    drop(socket);
+    assert_eq!(until_received(&mut events, &id, 12 << 20).await, 12 << 20);
+    let head = client.head(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(text(&head, "upload-offset"), Some((12 << 20).to_string()));
+    let rest = patch(client, &server, &location, 12 << 20, &data[12 << 20..]).await;
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    events.until(|e| e.name() == "done" && e.json()["upload_id"] == id.as_str()).await;
+    let upload = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
+    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)), "every byte once");
+}
+
+#[tokio::test]
+async fn a_request_still_holding_an_upload_lets_go_when_its_client_comes_back() {
+    let server = TestServer::start().await;
+    let client = &server.user.client;
+    let mut events = common::account_events(&server).await;
+    let data = bytes(20 << 20);
+    let location = create(client, &server, data.len()).await;
+    let id = location.rsplit('/').next().unwrap().to_owned();
+
+    // A PATCH whose client went quiet without closing: the server still waits on it.
+    let _stuck = start_patch(&server, &location, &data, 9 << 20).await;
+    until_received(&mut events, &id, 8 << 20).await;
+    // The client, back on another connection, asks where to go on: the quiet request
+    // is told to stop and saves what it has, and HEAD answers at once with that (well
+    // before the server's own idle timeout would have ended the quiet request).
+    let head = client.head(server.url(&location)).header(TUS.0, TUS.1).send();
+    let head = tokio::time::timeout(std::time::Duration::from_secs(10), head).await;
+    let head = head.expect("HEAD does not wait for the quiet request").unwrap();
+    let offset: usize = text(&head, "upload-offset").unwrap().parse().unwrap();
+    assert!(offset >= 8 << 20 && offset <= 9 << 20, "{offset}");
+    let rest = patch(client, &server, &location, offset, &data[offset..]).await;
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    events.until(|e| e.name() == "done" && e.json()["upload_id"] == id.as_str()).await;
+    let upload = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
+    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)), "every byte once");
+}
+
+#[tokio::test]
+async fn termination_cancels_the_upload_and_its_bytes_go() {
+    let server = TestServer::start().await;
+    let client = &server.user.client;
+    let location = create(client, &server, 1000).await;
+    assert_eq!(
+        patch(client, &server, &location, 0, &bytes(400)).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let deleted = client.delete(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let id = location.rsplit('/').next().unwrap();
+    let upload: Value = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
+    assert_eq!(upload["status"], "cancelled");
+    let after = patch(client, &server, &location, 400, &bytes(600)).await;
+    assert_eq!(after.status(), StatusCode::CONFLICT, "a cancelled upload takes no more");
+}
