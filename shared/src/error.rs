@@ -66,6 +66,8 @@ pub enum ErrorCode {
     UnsupportedType,
     /// Creating an API token needs a logged-in session: a token cannot make another.
     SessionRequired,
+    /// A tus PATCH whose bytes do not match its `Upload-Checksum`: they were discarded.
+    ChecksumMismatch,
     /// A code this build does not know yet (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -104,6 +106,7 @@ impl ErrorCode {
             Self::InvalidState => "invalid_state",
             Self::UnsupportedType => "unsupported_type",
             Self::SessionRequired => "session_required",
+            Self::ChecksumMismatch => "checksum_mismatch",
             Self::Unknown => "unknown",
         }
     }
@@ -128,7 +131,7 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 30] = [
+const ALL: [ErrorCode; 31] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidMultipart,
     ErrorCode::MissingFile,
@@ -158,6 +161,7 @@ const ALL: [ErrorCode; 30] = [
     ErrorCode::InvalidState,
     ErrorCode::UnsupportedType,
     ErrorCode::SessionRequired,
+    ErrorCode::ChecksumMismatch,
     ErrorCode::Unknown,
 ];
 

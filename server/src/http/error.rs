@@ -116,6 +116,8 @@ fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::TooManyUploads => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::InvalidState => StatusCode::CONFLICT,
         ErrorCode::SessionRequired => StatusCode::FORBIDDEN,
+        // tus's own status for it ("Checksum Mismatch").
+        ErrorCode::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
         _ => StatusCode::BAD_REQUEST,
     }
 }

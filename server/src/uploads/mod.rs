@@ -3,10 +3,12 @@
 //! [`Uploads`], which holds the parts it uses and nothing of the HTTP layer's.
 
 mod actions;
+mod checksum;
 mod error;
 mod filename;
 mod form;
 pub mod history;
+pub mod holds;
 pub mod ingest;
 pub mod quota;
 pub mod resumable;
@@ -37,5 +39,5 @@ pub struct Uploads {
     pub max_upload_bytes: u64,
     /// What resumable (tus) uploads add, and who is adding bytes to which.
     pub resumable: Arc<dyn ResumableRepo>,
-    pub holds: Arc<resumable::Holds>,
+    pub holds: Arc<holds::Holds>,
 }

@@ -7,15 +7,16 @@
 //! `uploading`, and the client goes on from `HEAD`'s offset. One request at a time adds
 //! bytes to an upload ([`Holds`]).
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use shared::{AccountId, ErrorCode, Stage, Upload, UploadId, UploadStatus};
 use tokio::io::AsyncReadExt;
-use tokio_util::sync::CancellationToken;
 
+pub use super::checksum::{Algorithm, Checksum};
 use super::{
+    checksum::Hashing,
     ingest::{BodyError, BodyStream},
     UploadError, Uploads,
 };
@@ -50,6 +51,8 @@ pub struct Append {
     pub length: Option<u64>,
     pub body: BodyStream,
     pub expiry: Duration,
+    /// `Upload-Checksum`: the bytes count only if they match it, all of them.
+    pub checksum: Option<Checksum>,
 }
 
 /// A resumable upload as a client asks after it.
@@ -166,6 +169,7 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
     let mut appender = uploads.blobs.append(&append.id, append.offset).await?;
     let (mut written, mut durable) = (append.offset, append.offset);
     let mut body = append.body;
+    let mut hashing = append.checksum.as_ref().map(|c| Hashing::new(c.algorithm));
     let ended: Result<(), UploadError> = loop {
         let chunk = tokio::select! {
             chunk = body.next() => chunk,
@@ -195,11 +199,33 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
         if let Err(e) = appender.write(&chunk).await {
             break Err(e.into());
         }
+        if let Some(hashing) = &mut hashing {
+            hashing.update(&chunk);
+        }
         written += chunk.len() as u64;
-        if written - durable >= SYNC_EVERY {
+        // With a checksum nothing counts before the whole request is checked.
+        if hashing.is_none() && written - durable >= SYNC_EVERY {
             durable = appender.sync().await?;
             status.upload = announce(uploads, &status, durable).await?;
         }
+    };
+    let ended = match (&append.checksum, hashing) {
+        // Discarded unless whole and matching: the next request goes on from where this
+        // one began, and the appender drops what this one wrote.
+        (Some(checksum), Some(hashing)) => {
+            ended?;
+            if hashing.finish() != checksum.digest {
+                let algorithm = checksum.algorithm.name();
+                return Err(UploadError::rejected(
+                    ErrorCode::ChecksumMismatch,
+                    format!(
+                        "the bytes do not match their {algorithm} checksum; they were discarded"
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        _ => ended,
     };
     // Whatever ended the request, what arrived is kept.
     durable = appender.sync().await?;
@@ -279,42 +305,4 @@ async fn complete(
     let upload = uploads.recorder.record(id, stored).await?;
     uploads.jobs.enqueue(owner, upload.id.clone(), upload.attempt).await;
     Ok(upload)
-}
-
-/// Who adds bytes to which resumable upload now: one request per upload. A newer
-/// request asks the holder to stop (tusd's "request unlock") and waits for it to let
-/// go, so a client that reconnects is never turned away by its own broken request.
-#[derive(Debug, Default)]
-pub struct Holds {
-    held: Mutex<HashMap<UploadId, (CancellationToken, std::sync::Arc<tokio::sync::Mutex<()>>)>>,
-}
-
-/// One request's hold on an upload.
-pub struct Hold {
-    _guard: tokio::sync::OwnedMutexGuard<()>,
-    /// Cancelled when a newer request wants the upload.
-    pub stop: CancellationToken,
-}
-
-impl Holds {
-    pub async fn take(&self, id: &UploadId) -> Hold {
-        let lock = {
-            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-            let (stop, lock) = held.entry(id.clone()).or_default();
-            stop.cancel();
-            lock.clone()
-        };
-        let guard = lock.lock_owned().await;
-        let stop = CancellationToken::new();
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(entry) = held.get_mut(id) {
-            entry.0 = stop.clone();
-        }
-        Hold { _guard: guard, stop }
-    }
-
-    /// The upload needs no holds any more (complete, or gone).
-    pub fn forget(&self, id: &UploadId) {
-        self.held.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-    }
 }

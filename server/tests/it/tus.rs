@@ -213,7 +213,7 @@ async fn a_request_still_holding_an_upload_lets_go_when_its_client_comes_back() 
     let head = tokio::time::timeout(std::time::Duration::from_secs(10), head).await;
     let head = head.expect("HEAD does not wait for the quiet request").unwrap();
     let offset: usize = text(&head, "upload-offset").unwrap().parse().unwrap();
-    assert!(offset >= 8 << 20 && offset <= 9 << 20, "{offset}");
+    assert!((8 << 20..=9 << 20).contains(&offset), "{offset}");
     let rest = patch(client, &server, &location, offset, &data[offset..]).await;
     assert_eq!(rest.status(), StatusCode::NO_CONTENT);
     events.until(|e| e.name() == "done" && e.json()["upload_id"] == id.as_str()).await;
@@ -237,4 +237,43 @@ async fn termination_cancels_the_upload_and_its_bytes_go() {
     assert_eq!(upload["status"], "cancelled");
     let after = patch(client, &server, &location, 400, &bytes(600)).await;
     assert_eq!(after.status(), StatusCode::CONFLICT, "a cancelled upload takes no more");
+}
+
+#[tokio::test]
+async fn a_checksummed_patch_counts_only_if_its_bytes_match() {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    let server = TestServer::start().await;
+    let client = &server.user.client;
+    let data = bytes(3000);
+    let location = create(client, &server, data.len()).await;
+    let checked = |offset: usize, body: &[u8], checksum: String| {
+        client
+            .patch(server.url(&location))
+            .header(TUS.0, TUS.1)
+            .header("upload-offset", offset.to_string())
+            .header(header::CONTENT_TYPE, OFFSET_STREAM)
+            .header("upload-checksum", checksum)
+            .body(body.to_vec())
+            .send()
+    };
+    let sha1 = |bytes: &[u8]| STANDARD.encode(<sha1::Sha1 as Digest>::digest(bytes));
+    let md5 = |bytes: &[u8]| STANDARD.encode(<md5::Md5 as Digest>::digest(bytes));
+
+    let good = checked(0, &data[..1000], format!("sha1 {}", sha1(&data[..1000]))).await.unwrap();
+    assert_eq!(good.status(), StatusCode::NO_CONTENT);
+    // The digest of other bytes: 460, and the chunk is gone.
+    let bad = checked(1000, &data[1000..2000], format!("md5 {}", md5(b"other"))).await.unwrap();
+    assert_eq!(bad.status().as_u16(), 460);
+    assert_eq!(bad.json::<Value>().await.unwrap()["code"], "checksum_mismatch");
+    let head = client.head(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(text(&head, "upload-offset").as_deref(), Some("1000"));
+    // An algorithm the server does not compute: 400.
+    let unknown = checked(1000, &data[1000..2000], "crc32 AAAAAA==".into()).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    let sha256 = STANDARD.encode(Sha256::digest(&data[1000..]));
+    let rest = checked(1000, &data[1000..], format!("sha256 {sha256}")).await.unwrap();
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    assert_eq!(text(&rest, "upload-offset").as_deref(), Some("3000"));
+    let options = client.request(Method::OPTIONS, server.url("/api/tus")).send().await.unwrap();
+    assert_eq!(text(&options, "tus-checksum-algorithm").as_deref(), Some("sha1,sha256,md5"));
 }

@@ -1,7 +1,6 @@
 //! The tus 1.0 request headers, read strictly: `Upload-Metadata` (comma-separated
 //! `key base64value` pairs, the value optional), `Upload-Checksum` (`algorithm
-//! base64digest`), `Upload-Concat` (`partial`, or `final;` and the partial uploads'
-//! URLs) and the lengths and offsets, which are non-negative decimal integers.
+//! base64digest`) and the lengths and offsets, which are non-negative decimal integers.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 
@@ -51,26 +50,7 @@ pub fn text_value(pairs: &Metadata, key: &str) -> Option<String> {
     String::from_utf8(value.clone()?).ok()
 }
 
-/// The checksum algorithms the server computes (`Tus-Checksum-Algorithm`): `sha1` as
-/// the protocol requires, and `sha256` and `md5`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Algorithm {
-    Sha1,
-    Sha256,
-    Md5,
-}
-
-impl Algorithm {
-    pub const ALL: [Algorithm; 3] = [Self::Sha1, Self::Sha256, Self::Md5];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sha1 => "sha1",
-            Self::Sha256 => "sha256",
-            Self::Md5 => "md5",
-        }
-    }
-}
+pub use crate::uploads::resumable::Algorithm;
 
 /// Why an `Upload-Checksum` cannot be used.
 #[derive(Debug, PartialEq, Eq)]
@@ -98,31 +78,6 @@ pub fn parse_number(header: &str) -> Option<u64> {
     (!header.is_empty() && header.bytes().all(|b| b.is_ascii_digit()))
         .then(|| header.parse().ok())
         .flatten()
-}
-
-/// What `Upload-Concat` says an upload is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Concat {
-    /// One part of a later final upload.
-    Partial,
-    /// The partial uploads, by their URLs (or paths), in order.
-    Final(Vec<String>),
-}
-
-/// Reads `Upload-Concat`.
-pub fn parse_concat(header: &str) -> Result<Concat, String> {
-    let header = header.trim();
-    if header == "partial" {
-        return Ok(Concat::Partial);
-    }
-    let Some(parts) = header.strip_prefix("final;") else {
-        return Err("Upload-Concat is `partial` or `final;` and the partial uploads".into());
-    };
-    let parts: Vec<String> = parts.split_whitespace().map(str::to_owned).collect();
-    if parts.is_empty() {
-        return Err("a final upload names its partial uploads".into());
-    }
-    Ok(Concat::Final(parts))
 }
 
 #[cfg(test)]
@@ -168,16 +123,5 @@ mod tests {
         for bad in ["", "-1", "+1", "1e6", "0x10", "99999999999999999999999"] {
             assert_eq!(parse_number(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn concat_is_partial_or_a_final_list() {
-        assert_eq!(parse_concat("partial"), Ok(Concat::Partial));
-        assert_eq!(
-            parse_concat("final;/api/tus/a https://x.example/api/tus/b"),
-            Ok(Concat::Final(vec!["/api/tus/a".into(), "https://x.example/api/tus/b".into()]))
-        );
-        assert!(parse_concat("final;").is_err());
-        assert!(parse_concat("whole").is_err());
     }
 }

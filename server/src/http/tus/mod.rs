@@ -23,9 +23,12 @@ use super::{
 };
 use crate::{
     auth::CurrentUser,
-    uploads::resumable::{self, Append, Creation, Status},
+    uploads::resumable::{self, Append, Checksum, Creation, Status},
 };
-use headers::{format_metadata, parse_metadata, parse_number, text_value};
+use headers::{
+    format_metadata, parse_checksum, parse_metadata, parse_number, text_value, Algorithm,
+    ChecksumError,
+};
 
 /// The only version spoken.
 const VERSION: &str = "1.0.0";
@@ -81,6 +84,8 @@ async fn options(State(state): State<AppState>) -> Response {
     headers.insert(TUS_VERSION, HeaderValue::from_static(VERSION));
     headers.insert(HeaderName::from_static("tus-extension"), HeaderValue::from_static(EXTENSIONS));
     headers.insert(HeaderName::from_static("tus-max-size"), value(&max));
+    let algorithms: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+    headers.insert(HeaderName::from_static("tus-checksum-algorithm"), value(&algorithms.join(",")));
     response
 }
 
@@ -116,7 +121,7 @@ async fn create(
     // creation-with-upload: the first bytes came with it.
     let with_bytes = is_offset_stream(&headers) && content_length(&headers) != Some(0);
     if with_bytes {
-        status = append(&state, &current, &status.upload.id, 0, None, body).await?;
+        status = append(&state, &current, &status.upload.id, 0, None, None, body).await?;
     }
     let location = routes::of(routes::TUS_UPLOAD, &status.upload.id);
     let mut response =
@@ -186,7 +191,25 @@ async fn patch(
         ApiError::bad_request(ErrorCode::InvalidRequest, "send Upload-Offset, a number")
     })?;
     let length = header_text(headers, &UPLOAD_LENGTH).and_then(parse_number);
-    let status = append(state, current, id, offset, length, body).await?;
+    let checksum = match header_text(headers, &HeaderName::from_static("upload-checksum")) {
+        None => None,
+        Some(header) => {
+            let (algorithm, digest) = parse_checksum(header).map_err(|error| {
+                let message = match error {
+                    ChecksumError::Unsupported(name) => format!(
+                        "the checksum algorithm {name:?} is not one of {}",
+                        Algorithm::ALL.map(Algorithm::name).join(", ")
+                    ),
+                    ChecksumError::Malformed => {
+                        "Upload-Checksum is `algorithm base64digest`".into()
+                    }
+                };
+                ApiError::bad_request(ErrorCode::InvalidRequest, message)
+            })?;
+            Some(Checksum { algorithm, digest })
+        }
+    };
+    let status = append(state, current, id, offset, length, checksum, body).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     described(&mut response, &status, true);
     Ok(response)
@@ -209,6 +232,7 @@ async fn append(
     id: &UploadId,
     offset: u64,
     length: Option<u64>,
+    checksum: Option<Checksum>,
     body: Body,
 ) -> Result<Status, ApiError> {
     let (body, rest) = linger::tap(body);
@@ -220,6 +244,7 @@ async fn append(
         length,
         body,
         expiry: state.config.tus_expiry,
+        checksum,
     };
     let appended = resumable::append(&state.uploads, request).await;
     rest.linger(state.config.max_upload_bytes);
