@@ -188,7 +188,8 @@ impl AppState {
         self.log.compact(&cutoff).await
     }
 
-    /// Compacts now and then every hour, until shutdown.
+    /// Compacts now and then every hour, until shutdown; also forgets expired sessions
+    /// and removes resumable uploads left unfinished past their expiry.
     fn start_compaction(&self) {
         let state = self.clone();
         tokio::spawn(async move {
@@ -206,14 +207,25 @@ impl AppState {
                 if let Err(error) = state.accounts.delete_expired_sessions(&clock::now()).await {
                     tracing::error!(%error, "removing expired sessions failed");
                 }
+                match crate::uploads::resumable::remove_expired(&state.uploads).await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, "removed expired resumable uploads"),
+                    Err(error) => tracing::error!(%error, "removing expired uploads failed"),
+                }
             }
         });
     }
 
     /// Uploads a previous run was receiving can never complete (their client's
-    /// connection is gone); queued and processing ones are queued again.
+    /// connection is gone), except resumable ones; queued and processing ones are queued
+    /// again.
     async fn recover(&self) -> Result<(), StoreError> {
         for (owner, upload) in self.repo.unfinished().await? {
+            // A resumable upload is waiting for its client, who goes on from its offset.
+            let resumable = self.uploads.resumable.resumable(&upload.id).await?.is_some();
+            if upload.status == UploadStatus::Uploading && resumable {
+                continue;
+            }
             if upload.status == UploadStatus::Uploading {
                 let interrupted = ErrorBody::new(
                     ErrorCode::Interrupted,

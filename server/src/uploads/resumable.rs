@@ -245,6 +245,19 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
     Ok(status)
 }
 
+/// Removes the resumable uploads left unfinished past their expiry, bytes and all;
+/// how many.
+pub async fn remove_expired(uploads: &Uploads) -> Result<usize, UploadError> {
+    let expired = uploads.resumable.expired(&clock::now()).await?;
+    for id in &expired {
+        if let Some(owner) = uploads.repo.owner_of(id).await? {
+            uploads.remove(&owner, id).await?;
+        }
+        uploads.holds.forget(id);
+    }
+    Ok(expired.len())
+}
+
 /// Ends a resumable upload at its client's request (tus termination): `cancelled`, and
 /// the bytes it had go. One that already finished arriving is cancelled like any other.
 pub async fn terminate(

@@ -277,3 +277,54 @@ async fn a_checksummed_patch_counts_only_if_its_bytes_match() {
     let options = client.request(Method::OPTIONS, server.url("/api/tus")).send().await.unwrap();
     assert_eq!(text(&options, "tus-checksum-algorithm").as_deref(), Some("sha1,sha256,md5"));
 }
+
+#[tokio::test]
+async fn a_resumable_upload_survives_a_restart_and_goes_on_from_its_offset() {
+    let mut server = TestServer::start().await;
+    let client = server.user.client.clone();
+    let data = bytes(3000);
+    let location = create(&client, &server, data.len()).await;
+    assert_eq!(
+        patch(&client, &server, &location, 0, &data[..1000]).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    server.shut_down().await;
+
+    // The same data directory, served again; the session in the client's jar still holds.
+    let again = common::state_in(&server.dir, |_| {}).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tokio::spawn(uplink::run(listener, again, std::future::pending()));
+    let url = |path: &str| format!("http://{addr}{path}");
+    let head = client.head(url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(text(&head, "upload-offset").as_deref(), Some("1000"), "not interrupted");
+    let rest = client
+        .patch(url(&location))
+        .header(TUS.0, TUS.1)
+        .header("upload-offset", "1000")
+        .header(header::CONTENT_TYPE, OFFSET_STREAM)
+        .body(data[1000..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    let id = location.rsplit('/').next().unwrap();
+    let upload = common::get_json(&client, url(&format!("/api/uploads/{id}"))).await;
+    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)));
+    serving.abort();
+}
+
+#[tokio::test]
+async fn an_upload_left_unfinished_past_its_expiry_answers_404_and_is_removed() {
+    // Expired as soon as it is made, so nothing waits on the clock.
+    let server = TestServer::start_with(|c| c.tus_expiry = std::time::Duration::ZERO).await;
+    let client = &server.user.client;
+    let location = create(client, &server, 1000).await;
+    let head = client.head(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    assert_eq!(text(&head, "upload-offset"), None);
+    let removed = uplink::uploads::resumable::remove_expired(&server.state.uploads).await.unwrap();
+    assert_eq!(removed, 1);
+    let listed = common::get_json(client, server.url("/api/uploads")).await;
+    assert_eq!(listed, serde_json::json!([]), "gone, bytes and all");
+}
