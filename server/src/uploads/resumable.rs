@@ -145,7 +145,9 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
     let hold = uploads.holds.take(&append.id).await;
     let mut status = find(uploads, &append.owner, &append.id).await?;
     if status.upload.status != UploadStatus::Uploading {
-        return Err(UploadError::rejected(ErrorCode::InvalidState, "the upload is complete"));
+        let now = status.upload.status.as_str();
+        let message = format!("the upload takes no more bytes: it is {now}");
+        return Err(UploadError::rejected(ErrorCode::InvalidState, message));
     }
     if append.offset != status.offset() {
         return Err(UploadError::rejected(

@@ -328,3 +328,57 @@ async fn an_upload_left_unfinished_past_its_expiry_answers_404_and_is_removed() 
     let listed = common::get_json(client, server.url("/api/uploads")).await;
     assert_eq!(listed, serde_json::json!([]), "gone, bytes and all");
 }
+
+#[tokio::test]
+async fn bytes_with_the_creation_a_deferred_length_and_a_method_override() {
+    let server = TestServer::start().await;
+    let client = &server.user.client;
+    let mut events = common::account_events(&server).await;
+
+    // creation-with-upload: the whole file with its creation.
+    let data = bytes(500);
+    let created = client
+        .post(server.url("/api/tus"))
+        .header(TUS.0, TUS.1)
+        .header("upload-length", "500")
+        .header(header::CONTENT_TYPE, OFFSET_STREAM)
+        .body(data.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(text(&created, "upload-offset").as_deref(), Some("500"));
+    let whole = text(&created, "location").unwrap();
+    let whole = whole.rsplit('/').next().unwrap().to_owned();
+    events.until(|e| e.name() == "done" && e.json()["upload_id"] == whole.as_str()).await;
+
+    // creation-defer-length: the length comes with the bytes, through a POST that
+    // overrides its method, as clients that can only POST send it.
+    let deferred = client
+        .post(server.url("/api/tus"))
+        .header(TUS.0, TUS.1)
+        .header("upload-defer-length", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deferred.status(), StatusCode::CREATED);
+    let location = text(&deferred, "location").unwrap();
+    let head = client.head(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(text(&head, "upload-defer-length").as_deref(), Some("1"));
+    assert_eq!(text(&head, "upload-length"), None);
+    let sent = client
+        .post(server.url(&location))
+        .header(TUS.0, TUS.1)
+        .header("x-http-method-override", "PATCH")
+        .header("upload-offset", "0")
+        .header("upload-length", "10")
+        .header(header::CONTENT_TYPE, OFFSET_STREAM)
+        .body(b"ten bytes!".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    assert_eq!(text(&sent, "upload-length").as_deref(), Some("10"));
+    let id = location.rsplit('/').next().unwrap();
+    events.until(|e| e.name() == "done" && e.json()["upload_id"] == id).await;
+}

@@ -121,7 +121,13 @@ async fn create(
     // creation-with-upload: the first bytes came with it.
     let with_bytes = is_offset_stream(&headers) && content_length(&headers) != Some(0);
     if with_bytes {
-        status = append(&state, &current, &status.upload.id, 0, None, None, body).await?;
+        // The upload exists whatever becomes of these bytes: the answer gives its
+        // Location, and the offset that was kept, for the client to go on from.
+        let id = status.upload.id.clone();
+        if let Err(error) = append(&state, &current, &id, 0, None, None, body).await {
+            tracing::info!(upload = %id, ?error, "the bytes sent with a creation were not all kept");
+        }
+        status = resumable::settled(&state.uploads, current.id(), &id).await?;
     }
     let location = routes::of(routes::TUS_UPLOAD, &status.upload.id);
     let mut response =
