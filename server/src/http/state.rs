@@ -18,7 +18,7 @@ use crate::{
         AccountRepo, BlobKey, BlobStore, ChangeError, EventLog, FsBlobStore, MemoryQueue,
         MetadataRepo, ResumableRepo, SqliteRepo, StoreError,
     },
-    uploads::{quota::Quotas, Uploads},
+    uploads::{quota::Quotas, resumable, Uploads},
 };
 
 #[derive(Clone, FromRef)]
@@ -221,9 +221,14 @@ impl AppState {
     /// again.
     async fn recover(&self) -> Result<(), StoreError> {
         for (owner, upload) in self.repo.unfinished().await? {
-            // A resumable upload is waiting for its client, who goes on from its offset.
+            // A resumable upload is waiting for its client, who goes on from its offset;
+            // one whose bytes had all arrived when the server stopped is finished now.
             let resumable = self.uploads.resumable.resumable(&upload.id).await?.is_some();
             if upload.status == UploadStatus::Uploading && resumable {
+                let settled = resumable::settled(&self.uploads, &owner, &upload.id).await;
+                if let Err(error) = settled {
+                    tracing::warn!(upload = %upload.id, %error, "a resumable upload stays as it was");
+                }
                 continue;
             }
             if upload.status == UploadStatus::Uploading {

@@ -3,7 +3,7 @@
 //! Its offset is the upload's own `size`, the bytes durably stored so far.
 
 use async_trait::async_trait;
-use shared::UploadId;
+use shared::{AccountId, UploadId};
 
 use super::StoreError;
 
@@ -35,6 +35,9 @@ pub trait ResumableRepo: Send + Sync + 'static {
 
     /// Moves the expiry of upload `id` (each request that adds bytes does).
     async fn set_expiry(&self, id: &UploadId, expires_at: &str) -> Result<(), StoreError>;
+
+    /// How many resumable uploads of `owner` are still arriving.
+    async fn unfinished_of(&self, owner: &AccountId) -> Result<u64, StoreError>;
 
     /// The resumable uploads still unfinished that expired by `now`.
     async fn expired(&self, now: &str) -> Result<Vec<UploadId>, StoreError>;

@@ -47,6 +47,8 @@ impl Uploads {
             )?;
         // Then the work stops: out of the queue, or the running job and its parser.
         self.jobs.cancel(&upload.id).await;
+        // A resumable upload's bytes so far go too: it will not be finished.
+        self.blobs.delete(&BlobKey::Partial(upload.id.clone())).await?;
         tracing::info!(upload = %upload.id, "upload cancelled");
         Ok(upload)
     }

@@ -25,6 +25,10 @@ use crate::{
     store::{BlobKey, Resumable},
 };
 
+/// Resumable uploads one account may have unfinished at once: each holds its bytes on
+/// disk (they count against the quota) until it finishes or expires.
+const MAX_UNFINISHED: u64 = 100;
+
 /// How many bytes a request appends between syncs: each sync makes them durable and
 /// announces the new offset.
 const SYNC_EVERY: u64 = 8 << 20;
@@ -50,6 +54,9 @@ pub struct Append {
     /// Sets a deferred length with these bytes.
     pub length: Option<u64>,
     pub body: BodyStream,
+    /// The request's `Content-Length`, when it has one: refused up front if it would
+    /// go past the upload's length.
+    pub content_length: Option<u64>,
     pub expiry: Duration,
     /// `Upload-Checksum`: the bytes count only if they match it, all of them.
     pub checksum: Option<Checksum>,
@@ -83,6 +90,13 @@ pub async fn create(uploads: &Uploads, creation: Creation) -> Result<Status, Upl
     if let Some(reason) = limits.type_refusal(&creation.filename, creation.filetype.as_deref()) {
         return Err(UploadError::Rejected(ErrorCode::UnsupportedType, reason));
     }
+    let unfinished = uploads.resumable.unfinished_of(&creation.owner).await?;
+    if unfinished >= MAX_UNFINISHED {
+        return Err(UploadError::rejected(
+            ErrorCode::TooManyUploads,
+            format!("{unfinished} resumable uploads are unfinished; finish or delete one first"),
+        ));
+    }
     if uploads.quotas.limits_bytes() {
         let stored = uploads.repo.stored_bytes(&creation.owner).await?;
         // A check only: the bytes are counted as they arrive.
@@ -104,7 +118,13 @@ pub async fn create(uploads: &Uploads, creation: Creation) -> Result<Status, Upl
         expires_at: clock::after(creation.expiry),
     };
     uploads.resumable.create_resumable(&upload.id, &resumable).await?;
-    Ok(Status { upload, resumable })
+    let mut status = Status { upload, resumable };
+    if status.resumable.length == Some(0) {
+        // An empty file has all its bytes already.
+        uploads.blobs.append(&status.upload.id, 0).await?.sync().await?;
+        status.upload = complete(uploads, &creation.owner, &status).await?;
+    }
+    Ok(status)
 }
 
 /// The resumable upload `id` of `owner`; another account's, an upload that is not
@@ -117,7 +137,9 @@ pub async fn find(
     let upload = uploads.repo.get_owned(owner, id).await?.ok_or(UploadError::NotFound)?;
     let resumable = uploads.resumable.resumable(id).await?.ok_or(UploadError::NotFound)?;
     let expired = upload.status == UploadStatus::Uploading && resumable.expires_at <= clock::now();
-    if expired {
+    // Terminated (or failed) uploads are gone as far as the protocol goes.
+    let ended = matches!(upload.status, UploadStatus::Cancelled | UploadStatus::Failed);
+    if expired || ended {
         return Err(UploadError::NotFound);
     }
     Ok(Status { upload, resumable })
@@ -134,7 +156,22 @@ pub async fn settled(
     // Only an upload of the caller's may stop a request.
     find(uploads, owner, id).await?;
     let _hold = uploads.holds.take(id).await;
-    find(uploads, owner, id).await
+    let status = find(uploads, owner, id).await?;
+    finish_if_full(uploads, owner, status).await
+}
+
+/// An upload whose bytes are all stored but that was not yet queued (the server
+/// stopped between the two) is completed now; any other is returned as it is.
+pub async fn finish_if_full(
+    uploads: &Uploads,
+    owner: &AccountId,
+    mut status: Status,
+) -> Result<Status, UploadError> {
+    let full = status.resumable.length == Some(status.offset());
+    if status.upload.status == UploadStatus::Uploading && full {
+        status.upload = complete(uploads, owner, &status).await?;
+    }
+    Ok(status)
 }
 
 /// Appends a request's bytes at its offset, making them durable every [`SYNC_EVERY`]
@@ -142,8 +179,11 @@ pub async fn settled(
 /// what was made durable. The last byte of the promised length stores and queues the
 /// upload. Returns the upload's state after.
 pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadError> {
+    // Only an upload of the caller's may stop a request.
+    find(uploads, &append.owner, &append.id).await?;
     let hold = uploads.holds.take(&append.id).await;
-    let mut status = find(uploads, &append.owner, &append.id).await?;
+    let status = find(uploads, &append.owner, &append.id).await?;
+    let mut status = finish_if_full(uploads, &append.owner, status).await?;
     if status.upload.status != UploadStatus::Uploading {
         let now = status.upload.status.as_str();
         let message = format!("the upload takes no more bytes: it is {now}");
@@ -155,14 +195,33 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
             format!("the upload is at offset {}, not {}", status.offset(), append.offset),
         ));
     }
-    if let (None, Some(length)) = (status.resumable.length, append.length) {
-        if length > uploads.max_upload_bytes || length < status.offset() {
-            return Err(UploadError::rejected(ErrorCode::PayloadTooLarge, "that length cannot be"));
+    match (status.resumable.length, append.length) {
+        (None, Some(length)) => {
+            if length > uploads.max_upload_bytes {
+                let max = uploads.max_upload_bytes;
+                let message = format!("uploads are limited to {max} bytes");
+                return Err(UploadError::rejected(ErrorCode::PayloadTooLarge, message));
+            }
+            if length < status.offset() {
+                let message = format!("{} bytes are already stored", status.offset());
+                return Err(UploadError::rejected(ErrorCode::InvalidRequest, message));
+            }
+            uploads.resumable.set_length(&append.id, length).await?;
+            status.resumable.length = Some(length);
         }
-        uploads.resumable.set_length(&append.id, length).await?;
-        status.resumable.length = Some(length);
+        (Some(known), Some(length)) if known != length => {
+            let message = format!("the upload's length is {known}, not {length}");
+            return Err(UploadError::rejected(ErrorCode::InvalidRequest, message));
+        }
+        _ => {}
     }
     let limit = status.resumable.length.unwrap_or(uploads.max_upload_bytes);
+    if append.content_length.is_some_and(|n| append.offset.saturating_add(n) > limit) {
+        return Err(UploadError::rejected(
+            ErrorCode::PayloadTooLarge,
+            format!("more bytes than the upload's length of {limit}"),
+        ));
+    }
     let stored = match uploads.quotas.limits_bytes() {
         true => uploads.repo.stored_bytes(&append.owner).await?,
         false => 0,
@@ -209,6 +268,8 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
         if hashing.is_none() && written - durable >= SYNC_EVERY {
             durable = appender.sync().await?;
             status.upload = announce(uploads, &status, durable).await?;
+            // A request still bringing bytes keeps its upload from expiring.
+            uploads.resumable.set_expiry(&append.id, &clock::after(append.expiry)).await?;
         }
     };
     let ended = match (&append.checksum, hashing) {
@@ -240,24 +301,27 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
     uploads.resumable.set_expiry(&append.id, &expires_at).await?;
     status.resumable.expires_at = expires_at;
     ended?;
-    if status.resumable.length == Some(durable) {
-        status.upload = complete(uploads, &append.owner, &status).await?;
-        uploads.holds.forget(&append.id);
-    }
-    Ok(status)
+    // Still holding it: one request completes an upload, once.
+    let finished = finish_if_full(uploads, &append.owner, status).await;
+    drop(hold);
+    finished
 }
 
 /// Removes the resumable uploads left unfinished past their expiry, bytes and all;
 /// how many.
 pub async fn remove_expired(uploads: &Uploads) -> Result<usize, UploadError> {
     let expired = uploads.resumable.expired(&clock::now()).await?;
+    let mut removed = 0;
     for id in &expired {
-        if let Some(owner) = uploads.repo.owner_of(id).await? {
+        let Some(owner) = uploads.repo.owner_of(id).await? else { continue };
+        // A request that brought bytes since the list was read has moved the expiry on.
+        let _hold = uploads.holds.take(id).await;
+        if let Err(UploadError::NotFound) = find(uploads, &owner, id).await {
             uploads.remove(&owner, id).await?;
+            removed += 1;
         }
-        uploads.holds.forget(id);
     }
-    Ok(expired.len())
+    Ok(removed)
 }
 
 /// Ends a resumable upload at its client's request (tus termination): `cancelled`, and
@@ -273,7 +337,6 @@ pub async fn terminate(
     uploads.cancel(owner, id).await?;
     uploads.blobs.delete(&BlobKey::Partial(id.clone())).await?;
     drop(hold);
-    uploads.holds.forget(id);
     Ok(())
 }
 
@@ -297,7 +360,19 @@ async fn complete(
     status: &Status,
 ) -> Result<Upload, UploadError> {
     let id = &status.upload.id;
-    let (mut reader, size) = uploads.blobs.open(&BlobKey::Partial(id.clone())).await?;
+    // Sealed already if the server stopped between the seal and the record.
+    let (sealed, (mut reader, size)) = match uploads.blobs.open(&BlobKey::Partial(id.clone())).await
+    {
+        Ok(partial) => (false, partial),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (true, uploads.blobs.open(&BlobKey::Original(id.clone())).await?)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if Some(size) != status.resumable.length {
+        let error = format!("{size} bytes stored for an upload of {:?}", status.resumable.length);
+        return Err(std::io::Error::other(error).into());
+    }
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; 256 * 1024];
     loop {
@@ -307,7 +382,9 @@ async fn complete(
         }
         hasher.update(&buffer[..n]);
     }
-    uploads.blobs.seal(id).await?;
+    if !sealed {
+        uploads.blobs.seal(id).await?;
+    }
     let stored = Change {
         status: Some(UploadStatus::Queued),
         size: Some(size),

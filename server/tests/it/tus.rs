@@ -236,7 +236,9 @@ async fn termination_cancels_the_upload_and_its_bytes_go() {
     let upload: Value = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
     assert_eq!(upload["status"], "cancelled");
     let after = patch(client, &server, &location, 400, &bytes(600)).await;
-    assert_eq!(after.status(), StatusCode::CONFLICT, "a cancelled upload takes no more");
+    assert_eq!(after.status(), StatusCode::NOT_FOUND, "a terminated upload is gone");
+    let head = client.head(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -381,4 +383,67 @@ async fn bytes_with_the_creation_a_deferred_length_and_a_method_override() {
     assert_eq!(text(&sent, "upload-length").as_deref(), Some("10"));
     let id = location.rsplit('/').next().unwrap();
     events.until(|e| e.name() == "done" && e.json()["upload_id"] == id).await;
+}
+
+#[tokio::test]
+async fn lengths_are_kept_to_and_an_empty_file_is_done_at_once() {
+    let server = TestServer::start().await;
+    let client = &server.user.client;
+    let mut events = common::account_events(&server).await;
+
+    // An empty file has all its bytes with its creation.
+    let empty = create(client, &server, 0).await;
+    let empty = empty.rsplit('/').next().unwrap().to_owned();
+    events.until(|e| e.name() == "done" && e.json()["upload_id"] == empty.as_str()).await;
+
+    let location = create(client, &server, 100).await;
+    // More than the length, announced: refused before a byte is stored.
+    let over = patch(client, &server, &location, 0, &bytes(101)).await;
+    assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Another length than the one promised: 400.
+    let other = client
+        .patch(server.url(&location))
+        .header(TUS.0, TUS.1)
+        .header("upload-offset", "0")
+        .header("upload-length", "99")
+        .header(header::CONTENT_TYPE, OFFSET_STREAM)
+        .body(bytes(10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::BAD_REQUEST);
+    let head = client.head(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(text(&head, "upload-offset").as_deref(), Some("0"), "nothing stored");
+}
+
+#[tokio::test]
+async fn an_upload_whose_bytes_all_arrived_but_was_not_queued_is_finished_by_the_next_request() {
+    let server = TestServer::start().await;
+    let client = &server.user.client;
+    let mut events = common::account_events(&server).await;
+    let data = bytes(10);
+    let location = create(client, &server, data.len()).await;
+    let id = uplink_id(&location);
+    // The server stopped after its last sync and announcement, before it queued the
+    // upload: all the bytes are stored and the offset says so.
+    let uploads = &server.state.uploads;
+    let mut appender = uploads.blobs.append(&id, 0).await.unwrap();
+    appender.write(&data).await.unwrap();
+    assert_eq!(appender.sync().await.unwrap(), 10);
+    let full = uplink::domain::Change { size: Some(10), ..Default::default() };
+    uploads.recorder.record(&id, full).await.unwrap();
+
+    // The client asks where it stands: complete, and now on its way.
+    let head = client.head(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(text(&head, "upload-offset").as_deref(), Some("10"));
+    let done = events.until(|e| e.name() == "done" && e.json()["upload_id"] == id.as_str());
+    // Bounded only so that an upload never finished fails here instead of hanging.
+    let done = tokio::time::timeout(std::time::Duration::from_secs(20), done).await;
+    assert!(done.is_ok(), "the complete upload was queued and processed");
+    let upload = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
+    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)));
+}
+
+fn uplink_id(location: &str) -> shared::UploadId {
+    shared::UploadId::parse(location.rsplit('/').next().unwrap()).unwrap()
 }

@@ -7,7 +7,7 @@
 pub mod headers;
 
 use axum::{
-    body::Body,
+    body::{Body, HttpBody},
     extract::{Request, State},
     http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
     middleware::Next,
@@ -34,7 +34,7 @@ use headers::{
 const VERSION: &str = "1.0.0";
 
 const EXTENSIONS: &str =
-    "creation,creation-with-upload,creation-defer-length,expiration,termination";
+    "creation,creation-with-upload,creation-defer-length,expiration,checksum,termination";
 
 const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
 const TUS_VERSION: HeaderName = HeaderName::from_static("tus-version");
@@ -196,7 +196,12 @@ async fn patch(
     let offset = header_text(headers, &UPLOAD_OFFSET).and_then(parse_number).ok_or_else(|| {
         ApiError::bad_request(ErrorCode::InvalidRequest, "send Upload-Offset, a number")
     })?;
-    let length = header_text(headers, &UPLOAD_LENGTH).and_then(parse_number);
+    let length = match header_text(headers, &UPLOAD_LENGTH) {
+        None => None,
+        Some(text) => Some(parse_number(text).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidRequest, "Upload-Length is a number")
+        })?),
+    };
     let checksum = match header_text(headers, &HeaderName::from_static("upload-checksum")) {
         None => None,
         Some(header) => {
@@ -241,6 +246,7 @@ async fn append(
     checksum: Option<Checksum>,
     body: Body,
 ) -> Result<Status, ApiError> {
+    let content_length = body.size_hint().exact();
     let (body, rest) = linger::tap(body);
     let body = body.map_err(|error| body_error(&error)).boxed();
     let request = Append {
@@ -249,10 +255,15 @@ async fn append(
         offset,
         length,
         body,
+        content_length,
         expiry: state.config.tus_expiry,
         checksum,
     };
-    let appended = resumable::append(&state.uploads, request).await;
+    // On a task of its own: a client that hangs up drops this handler, and the append
+    // must still save what arrived and, on the last byte, finish the upload.
+    let uploads = state.uploads.clone();
+    let appended = tokio::spawn(async move { resumable::append(&uploads, request).await }).await;
+    let appended = appended.map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
     rest.linger(state.config.max_upload_bytes);
     Ok(appended?)
 }

@@ -1,7 +1,7 @@
 //! [`ResumableRepo`] on the embedded SQLite store.
 
 use async_trait::async_trait;
-use shared::UploadId;
+use shared::{AccountId, UploadId};
 use sqlx::Row;
 
 use super::SqliteRepo;
@@ -61,6 +61,17 @@ impl ResumableRepo for SqliteRepo {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    async fn unfinished_of(&self, owner: &AccountId) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM resumable_uploads r JOIN uploads u ON u.id = r.upload_id \
+             WHERE u.owner_id = ? AND u.status = 'uploading'",
+        )
+        .bind(owner.as_str())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(count as u64)
     }
 
     async fn expired(&self, now: &str) -> Result<Vec<UploadId>, StoreError> {

@@ -246,7 +246,10 @@ impl MetadataRepo for SqliteRepo {
         let bytes: Option<i64> = sqlx::query_scalar(
             // Only bytes that were stored count: an upload that failed or was cancelled while
             // arriving keeps the size it had reached, but none of its bytes.
-            "SELECT SUM(size) FROM uploads WHERE owner_id = ? AND sha256 IS NOT NULL",
+            // Stored: every file received whole, and the bytes resumable uploads hold
+            // so far (they sit on disk until they finish or expire).
+            "SELECT SUM(size) FROM uploads WHERE owner_id = ? AND (sha256 IS NOT NULL OR \
+             (status = 'uploading' AND id IN (SELECT upload_id FROM resumable_uploads)))",
         )
         .bind(owner.as_str())
         .fetch_one(self.pool())

@@ -32,8 +32,11 @@ pub async fn suite<R: MetadataRepo + ResumableRepo + ?Sized>(repo: &R) {
     repo.set_expiry(&id(1), later).await.unwrap();
     assert!(repo.expired(now).await.unwrap().is_empty(), "moved on by its last bytes");
 
+    assert_eq!(repo.unfinished_of(&account("ada")).await.unwrap(), 2);
+    assert_eq!(repo.unfinished_of(&account("bob")).await.unwrap(), 0);
     // One that finished arriving does not expire.
     let queued = Change { status: Some(UploadStatus::Queued), ..Change::default() };
     repo.record(&id(2), queued).await.unwrap();
     assert_eq!(repo.expired(later).await.unwrap(), [id(1)]);
+    assert_eq!(repo.unfinished_of(&account("ada")).await.unwrap(), 1, "one still arriving");
 }
