@@ -122,7 +122,7 @@ pub async fn create(uploads: &Uploads, creation: Creation) -> Result<Status, Upl
     if status.resumable.length == Some(0) {
         // An empty file has all its bytes already.
         uploads.blobs.append(&status.upload.id, 0).await?.sync().await?;
-        status.upload = complete(uploads, &creation.owner, &status).await?;
+        status = finish_if_full(uploads, &creation.owner, status).await?;
     }
     Ok(status)
 }
@@ -137,8 +137,10 @@ pub async fn find(
     let upload = uploads.repo.get_owned(owner, id).await?.ok_or(UploadError::NotFound)?;
     let resumable = uploads.resumable.resumable(id).await?.ok_or(UploadError::NotFound)?;
     let expired = upload.status == UploadStatus::Uploading && resumable.expires_at <= clock::now();
-    // Terminated (or failed) uploads are gone as far as the protocol goes.
-    let ended = matches!(upload.status, UploadStatus::Cancelled | UploadStatus::Failed);
+    // Terminated uploads, and ones that failed before all their bytes were stored, are
+    // gone as far as the protocol goes; one whose processing failed is complete.
+    let ended = upload.status == UploadStatus::Cancelled
+        || (upload.status == UploadStatus::Failed && upload.sha256.is_none());
     if expired || ended {
         return Err(UploadError::NotFound);
     }
@@ -169,7 +171,13 @@ pub async fn finish_if_full(
 ) -> Result<Status, UploadError> {
     let full = status.resumable.length == Some(status.offset());
     if status.upload.status == UploadStatus::Uploading && full {
-        status.upload = complete(uploads, owner, &status).await?;
+        match complete(uploads, owner, &status).await {
+            Ok(upload) => status.upload = upload,
+            // Answered as it stands: the next request, or the next start, tries again.
+            Err(error) => {
+                tracing::error!(upload = %status.upload.id, %error, "could not finish a complete upload");
+            }
+        }
     }
     Ok(status)
 }
@@ -184,6 +192,11 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
     let hold = uploads.holds.take(&append.id).await;
     let status = find(uploads, &append.owner, &append.id).await?;
     let mut status = finish_if_full(uploads, &append.owner, status).await?;
+    let nothing_more = append.content_length == Some(0) && append.offset == status.offset();
+    if status.upload.status != UploadStatus::Uploading && nothing_more {
+        // The client asks to go on at the end of an upload that is complete: it is.
+        return Ok(status);
+    }
     if status.upload.status != UploadStatus::Uploading {
         let now = status.upload.status.as_str();
         let message = format!("the upload takes no more bytes: it is {now}");
@@ -193,6 +206,14 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
         return Err(UploadError::rejected(
             ErrorCode::InvalidState,
             format!("the upload is at offset {}, not {}", status.offset(), append.offset),
+        ));
+    }
+    let promised = status.resumable.length.or(append.length);
+    let limit = promised.unwrap_or(uploads.max_upload_bytes);
+    if append.content_length.is_some_and(|n| append.offset.saturating_add(n) > limit) {
+        return Err(UploadError::rejected(
+            ErrorCode::PayloadTooLarge,
+            format!("more bytes than the upload's length of {limit}"),
         ));
     }
     match (status.resumable.length, append.length) {
@@ -216,12 +237,6 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
         _ => {}
     }
     let limit = status.resumable.length.unwrap_or(uploads.max_upload_bytes);
-    if append.content_length.is_some_and(|n| append.offset.saturating_add(n) > limit) {
-        return Err(UploadError::rejected(
-            ErrorCode::PayloadTooLarge,
-            format!("more bytes than the upload's length of {limit}"),
-        ));
-    }
     let stored = match uploads.quotas.limits_bytes() {
         true => uploads.repo.stored_bytes(&append.owner).await?,
         false => 0,
@@ -300,10 +315,11 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
     let expires_at = clock::after(append.expiry);
     uploads.resumable.set_expiry(&append.id, &expires_at).await?;
     status.resumable.expires_at = expires_at;
-    ended?;
-    // Still holding it: one request completes an upload, once.
+    // Still holding it: one request completes an upload, once; even a request refused
+    // for what came after its last needed byte.
     let finished = finish_if_full(uploads, &append.owner, status).await;
     drop(hold);
+    ended?;
     finished
 }
 
@@ -314,11 +330,24 @@ pub async fn remove_expired(uploads: &Uploads) -> Result<usize, UploadError> {
     let mut removed = 0;
     for id in &expired {
         let Some(owner) = uploads.repo.owner_of(id).await? else { continue };
-        // A request that brought bytes since the list was read has moved the expiry on.
+        // Under the hold, and only if still unfinished and expired: a request that
+        // brought bytes since the list was read has moved the expiry on.
         let _hold = uploads.holds.take(id).await;
-        if let Err(UploadError::NotFound) = find(uploads, &owner, id).await {
-            uploads.remove(&owner, id).await?;
-            removed += 1;
+        let upload = uploads.repo.get(id).await?;
+        let resumable = uploads.resumable.resumable(id).await?;
+        let still = match (upload, resumable) {
+            (Some(upload), Some(resumable)) => {
+                upload.status == UploadStatus::Uploading && resumable.expires_at <= clock::now()
+            }
+            _ => false,
+        };
+        if !still {
+            continue;
+        }
+        match uploads.remove(&owner, id).await {
+            Ok(()) => removed += 1,
+            Err(UploadError::NotFound) => {}
+            Err(error) => return Err(error),
         }
     }
     Ok(removed)

@@ -447,3 +447,32 @@ async fn an_upload_whose_bytes_all_arrived_but_was_not_queued_is_finished_by_the
 fn uplink_id(location: &str) -> shared::UploadId {
     shared::UploadId::parse(location.rsplit('/').next().unwrap()).unwrap()
 }
+
+#[tokio::test]
+async fn a_patch_past_the_length_is_refused_but_the_bytes_it_completed_are_kept() {
+    let server = TestServer::start().await;
+    let client = &server.user.client;
+    let mut events = common::account_events(&server).await;
+    let data = bytes(1000);
+    let location = create(client, &server, data.len()).await;
+    let id = uplink_id(&location);
+    // Sent without a length (chunked), so the server learns it is too long only when
+    // the byte after the last one comes.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(data.clone()), Ok(b"!".to_vec())];
+    let over = client
+        .patch(server.url(&location))
+        .header(TUS.0, TUS.1)
+        .header("upload-offset", "0")
+        .header(header::CONTENT_TYPE, OFFSET_STREAM)
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let done = events.until(|e| e.name() == "done" && e.json()["upload_id"] == id.as_str());
+    // Bounded only so that an upload never finished fails here instead of hanging.
+    let done = tokio::time::timeout(std::time::Duration::from_secs(20), done).await;
+    assert!(done.is_ok(), "the complete upload was queued and processed");
+    let upload = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
+    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)));
+}

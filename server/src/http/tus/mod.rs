@@ -152,10 +152,19 @@ async fn upload(
         (Method::POST, Some(name)) => Method::from_bytes(name.as_bytes()).unwrap_or(Method::POST),
         (method, _) => method,
     };
+    // HEAD and DELETE may wait for a request that holds the upload; on a task of their
+    // own, a client that hangs up meanwhile never leaves a wait half-done.
+    let spawned = |work: std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response, ApiError>> + Send>,
+    >| async move {
+        tokio::spawn(work).await.map_err(|e| ApiError::Io(std::io::Error::other(e)))?
+    };
     match method {
-        Method::HEAD => head(&state, &current, &id).await,
+        Method::HEAD => spawned(Box::pin(async move { head(&state, &current, &id).await })).await,
         Method::PATCH => patch(&state, &current, &id, &headers, body).await,
-        Method::DELETE => terminate(&state, &current, &id).await,
+        Method::DELETE => {
+            spawned(Box::pin(async move { terminate(&state, &current, &id).await })).await
+        }
         _ => Err(ApiError::Rejected(
             ErrorCode::InvalidRequest,
             "a tus upload answers HEAD, PATCH and DELETE".into(),
