@@ -134,7 +134,7 @@ async fn read_scans(
             }
         };
         // A page number or a stamp that OCR read worse stays as extracted.
-        let text = text.filter(|text| letters(text) > letters(&before));
+        let text = text.filter(|text| ocr::letters(text) > ocr::letters(&before));
         let change = Change {
             pages: Some(pages),
             page: Some(page),
@@ -144,10 +144,6 @@ async fn read_scans(
         job.record(change).await?;
     }
     Ok(())
-}
-
-fn letters(text: &str) -> usize {
-    text.chars().filter(|c| !c.is_whitespace()).count()
 }
 
 /// OCR reached the job's time limit with `left` pages unread: the upload goes on to

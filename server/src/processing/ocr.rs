@@ -21,7 +21,12 @@ pub const LEAST_TEXT: usize = 16;
 
 /// Whether a page's extracted text is too little to be its text.
 pub fn is_scant(text: &str) -> bool {
-    text.chars().filter(|c| !c.is_whitespace()).take(LEAST_TEXT).count() < LEAST_TEXT
+    letters(text) < LEAST_TEXT
+}
+
+/// How much text there is: its characters, whitespace aside.
+pub fn letters(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
 }
 
 /// What OCR reads with.
@@ -79,13 +84,12 @@ impl Sandbox {
         page: u32,
     ) -> Result<Option<String>, Failure> {
         let page = page.to_string();
-        let draw = ["-f", &page, "-l", &page, "-gray", "-scale-to", &LONGER_SIDE.to_string(), "-"];
-        let draw: Vec<String> = draw.iter().map(|a| a.to_string()).collect();
+        let side = LONGER_SIDE.to_string();
+        let draw = ["-f", &page, "-l", &page, "-gray", "-scale-to", &side, "-"];
         let mut drawing = self.run(Tool::PdfToPpm, &draw, input).map_err(Failure::Io)?;
         // `stdin stdout`: the image from the pipe, the text to the pipe. No page separator:
         // pages are ours to separate.
         let read = ["stdin", "stdout", "-l", &ocr.langs, "--dpi", "300", "-c", "page_separator="];
-        let read: Vec<String> = read.iter().map(|a| a.to_string()).collect();
         let mut reading =
             self.run_after(Tool::Tesseract, &read, &mut drawing).map_err(Failure::Io)?;
         let work = async {

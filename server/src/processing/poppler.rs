@@ -43,7 +43,7 @@ pub enum Step {
 impl Sandbox {
     /// The document's page count, from `pdfinfo`.
     async fn page_count(&self, input: BlobReader) -> Result<u32, Failure> {
-        let listing = self.listing(Tool::PdfInfo, &["-".into()], input).await?;
+        let listing = self.listing(Tool::PdfInfo, &["-"], input).await?;
         // The last such line: the document's own strings (its title, say) come before it.
         let pages = listing
             .lines()
@@ -64,8 +64,8 @@ impl Sandbox {
         text: BlobReader,
         skip: u32,
     ) -> Result<TextPages, Failure> {
-        let args = ["-enc", "UTF-8", "-f", &(skip + 1).to_string(), "-", "-"];
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let first = (skip + 1).to_string();
+        let args = ["-enc", "UTF-8", "-f", &first, "-", "-"];
         let running = self.run(Tool::PdfToText, &args, text).map_err(Failure::Io)?;
         let pages = self.page_count(count).await?;
         // A job resumed after its last page has nothing left to read (and pdftotext,
@@ -76,7 +76,7 @@ impl Sandbox {
 
     /// The pages that draw at least one image, from `pdfimages -list`.
     pub async fn pages_with_images(&self, input: BlobReader) -> Result<BTreeSet<u32>, Failure> {
-        let listing = self.listing(Tool::PdfImages, &["-list".into(), "-".into()], input).await?;
+        let listing = self.listing(Tool::PdfImages, &["-list", "-"], input).await?;
         // Two lines of heading, then one row per image, its page first.
         Ok(listing
             .lines()
@@ -89,7 +89,7 @@ impl Sandbox {
     async fn listing(
         &self,
         tool: Tool,
-        args: &[String],
+        args: &[&str],
         input: BlobReader,
     ) -> Result<String, Failure> {
         let mut running = self.run(tool, args, input).map_err(Failure::Io)?;

@@ -146,14 +146,8 @@ impl Sandbox {
     /// Runs one confined tool to its end (`pdfinfo -v`), so a machine where tools cannot
     /// be confined (no Landlock, say) is found at start-up, not on every PDF.
     pub fn check(&self) -> io::Result<()> {
-        let parent = std::process::id().to_string();
-        let output = std::process::Command::new(&self.program)
-            .args([CHILD_COMMAND, &self.memory.to_string(), &self.cpu_secs.to_string(), &parent])
-            .args([Tool::PdfInfo.path(), "-v"])
-            .env_clear()
-            .current_dir("/")
-            .stdin(Stdio::null())
-            .output()?;
+        let mut command = self.command(Tool::PdfInfo.path(), &["-v"]);
+        let output = command.as_std_mut().stdin(Stdio::null()).output()?;
         if output.status.success() {
             return Ok(());
         }
@@ -170,7 +164,7 @@ impl Sandbox {
     /// The child's death signal fires when the *thread* that started it exits, not only
     /// the process: children are started from the runtime's long-lived worker threads,
     /// never from `spawn_blocking` threads, which end when idle.
-    pub fn command(&self, tool: &str, args: &[String]) -> Command {
+    pub fn command(&self, tool: &str, args: &[&str]) -> Command {
         let parent = std::process::id().to_string();
         let mut command = Command::new(&self.program);
         command
@@ -191,17 +185,12 @@ impl Sandbox {
     }
 
     /// Starts `tool` on `input`, streamed to its stdin.
-    pub fn run(&self, tool: Tool, args: &[String], input: BlobReader) -> io::Result<Running> {
+    pub fn run(&self, tool: Tool, args: &[&str], input: BlobReader) -> io::Result<Running> {
         self.start(self.command(tool.path(), args), Some(input))
     }
 
     /// Starts `tool` reading `from`'s output, which is then the new tool's alone.
-    pub fn run_after(
-        &self,
-        tool: Tool,
-        args: &[String],
-        from: &mut Running,
-    ) -> io::Result<Running> {
+    pub fn run_after(&self, tool: Tool, args: &[&str], from: &mut Running) -> io::Result<Running> {
         let mut command = self.command(tool.path(), args);
         let output = from.stdout.take().ok_or_else(|| io::Error::other("piped away already"))?;
         let stdin: Stdio = output.into_inner().try_into()?;
