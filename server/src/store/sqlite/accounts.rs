@@ -1,7 +1,7 @@
 //! [`AccountRepo`] on the embedded SQLite store.
 
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{sqlite::SqliteRow, Row};
 
 use super::SqliteRepo;
 use shared::{AccountId, ApiToken, User};
@@ -36,12 +36,7 @@ impl AccountRepo for SqliteRepo {
             .bind(username)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|row| {
-            let id = AccountId::new(row.try_get::<String, _>("id")?);
-            let user = User { id, username: row.try_get("username")? };
-            Ok((user, row.try_get("password_hash")?))
-        })
-        .transpose()
+        row.map(|row| Ok((user(&row)?, row.try_get("password_hash")?))).transpose()
     }
 
     async fn create_session(
@@ -72,11 +67,7 @@ impl AccountRepo for SqliteRepo {
         .bind(now)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|row| {
-            let id = AccountId::new(row.try_get::<String, _>("id")?);
-            Ok(User { id, username: row.try_get("username")? })
-        })
-        .transpose()
+        row.as_ref().map(user).transpose()
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
@@ -155,10 +146,12 @@ impl AccountRepo for SqliteRepo {
         .bind(token_hash)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|row| {
-            let id = AccountId::new(row.try_get::<String, _>("id")?);
-            Ok(User { id, username: row.try_get("username")? })
-        })
-        .transpose()
+        row.as_ref().map(user).transpose()
     }
+}
+
+/// The account a row's `id` and `username` columns name.
+fn user(row: &SqliteRow) -> Result<User, StoreError> {
+    let id = AccountId::new(row.try_get::<String, _>("id")?);
+    Ok(User { id, username: row.try_get("username")? })
 }
