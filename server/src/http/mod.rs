@@ -62,6 +62,15 @@ async fn unknown_route() -> Response {
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
 
+/// Runs `work` on a task of its own and waits for it. A client that hangs up drops its
+/// handler, not this work: a receive that must notice the broken body and save or fail
+/// its upload, or a wait for an upload's hold that must not be left half-done.
+async fn on_own_task<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work).await.map_err(|e| ApiError::Io(std::io::Error::other(e)))?
+}
+
 /// Parses an upload id from a path segment.
 fn upload_id(raw: &str) -> Result<UploadId, ApiError> {
     UploadId::parse(raw)

@@ -20,7 +20,7 @@ use super::{error::ApiError, state::AppState};
 use super::{
     events::StreamQuery,
     extract::{Path, Query},
-    last_event_id, linger,
+    last_event_id, linger, on_own_task,
     pace::TooSlow,
     stream_place, stream_response, upload_id,
 };
@@ -30,7 +30,7 @@ use crate::{
     store::{BlobKey, Scope},
     uploads::{
         find_cause, history,
-        ingest::{ingest, BodyError, IngestRequest},
+        ingest::{ingest, BodyError, BodyStream, IngestRequest},
     },
 };
 
@@ -97,19 +97,15 @@ async fn create(
     // Received on its own task: if the client disconnects, this handler is dropped, but
     // the receive runs on to notice the broken body and mark the upload failed.
     let owner = current.id().to_owned();
-    let (body, rest) = linger::tap(body);
-    let body = body.map_err(|error| body_error(&error)).boxed();
+    let (body, rest) = upload_body(body);
     let request =
         IngestRequest { owner: owner.clone(), content_length, boundary, client_ref, body };
-    let upload = tokio::spawn({
-        let uploads = state.uploads.clone();
-        async move { ingest(&uploads, request).await }
-    })
-    .await;
+    let uploads = state.uploads.clone();
+    let upload = on_own_task(async move { Ok(ingest(&uploads, request).await?) }).await;
     // Refused part-way (or with bytes after the form's end): the client still gets to
     // read the answer.
     rest.linger(state.uploads.max_upload_bytes);
-    let upload = upload.map_err(|e| ApiError::Io(std::io::Error::other(e)))??;
+    let upload = upload?;
 
     if let Some(place) = place {
         let request = StreamRequest {
@@ -126,8 +122,15 @@ async fn create(
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(upload)).into_response())
 }
 
+/// An upload's request body as the uploads domain reads it, and what reads on past a
+/// refusal so the client gets the answer (`linger.rs`).
+pub(super) fn upload_body(body: Body) -> (BodyStream, linger::Rest) {
+    let (body, rest) = linger::tap(body);
+    (body.map_err(|error| body_error(&error)).boxed(), rest)
+}
+
 /// What broke a request body off, in the uploads domain's words.
-pub(super) fn body_error(error: &axum::Error) -> BodyError {
+fn body_error(error: &axum::Error) -> BodyError {
     match find_cause::<TooSlow>(error) {
         Some(slow) => BodyError::TooSlow(slow.to_string()),
         None => BodyError::Broken,

@@ -15,11 +15,10 @@ use axum::{
     routing::{any, post},
     Router,
 };
-use futures_util::{StreamExt, TryStreamExt};
 use shared::{routes, ErrorCode, UploadId};
 
 use super::{
-    error::ApiError, extract::Path, linger, state::AppState, upload_id, uploads::body_error,
+    error::ApiError, extract::Path, on_own_task, state::AppState, upload_id, uploads::upload_body,
 };
 use crate::{
     auth::CurrentUser,
@@ -152,19 +151,11 @@ async fn upload(
         (Method::POST, Some(name)) => Method::from_bytes(name.as_bytes()).unwrap_or(Method::POST),
         (method, _) => method,
     };
-    // HEAD and DELETE may wait for a request that holds the upload; on a task of their
-    // own, a client that hangs up meanwhile never leaves a wait half-done.
-    let spawned = |work: std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Response, ApiError>> + Send>,
-    >| async move {
-        tokio::spawn(work).await.map_err(|e| ApiError::Io(std::io::Error::other(e)))?
-    };
+    // HEAD and DELETE may wait for a request that holds the upload.
     match method {
-        Method::HEAD => spawned(Box::pin(async move { head(&state, &current, &id).await })).await,
+        Method::HEAD => on_own_task(async move { head(&state, &current, &id).await }).await,
         Method::PATCH => patch(&state, &current, &id, &headers, body).await,
-        Method::DELETE => {
-            spawned(Box::pin(async move { terminate(&state, &current, &id).await })).await
-        }
+        Method::DELETE => on_own_task(async move { terminate(&state, &current, &id).await }).await,
         _ => Err(ApiError::Rejected(
             ErrorCode::InvalidRequest,
             "a tus upload answers HEAD, PATCH and DELETE".into(),
@@ -256,8 +247,7 @@ async fn append(
     body: Body,
 ) -> Result<Status, ApiError> {
     let content_length = body.size_hint().exact();
-    let (body, rest) = linger::tap(body);
-    let body = body.map_err(|error| body_error(&error)).boxed();
+    let (body, rest) = upload_body(body);
     let request = Append {
         owner: current.id().clone(),
         id: id.clone(),
@@ -268,13 +258,13 @@ async fn append(
         expiry: state.config.tus_expiry,
         checksum,
     };
-    // On a task of its own: a client that hangs up drops this handler, and the append
-    // must still save what arrived and, on the last byte, finish the upload.
+    // The append must still save what arrived, and finish the upload on its last
+    // byte, when the client hangs up.
     let uploads = state.uploads.clone();
-    let appended = tokio::spawn(async move { resumable::append(&uploads, request).await }).await;
-    let appended = appended.map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
+    let appended = on_own_task(async move { Ok(resumable::append(&uploads, request).await?) });
+    let appended = appended.await;
     rest.linger(state.config.max_upload_bytes);
-    Ok(appended?)
+    appended
 }
 
 /// The offset, length and expiry headers of an answer about `status`.
