@@ -36,6 +36,25 @@ async fn create(client: &reqwest::Client, server: &TestServer, length: usize) ->
     text(&created, "location").expect("a Location")
 }
 
+/// The upload id at the end of a tus Location.
+fn id_of(location: &str) -> String {
+    location.rsplit('/').next().unwrap().to_owned()
+}
+
+/// Reads `events` until upload `id` is done; bounded, so that an upload never finished
+/// fails the test instead of hanging it.
+async fn until_done(events: &mut common::SseReader, id: &str) -> Vec<common::Sse> {
+    let done = events.until(|e| e.name() == "done" && e.json()["upload_id"] == id);
+    let done = tokio::time::timeout(std::time::Duration::from_secs(20), done).await;
+    done.unwrap_or_else(|_| panic!("upload {id} was never queued and processed"))
+}
+
+/// Upload `id` stored exactly `data`, every byte once.
+async fn assert_stored(client: &reqwest::Client, server: &TestServer, id: &str, data: &[u8]) {
+    let upload = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
+    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(data)), "every byte once");
+}
+
 async fn patch(
     client: &reqwest::Client,
     server: &TestServer,
@@ -82,7 +101,7 @@ async fn an_upload_in_pieces_answers_as_the_protocol_says_and_is_processed_once(
 
     let data = bytes(300_000);
     let location = create(client, &server, data.len()).await;
-    let id = location.rsplit('/').next().unwrap().to_owned();
+    let id = id_of(&location);
 
     let head = client.head(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
     assert_eq!(head.status(), StatusCode::OK);
@@ -117,7 +136,7 @@ async fn an_upload_in_pieces_answers_as_the_protocol_says_and_is_processed_once(
     assert_eq!(text(&last, "upload-offset").as_deref(), Some("300000"));
 
     // Stored, hashed and processed once, named as its metadata said.
-    let done = events.until(|e| e.name() == "done" && e.json()["upload_id"] == id.as_str()).await;
+    let done = until_done(&mut events, &id).await;
     let received: Vec<u64> = done
         .iter()
         .filter(|e| e.json()["upload_id"] == id.as_str() && e.json()["status"] == "uploading")
@@ -178,7 +197,7 @@ async fn a_patch_that_breaks_off_keeps_every_byte_that_arrived() {
     let mut events = common::account_events(&server).await;
     let data = bytes(20 << 20);
     let location = create(client, &server, data.len()).await;
-    let id = location.rsplit('/').next().unwrap().to_owned();
+    let id = id_of(&location);
 
     // 12 MiB of the 20 go up, then the connection closes: past its last periodic sync
     // (8 MiB), the server keeps the rest too.
@@ -189,9 +208,8 @@ async fn a_patch_that_breaks_off_keeps_every_byte_that_arrived() {
     assert_eq!(text(&head, "upload-offset"), Some((12 << 20).to_string()));
     let rest = patch(client, &server, &location, 12 << 20, &data[12 << 20..]).await;
     assert_eq!(rest.status(), StatusCode::NO_CONTENT);
-    events.until(|e| e.name() == "done" && e.json()["upload_id"] == id.as_str()).await;
-    let upload = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
-    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)), "every byte once");
+    until_done(&mut events, &id).await;
+    assert_stored(client, &server, &id, &data).await;
 }
 
 #[tokio::test]
@@ -201,7 +219,7 @@ async fn a_request_still_holding_an_upload_lets_go_when_its_client_comes_back() 
     let mut events = common::account_events(&server).await;
     let data = bytes(20 << 20);
     let location = create(client, &server, data.len()).await;
-    let id = location.rsplit('/').next().unwrap().to_owned();
+    let id = id_of(&location);
 
     // A PATCH whose client went quiet without closing: the server still waits on it.
     let _stuck = start_patch(&server, &location, &data, 9 << 20).await;
@@ -216,9 +234,8 @@ async fn a_request_still_holding_an_upload_lets_go_when_its_client_comes_back() 
     assert!((8 << 20..=9 << 20).contains(&offset), "{offset}");
     let rest = patch(client, &server, &location, offset, &data[offset..]).await;
     assert_eq!(rest.status(), StatusCode::NO_CONTENT);
-    events.until(|e| e.name() == "done" && e.json()["upload_id"] == id.as_str()).await;
-    let upload = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
-    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)), "every byte once");
+    until_done(&mut events, &id).await;
+    assert_stored(client, &server, &id, &data).await;
 }
 
 #[tokio::test]
@@ -232,7 +249,7 @@ async fn termination_cancels_the_upload_and_its_bytes_go() {
     );
     let deleted = client.delete(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let id = location.rsplit('/').next().unwrap();
+    let id = id_of(&location);
     let upload: Value = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
     assert_eq!(upload["status"], "cancelled");
     let after = patch(client, &server, &location, 400, &bytes(600)).await;
@@ -310,7 +327,7 @@ async fn a_resumable_upload_survives_a_restart_and_goes_on_from_its_offset() {
         .await
         .unwrap();
     assert_eq!(rest.status(), StatusCode::NO_CONTENT);
-    let id = location.rsplit('/').next().unwrap();
+    let id = id_of(&location);
     let upload = common::get_json(&client, url(&format!("/api/uploads/{id}"))).await;
     assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)));
     serving.abort();
@@ -351,8 +368,8 @@ async fn bytes_with_the_creation_a_deferred_length_and_a_method_override() {
     assert_eq!(created.status(), StatusCode::CREATED);
     assert_eq!(text(&created, "upload-offset").as_deref(), Some("500"));
     let whole = text(&created, "location").unwrap();
-    let whole = whole.rsplit('/').next().unwrap().to_owned();
-    events.until(|e| e.name() == "done" && e.json()["upload_id"] == whole.as_str()).await;
+    let whole = id_of(&whole);
+    until_done(&mut events, &whole).await;
 
     // creation-defer-length: the length comes with the bytes, through a POST that
     // overrides its method, as clients that can only POST send it.
@@ -381,8 +398,8 @@ async fn bytes_with_the_creation_a_deferred_length_and_a_method_override() {
         .unwrap();
     assert_eq!(sent.status(), StatusCode::NO_CONTENT);
     assert_eq!(text(&sent, "upload-length").as_deref(), Some("10"));
-    let id = location.rsplit('/').next().unwrap();
-    events.until(|e| e.name() == "done" && e.json()["upload_id"] == id).await;
+    let id = id_of(&location);
+    until_done(&mut events, &id).await;
 }
 
 #[tokio::test]
@@ -393,8 +410,8 @@ async fn lengths_are_kept_to_and_an_empty_file_is_done_at_once() {
 
     // An empty file has all its bytes with its creation.
     let empty = create(client, &server, 0).await;
-    let empty = empty.rsplit('/').next().unwrap().to_owned();
-    events.until(|e| e.name() == "done" && e.json()["upload_id"] == empty.as_str()).await;
+    let empty = id_of(&empty);
+    until_done(&mut events, &empty).await;
 
     let location = create(client, &server, 100).await;
     // More than the length, announced: refused before a byte is stored.
@@ -423,29 +440,22 @@ async fn an_upload_whose_bytes_all_arrived_but_was_not_queued_is_finished_by_the
     let mut events = common::account_events(&server).await;
     let data = bytes(10);
     let location = create(client, &server, data.len()).await;
-    let id = uplink_id(&location);
+    let id = id_of(&location);
     // The server stopped after its last sync and announcement, before it queued the
     // upload: all the bytes are stored and the offset says so.
     let uploads = &server.state.uploads;
-    let mut appender = uploads.blobs.append(&id, 0).await.unwrap();
+    let upload_id = shared::UploadId::parse(&id).unwrap();
+    let mut appender = uploads.blobs.append(&upload_id, 0).await.unwrap();
     appender.write(&data).await.unwrap();
     assert_eq!(appender.sync().await.unwrap(), 10);
     let full = uplink::domain::Change { size: Some(10), ..Default::default() };
-    uploads.recorder.record(&id, full).await.unwrap();
+    uploads.recorder.record(&upload_id, full).await.unwrap();
 
     // The client asks where it stands: complete, and now on its way.
     let head = client.head(server.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
     assert_eq!(text(&head, "upload-offset").as_deref(), Some("10"));
-    let done = events.until(|e| e.name() == "done" && e.json()["upload_id"] == id.as_str());
-    // Bounded only so that an upload never finished fails here instead of hanging.
-    let done = tokio::time::timeout(std::time::Duration::from_secs(20), done).await;
-    assert!(done.is_ok(), "the complete upload was queued and processed");
-    let upload = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
-    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)));
-}
-
-fn uplink_id(location: &str) -> shared::UploadId {
-    shared::UploadId::parse(location.rsplit('/').next().unwrap()).unwrap()
+    until_done(&mut events, &id).await;
+    assert_stored(client, &server, &id, &data).await;
 }
 
 #[tokio::test]
@@ -455,7 +465,7 @@ async fn a_patch_past_the_length_is_refused_but_the_bytes_it_completed_are_kept(
     let mut events = common::account_events(&server).await;
     let data = bytes(1000);
     let location = create(client, &server, data.len()).await;
-    let id = uplink_id(&location);
+    let id = id_of(&location);
     // Sent without a length (chunked), so the server learns it is too long only when
     // the byte after the last one comes.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(data.clone()), Ok(b"!".to_vec())];
@@ -469,10 +479,6 @@ async fn a_patch_past_the_length_is_refused_but_the_bytes_it_completed_are_kept(
         .await
         .unwrap();
     assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let done = events.until(|e| e.name() == "done" && e.json()["upload_id"] == id.as_str());
-    // Bounded only so that an upload never finished fails here instead of hanging.
-    let done = tokio::time::timeout(std::time::Duration::from_secs(20), done).await;
-    assert!(done.is_ok(), "the complete upload was queued and processed");
-    let upload = common::get_json(client, server.url(&format!("/api/uploads/{id}"))).await;
-    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)));
+    until_done(&mut events, &id).await;
+    assert_stored(client, &server, &id, &data).await;
 }
