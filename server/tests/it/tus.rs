@@ -482,3 +482,42 @@ async fn a_patch_past_the_length_is_refused_but_the_bytes_it_completed_are_kept(
     until_done(&mut events, &id).await;
     assert_stored(client, &server, &id, &data).await;
 }
+
+#[tokio::test]
+async fn malformed_tus_headers_get_a_json_400() {
+    let server = TestServer::start().await;
+    let client = &server.user.client;
+    let post = |headers: &[(&str, &str)]| {
+        let mut request = client.post(server.url("/api/tus")).header(TUS.0, TUS.1);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    for headers in [
+        &[("upload-length", "12"), ("upload-metadata", "filename !!!")][..],
+        &[("upload-length", "-1")][..],
+        &[][..],
+        &[("upload-defer-length", "2")][..],
+    ] {
+        let refused = post(headers).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{headers:?}");
+        let error: Value = refused.json().await.unwrap();
+        assert_eq!(error["code"], "invalid_request", "{headers:?}");
+        assert!(!error["message"].as_str().unwrap().is_empty());
+    }
+    let location = create(client, &server, 10).await;
+    let no_offset = client
+        .patch(server.url(&location))
+        .header(TUS.0, TUS.1)
+        .header(header::CONTENT_TYPE, OFFSET_STREAM)
+        .body(bytes(10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_offset.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(no_offset.json::<Value>().await.unwrap()["code"], "invalid_request");
+    let version = client.head(server.url(&location)).send().await.unwrap();
+    assert_eq!(version.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(version.headers()["tus-version"], "1.0.0");
+}
