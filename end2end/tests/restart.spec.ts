@@ -2,7 +2,7 @@
 // says it is reconnecting, then every bar finishes, and none ever moves backwards.
 import { expect } from "./support/guard";
 
-import { makePdf } from "./support/pdf";
+import { makeSlowPdf } from "./support/pdf";
 import { test } from "./support/server";
 import { act, find } from "./support/dashboard";
 import { recorded, startRecording } from "./support/recorder";
@@ -26,7 +26,7 @@ test("a server crash mid-processing: reconnecting, then every bar finishes", asy
   await startRecording(page);
 
   await find.fileInput(page).setInputFiles(
-    FILES.map((name) => ({ name, mimeType: "application/pdf", buffer: makePdf(PAGES) })),
+    FILES.map((name) => ({ name, mimeType: "application/pdf", buffer: makeSlowPdf(PAGES) })),
   );
   // All three are uploaded (a crash now loses none of them) and one is extracting: with
   // one worker, whichever finished uploading first, which is not always the first picked.
