@@ -15,7 +15,7 @@ pub use blobs::{BlobAppender, BlobKey, BlobReader, BlobStore, BlobWriter, FsBlob
 pub use jobs::{Claim, JobQueue, MemoryQueue};
 pub use log::{EventLog, Scope, Snapshot};
 pub use repo::MetadataRepo;
-pub use resumable::{Resumable, ResumableRepo};
+pub use resumable::{Partial, Resumable, ResumableRepo};
 pub use sqlite::SqliteRepo;
 
 use crate::domain::Refused;

@@ -75,7 +75,8 @@ pub trait MetadataRepo: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<(u32, String)>, StoreError>;
 
-    /// Which of `ids` still have an upload (stored files whose upload is gone are swept).
+    /// Which of `ids` still have an upload or a partial upload (stored files whose upload
+    /// is gone are swept).
     async fn existing(&self, ids: &[UploadId]) -> Result<HashSet<UploadId>, StoreError>;
 
     /// Succeeds when the store can answer queries.

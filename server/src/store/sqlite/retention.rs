@@ -100,7 +100,13 @@ impl SqliteRepo {
     ) -> Result<HashSet<UploadId>, StoreError> {
         let mut found = HashSet::new();
         for batch in ids.chunks(LOOKUP_BATCH) {
+            // A partial upload's bytes wait for the final upload that takes them over.
             let mut query = QueryBuilder::<Sqlite>::new("SELECT id FROM uploads WHERE id IN (");
+            let mut list = query.separated(", ");
+            for id in batch {
+                list.push_bind(id.as_str());
+            }
+            query.push(") UNION SELECT id FROM tus_partials WHERE id IN (");
             let mut list = query.separated(", ");
             for id in batch {
                 list.push_bind(id.as_str());

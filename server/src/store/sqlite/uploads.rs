@@ -248,8 +248,10 @@ impl MetadataRepo for SqliteRepo {
             // arriving keeps the size it had reached, but none of its bytes.
             // Stored: every file received whole, and the bytes resumable uploads hold
             // so far (they sit on disk until they finish or expire).
-            "SELECT SUM(size) FROM uploads WHERE owner_id = ? AND (sha256 IS NOT NULL OR \
-             (status = 'uploading' AND id IN (SELECT upload_id FROM resumable_uploads)))",
+            // Partial uploads (tus concatenation) hold bytes too.
+            "SELECT (SELECT COALESCE(SUM(size), 0) FROM uploads WHERE owner_id = ?1 AND (sha256 IS NOT NULL OR \
+             (status = 'uploading' AND id IN (SELECT upload_id FROM resumable_uploads)))) \
+             + (SELECT COALESCE(SUM(stored), 0) FROM tus_partials WHERE owner_id = ?1)",
         )
         .bind(owner.as_str())
         .fetch_one(self.pool())
