@@ -68,6 +68,8 @@ pub enum ErrorCode {
     SessionRequired,
     /// A tus PATCH whose bytes do not match its `Upload-Checksum`: they were discarded.
     ChecksumMismatch,
+    /// A tus PATCH to a final upload, whose bytes are its partial uploads'.
+    FinalUpload,
     /// A code this build does not know yet (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -107,6 +109,7 @@ impl ErrorCode {
             Self::UnsupportedType => "unsupported_type",
             Self::SessionRequired => "session_required",
             Self::ChecksumMismatch => "checksum_mismatch",
+            Self::FinalUpload => "final_upload",
             Self::Unknown => "unknown",
         }
     }
@@ -131,7 +134,7 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 31] = [
+const ALL: [ErrorCode; 32] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidMultipart,
     ErrorCode::MissingFile,
@@ -162,6 +165,7 @@ const ALL: [ErrorCode; 31] = [
     ErrorCode::UnsupportedType,
     ErrorCode::SessionRequired,
     ErrorCode::ChecksumMismatch,
+    ErrorCode::FinalUpload,
     ErrorCode::Unknown,
 ];
 

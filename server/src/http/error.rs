@@ -115,7 +115,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::TooManyUploads => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::InvalidState => StatusCode::CONFLICT,
-        ErrorCode::SessionRequired => StatusCode::FORBIDDEN,
+        ErrorCode::SessionRequired | ErrorCode::FinalUpload => StatusCode::FORBIDDEN,
         // tus's own status for it ("Checksum Mismatch").
         ErrorCode::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
         _ => StatusCode::BAD_REQUEST,

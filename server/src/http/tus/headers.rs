@@ -3,6 +3,7 @@
 //! base64digest`) and the lengths and offsets, which are non-negative decimal integers.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
+use shared::{routes, UploadId};
 
 /// `Upload-Metadata`'s pairs, in order; a key without a value maps to `None`.
 pub type Metadata = Vec<(String, Option<Vec<u8>>)>;
@@ -72,6 +73,45 @@ pub fn parse_checksum(header: &str) -> Result<(Algorithm, Vec<u8>), ChecksumErro
     Ok((algorithm, digest))
 }
 
+/// `Upload-Concat`, read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Concat {
+    /// Not sent: a whole upload.
+    None,
+    /// `partial`: bytes for a final upload.
+    Partial,
+    /// `final;<url> <url>…`: the partial uploads' ids, in order.
+    Final(Vec<UploadId>),
+}
+
+/// Reads `Upload-Concat`. A final upload's partials are named by their URLs, absolute
+/// (`https://host/api/tus/<id>`) or by path (`/api/tus/<id>`), separated by spaces.
+pub fn parse_concat(header: &str) -> Result<Concat, String> {
+    let header = header.trim();
+    if header == "partial" {
+        return Ok(Concat::Partial);
+    }
+    let Some(urls) = header.strip_prefix("final;") else {
+        return Err("Upload-Concat is `partial` or `final;<url> <url>…`".into());
+    };
+    let prefix = format!("{}/", routes::TUS);
+    let parts = urls.split(' ').filter(|url| !url.is_empty()).map(|url| {
+        // The path of an absolute URL starts at the first `/` after `://`.
+        let path = match url.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("", |slash| &rest[slash..]),
+            None => url,
+        };
+        path.strip_prefix(&prefix)
+            .and_then(UploadId::parse)
+            .ok_or_else(|| format!("{url:?} is not the URL of an upload here"))
+    });
+    let parts = parts.collect::<Result<Vec<_>, _>>()?;
+    match parts.is_empty() {
+        true => Err("a final upload names its partial uploads".into()),
+        false => Ok(Concat::Final(parts)),
+    }
+}
+
 /// A length or an offset: a non-negative decimal integer, nothing else.
 pub fn parse_number(header: &str) -> Option<u64> {
     let header = header.trim();
@@ -114,6 +154,19 @@ mod tests {
         assert_eq!(parse_checksum("crc32 AAAA"), Err(ChecksumError::Unsupported("crc32".into())));
         assert_eq!(parse_checksum("sha1"), Err(ChecksumError::Malformed));
         assert_eq!(parse_checksum("md5 not*base64"), Err(ChecksumError::Malformed));
+    }
+
+    #[test]
+    fn concatenation_names_partials_by_url_or_path() {
+        let (a, b) =
+            ("0190e4a1-0000-7000-8000-000000000001", "0190e4a1-0000-7000-8000-000000000002");
+        assert_eq!(parse_concat("partial"), Ok(Concat::Partial));
+        let header = format!("final;https://up.example:8443/api/tus/{a} /api/tus/{b}");
+        let ids = [a, b].map(|id| UploadId::parse(id).unwrap()).to_vec();
+        assert_eq!(parse_concat(&header), Ok(Concat::Final(ids)));
+        for bad in ["final;", "whole", "final;/api/uploads/{a}", "final;https://x/api/tus/nope"] {
+            assert!(parse_concat(&bad.replace("{a}", a)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -22,18 +22,18 @@ use super::{
 };
 use crate::{
     auth::CurrentUser,
-    uploads::resumable::{self, Append, Checksum, Creation, Status},
+    uploads::resumable::{self, Append, Checksum, Creation, Final, Status},
 };
 use headers::{
-    format_metadata, parse_checksum, parse_metadata, parse_number, text_value, Algorithm,
-    ChecksumError,
+    format_metadata, parse_checksum, parse_concat, parse_metadata, parse_number, text_value,
+    Algorithm, ChecksumError, Concat,
 };
 
 /// The only version spoken.
 const VERSION: &str = "1.0.0";
 
 const EXTENSIONS: &str =
-    "creation,creation-with-upload,creation-defer-length,expiration,checksum,termination";
+    "creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation";
 
 const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
 const TUS_VERSION: HeaderName = HeaderName::from_static("tus-version");
@@ -42,6 +42,7 @@ const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
 const UPLOAD_DEFER_LENGTH: HeaderName = HeaderName::from_static("upload-defer-length");
 const UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
 const UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
+const UPLOAD_CONCAT: HeaderName = HeaderName::from_static("upload-concat");
 
 /// What a PATCH's body must say it is.
 const OFFSET_STREAM: &str = "application/offset+octet-stream";
@@ -95,6 +96,37 @@ async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let bad = |message: String| ApiError::bad_request(ErrorCode::InvalidRequest, message);
+    let concat = match header_text(&headers, &UPLOAD_CONCAT) {
+        None => Concat::None,
+        Some(text) => parse_concat(text).map_err(bad)?,
+    };
+    let metadata = header_text(&headers, &UPLOAD_METADATA).unwrap_or_default().to_owned();
+    let pairs = parse_metadata(&metadata).map_err(bad)?;
+    let filename = super::super::uploads::display_name(text_value(&pairs, "filename").as_deref());
+    let filetype = text_value(&pairs, "filetype");
+    let expiry = state.config.tus_expiry;
+    if let Concat::Final(parts) = concat {
+        // Its length is its partials'; it takes no bytes of its own.
+        if headers.contains_key(&UPLOAD_LENGTH) || content_length(&headers).is_some_and(|n| n > 0) {
+            return Err(bad("a final upload has its partials' length and no bytes".into()));
+        }
+        let concat = header_text(&headers, &UPLOAD_CONCAT).unwrap_or_default().to_owned();
+        let made = Final {
+            owner: current.id().clone(),
+            parts,
+            concat,
+            metadata,
+            filename,
+            filetype,
+            expiry,
+        };
+        let status = on_own_task({
+            let uploads = state.uploads.clone();
+            async move { Ok(resumable::create_final(&uploads, made).await?) }
+        })
+        .await?;
+        return Ok(created(&status, false));
+    }
     let length = match (
         header_text(&headers, &UPLOAD_LENGTH),
         header_text(&headers, &UPLOAD_DEFER_LENGTH),
@@ -105,16 +137,14 @@ async fn create(
         (None, Some("1")) => None,
         _ => return Err(bad("send Upload-Length, or Upload-Defer-Length: 1".into())),
     };
-    let metadata = header_text(&headers, &UPLOAD_METADATA).unwrap_or_default().to_owned();
-    let pairs = parse_metadata(&metadata).map_err(bad)?;
-    let filename = super::super::uploads::display_name(text_value(&pairs, "filename").as_deref());
     let creation = Creation {
         owner: current.id().clone(),
         length,
         metadata,
         filename,
-        filetype: text_value(&pairs, "filetype"),
-        expiry: state.config.tus_expiry,
+        filetype,
+        expiry,
+        partial: concat == Concat::Partial,
     };
     let mut status = resumable::create(&state.uploads, creation).await?;
     // creation-with-upload: the first bytes came with it.
@@ -128,11 +158,16 @@ async fn create(
         }
         status = resumable::settled(&state.uploads, current.id(), &id).await?;
     }
+    Ok(created(&status, with_bytes))
+}
+
+/// `201` with the new upload's `Location`.
+fn created(status: &Status, offset: bool) -> Response {
     let location = routes::of(routes::TUS_UPLOAD, &status.upload.id);
     let mut response =
         (StatusCode::CREATED, [(header::LOCATION, value(&location))]).into_response();
-    described(&mut response, &status, with_bytes);
-    Ok(response)
+    described(&mut response, status, offset);
+    response
 }
 
 /// HEAD, PATCH and DELETE, and POST with `X-HTTP-Method-Override` for clients that
@@ -280,6 +315,11 @@ fn described(response: &mut Response, status: &Status, offset: bool) {
     if let Some(expires) = http_date(&status.resumable.expires_at) {
         headers.insert(UPLOAD_EXPIRES, value(&expires));
     }
+    match (&status.resumable.concat, status.partial) {
+        (Some(concat), _) => headers.insert(UPLOAD_CONCAT, value(concat)),
+        (None, true) => headers.insert(UPLOAD_CONCAT, HeaderValue::from_static("partial")),
+        (None, false) => None,
+    };
 }
 
 /// RFC 3339 as an HTTP date (`Wed, 25 Jun 2014 16:00:00 GMT`), as `Upload-Expires` is.

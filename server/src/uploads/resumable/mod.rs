@@ -5,33 +5,33 @@
 //!
 //! A request that breaks off keeps every byte it had made durable: the upload stays
 //! `uploading`, and the client goes on from `HEAD`'s offset. One request at a time adds
-//! bytes to an upload ([`Holds`]).
+//! bytes to an upload ([`Holds`](super::holds::Holds)).
+//!
+//! Partial uploads (tus concatenation, `concat.rs`) take bytes the same way, but are
+//! never seen, announced or processed: a final upload made of them is.
+
+mod append;
+mod concat;
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use shared::{AccountId, ErrorCode, Stage, Upload, UploadId, UploadStatus};
 use tokio::io::AsyncReadExt;
 
 pub use super::checksum::{Algorithm, Checksum};
-use super::{
-    checksum::Hashing,
-    ingest::{BodyError, BodyStream},
-    UploadError, Uploads,
-};
+pub use append::{append, Append};
+pub use concat::{create_final, Final};
+
+use super::{UploadError, Uploads};
 use crate::{
     domain::{clock, lifecycle, Change},
-    store::{BlobKey, Resumable},
+    store::{BlobKey, Partial, Resumable},
 };
 
-/// Resumable uploads one account may have unfinished at once: each holds its bytes on
-/// disk (they count against the quota) until it finishes or expires.
+/// Resumable uploads (partials included) one account may have unfinished at once: each
+/// holds its bytes on disk (they count against the quota) until it finishes or expires.
 const MAX_UNFINISHED: u64 = 100;
-
-/// How many bytes a request appends between syncs: each sync makes them durable and
-/// announces the new offset.
-const SYNC_EVERY: u64 = 8 << 20;
 
 /// A new resumable upload.
 pub struct Creation {
@@ -44,29 +44,17 @@ pub struct Creation {
     pub filetype: Option<String>,
     /// How long it may stay unfinished.
     pub expiry: Duration,
-}
-
-/// Bytes for a resumable upload, at `offset`.
-pub struct Append {
-    pub owner: AccountId,
-    pub id: UploadId,
-    pub offset: u64,
-    /// Sets a deferred length with these bytes.
-    pub length: Option<u64>,
-    pub body: BodyStream,
-    /// The request's `Content-Length`, when it has one: refused up front if it would
-    /// go past the upload's length.
-    pub content_length: Option<u64>,
-    pub expiry: Duration,
-    /// `Upload-Checksum`: the bytes count only if they match it, all of them.
-    pub checksum: Option<Checksum>,
+    /// A partial upload, for a final upload to be made of (`Upload-Concat: partial`).
+    pub partial: bool,
 }
 
 /// A resumable upload as a client asks after it.
 #[derive(Debug, Clone)]
 pub struct Status {
+    /// A partial upload's is made up for it: it has no upload of its own.
     pub upload: Upload,
     pub resumable: Resumable,
+    pub partial: bool,
 }
 
 impl Status {
@@ -74,21 +62,20 @@ impl Status {
     pub fn offset(&self) -> u64 {
         self.upload.size
     }
+
+    /// Every byte promised is stored.
+    fn full(&self) -> bool {
+        self.resumable.length == Some(self.offset())
+    }
 }
 
 /// Creates a resumable upload: checked against the size limit, the accepted types and
-/// the quota from what it promises, then announced like any new upload.
+/// the quota from what it promises, then announced like any new upload. A partial one
+/// is only kept: its final upload is the one checked for its type and announced.
 pub async fn create(uploads: &Uploads, creation: Creation) -> Result<Status, UploadError> {
-    let max = uploads.max_upload_bytes;
-    if creation.length.is_some_and(|length| length > max) {
-        return Err(UploadError::rejected(
-            ErrorCode::PayloadTooLarge,
-            format!("uploads are limited to {max} bytes"),
-        ));
-    }
-    let limits = &uploads.limits;
-    if let Some(reason) = limits.type_refusal(&creation.filename, creation.filetype.as_deref()) {
-        return Err(UploadError::Rejected(ErrorCode::UnsupportedType, reason));
+    within_size(uploads, creation.length)?;
+    if !creation.partial {
+        within_types(uploads, &creation)?;
     }
     let unfinished = uploads.resumable.unfinished_of(&creation.owner).await?;
     if unfinished >= MAX_UNFINISHED {
@@ -102,23 +89,26 @@ pub async fn create(uploads: &Uploads, creation: Creation) -> Result<Status, Upl
         // A check only: the bytes are counted as they arrive.
         drop(uploads.quotas.admit(&creation.owner, stored, creation.length)?);
     }
-    let id = UploadId::parse(&uuid::Uuid::now_v7().to_string()).expect("uuids are upload ids");
-    let now = clock::now();
-    let upload = lifecycle::new_upload(id, creation.filename, None, &now);
-    let start = Change {
-        bytes_received: Some(0),
-        bytes_total: creation.length,
-        introduce: true,
-        ..Change::default()
-    };
-    let upload = uploads.recorder.create(&creation.owner, upload, start).await?;
     let resumable = Resumable {
         length: creation.length,
-        metadata: creation.metadata,
+        metadata: creation.metadata.clone(),
         expires_at: clock::after(creation.expiry),
+        concat: None,
     };
-    uploads.resumable.create_resumable(&upload.id, &resumable).await?;
-    let mut status = Status { upload, resumable };
+    let mut status = match creation.partial {
+        true => {
+            let id = new_id();
+            let partial = Partial {
+                owner: creation.owner.clone(),
+                resumable,
+                stored: 0,
+                created_at: clock::now(),
+            };
+            uploads.resumable.create_partial(&id, &partial).await?;
+            partial_status(id, partial)
+        }
+        false => start(uploads, &creation, resumable).await?,
+    };
     if status.resumable.length == Some(0) {
         // An empty file has all its bytes already.
         uploads.blobs.append(&status.upload.id, 0).await?.sync().await?;
@@ -127,14 +117,73 @@ pub async fn create(uploads: &Uploads, creation: Creation) -> Result<Status, Upl
     Ok(status)
 }
 
-/// The resumable upload `id` of `owner`; another account's, an upload that is not
-/// resumable, and one expired unfinished are all not found.
+/// Refuses a length past `UPLINK_MAX_UPLOAD_BYTES`.
+fn within_size(uploads: &Uploads, length: Option<u64>) -> Result<(), UploadError> {
+    let max = uploads.max_upload_bytes;
+    match length.is_some_and(|length| length > max) {
+        true => Err(UploadError::rejected(
+            ErrorCode::PayloadTooLarge,
+            format!("uploads are limited to {max} bytes"),
+        )),
+        false => Ok(()),
+    }
+}
+
+/// Refuses a file type outside `UPLINK_ALLOWED_TYPES`.
+fn within_types(uploads: &Uploads, creation: &Creation) -> Result<(), UploadError> {
+    let limits = &uploads.limits;
+    match limits.type_refusal(&creation.filename, creation.filetype.as_deref()) {
+        Some(reason) => Err(UploadError::Rejected(ErrorCode::UnsupportedType, reason)),
+        None => Ok(()),
+    }
+}
+
+/// Makes and announces the upload, with what its resumability adds.
+async fn start(
+    uploads: &Uploads,
+    creation: &Creation,
+    resumable: Resumable,
+) -> Result<Status, UploadError> {
+    let upload = lifecycle::new_upload(new_id(), creation.filename.clone(), None, &clock::now());
+    let start = Change {
+        bytes_received: Some(0),
+        bytes_total: creation.length,
+        introduce: true,
+        ..Change::default()
+    };
+    let upload = uploads.recorder.create(&creation.owner, upload, start).await?;
+    uploads.resumable.create_resumable(&upload.id, &resumable).await?;
+    Ok(Status { upload, resumable, partial: false })
+}
+
+fn new_id() -> UploadId {
+    UploadId::parse(&uuid::Uuid::now_v7().to_string()).expect("uuids are upload ids")
+}
+
+/// A partial upload as the protocol sees it: an upload that is never anything but
+/// `uploading`, named by its metadata.
+fn partial_status(id: UploadId, partial: Partial) -> Status {
+    let mut upload = lifecycle::new_upload(id, String::new(), None, &partial.created_at);
+    upload.size = partial.stored;
+    Status { upload, resumable: partial.resumable, partial: true }
+}
+
+/// The resumable upload `id` of `owner`, or its partial upload; another account's, an
+/// upload that is not resumable, and one expired unfinished are all not found.
 pub async fn find(
     uploads: &Uploads,
     owner: &AccountId,
     id: &UploadId,
 ) -> Result<Status, UploadError> {
-    let upload = uploads.repo.get_owned(owner, id).await?.ok_or(UploadError::NotFound)?;
+    let Some(upload) = uploads.repo.get_owned(owner, id).await? else {
+        let partial = uploads.resumable.partial(id).await?;
+        let partial = partial.filter(|partial| {
+            &partial.owner == owner && partial.resumable.expires_at > clock::now()
+        });
+        return partial
+            .map(|partial| partial_status(id.clone(), partial))
+            .ok_or(UploadError::NotFound);
+    };
     let resumable = uploads.resumable.resumable(id).await?.ok_or(UploadError::NotFound)?;
     let expired = upload.status == UploadStatus::Uploading && resumable.expires_at <= clock::now();
     // Terminated uploads, and ones that failed before all their bytes were stored, are
@@ -144,7 +193,7 @@ pub async fn find(
     if expired || ended {
         return Err(UploadError::NotFound);
     }
-    Ok(Status { upload, resumable })
+    Ok(Status { upload, resumable, partial: false })
 }
 
 /// Where upload `id` stands once no request is adding bytes to it: one still holding it
@@ -163,14 +212,14 @@ pub async fn settled(
 }
 
 /// An upload whose bytes are all stored but that was not yet queued (the server
-/// stopped between the two) is completed now; any other is returned as it is.
+/// stopped between the two) is completed now; any other is returned as it is. A full
+/// partial upload waits for its final upload.
 pub async fn finish_if_full(
     uploads: &Uploads,
     owner: &AccountId,
     mut status: Status,
 ) -> Result<Status, UploadError> {
-    let full = status.resumable.length == Some(status.offset());
-    if status.upload.status == UploadStatus::Uploading && full {
+    if status.upload.status == UploadStatus::Uploading && status.full() && !status.partial {
         match complete(uploads, owner, &status).await {
             Ok(upload) => status.upload = upload,
             // Answered as it stands: the next request, or the next start, tries again.
@@ -182,157 +231,22 @@ pub async fn finish_if_full(
     Ok(status)
 }
 
-/// Appends a request's bytes at its offset, making them durable every [`SYNC_EVERY`]
-/// and at the end, each time announcing the new offset. A body that breaks off keeps
-/// what was made durable. The last byte of the promised length stores and queues the
-/// upload. Returns the upload's state after.
-pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadError> {
-    // Only an upload of the caller's may stop a request.
-    find(uploads, &append.owner, &append.id).await?;
-    let hold = uploads.holds.take(&append.id).await;
-    let status = find(uploads, &append.owner, &append.id).await?;
-    let mut status = finish_if_full(uploads, &append.owner, status).await?;
-    let nothing_more = append.content_length == Some(0) && append.offset == status.offset();
-    if status.upload.status != UploadStatus::Uploading && nothing_more {
-        // The client asks to go on at the end of an upload that is complete: it is.
-        return Ok(status);
-    }
-    if status.upload.status != UploadStatus::Uploading {
-        let now = status.upload.status.as_str();
-        let message = format!("the upload takes no more bytes: it is {now}");
-        return Err(UploadError::rejected(ErrorCode::InvalidState, message));
-    }
-    if append.offset != status.offset() {
-        return Err(UploadError::rejected(
-            ErrorCode::InvalidState,
-            format!("the upload is at offset {}, not {}", status.offset(), append.offset),
-        ));
-    }
-    let promised = status.resumable.length.or(append.length);
-    let limit = promised.unwrap_or(uploads.max_upload_bytes);
-    if append.content_length.is_some_and(|n| append.offset.saturating_add(n) > limit) {
-        return Err(UploadError::rejected(
-            ErrorCode::PayloadTooLarge,
-            format!("more bytes than the upload's length of {limit}"),
-        ));
-    }
-    match (status.resumable.length, append.length) {
-        (None, Some(length)) => {
-            if length > uploads.max_upload_bytes {
-                let max = uploads.max_upload_bytes;
-                let message = format!("uploads are limited to {max} bytes");
-                return Err(UploadError::rejected(ErrorCode::PayloadTooLarge, message));
-            }
-            if length < status.offset() {
-                let message = format!("{} bytes are already stored", status.offset());
-                return Err(UploadError::rejected(ErrorCode::InvalidRequest, message));
-            }
-            uploads.resumable.set_length(&append.id, length).await?;
-            status.resumable.length = Some(length);
-        }
-        (Some(known), Some(length)) if known != length => {
-            let message = format!("the upload's length is {known}, not {length}");
-            return Err(UploadError::rejected(ErrorCode::InvalidRequest, message));
-        }
-        _ => {}
-    }
-    let limit = status.resumable.length.unwrap_or(uploads.max_upload_bytes);
-    let stored = match uploads.quotas.limits_bytes() {
-        true => uploads.repo.stored_bytes(&append.owner).await?,
-        false => 0,
-    };
-    let mut ticket = uploads.quotas.admit(&append.owner, stored, None)?;
-    let mut appender = uploads.blobs.append(&append.id, append.offset).await?;
-    let (mut written, mut durable) = (append.offset, append.offset);
-    let mut body = append.body;
-    let mut hashing = append.checksum.as_ref().map(|c| Hashing::new(c.algorithm));
-    let ended: Result<(), UploadError> = loop {
-        let chunk = tokio::select! {
-            chunk = body.next() => chunk,
-            // Another request for this upload: its client is here again, and this one
-            // is gone. Keep what arrived and let go.
-            () = hold.stop.cancelled() => break Ok(()),
-        };
-        let chunk = match chunk {
-            None => break Ok(()),
-            Some(Ok(chunk)) => chunk,
-            Some(Err(BodyError::TooSlow(why))) => {
-                break Err(UploadError::rejected(ErrorCode::UploadAborted, why))
-            }
-            Some(Err(BodyError::Broken)) => {
-                break Err(UploadError::rejected(ErrorCode::UploadAborted, "the request broke off"))
-            }
-        };
-        if written + chunk.len() as u64 > limit {
-            break Err(UploadError::rejected(
-                ErrorCode::PayloadTooLarge,
-                format!("more bytes than the upload's length of {limit}"),
-            ));
-        }
-        if let Err(e) = ticket.add(chunk.len() as u64) {
-            break Err(e);
-        }
-        if let Err(e) = appender.write(&chunk).await {
-            break Err(e.into());
-        }
-        if let Some(hashing) = &mut hashing {
-            hashing.update(&chunk);
-        }
-        written += chunk.len() as u64;
-        // With a checksum nothing counts before the whole request is checked.
-        if hashing.is_none() && written - durable >= SYNC_EVERY {
-            durable = appender.sync().await?;
-            status.upload = announce(uploads, &status, durable).await?;
-            // A request still bringing bytes keeps its upload from expiring.
-            uploads.resumable.set_expiry(&append.id, &clock::after(append.expiry)).await?;
-        }
-    };
-    let ended = match (&append.checksum, hashing) {
-        // Discarded unless whole and matching: the next request goes on from where this
-        // one began, and the appender drops what this one wrote.
-        (Some(checksum), Some(hashing)) => {
-            ended?;
-            if hashing.finish() != checksum.digest {
-                let algorithm = checksum.algorithm.name();
-                return Err(UploadError::rejected(
-                    ErrorCode::ChecksumMismatch,
-                    format!(
-                        "the bytes do not match their {algorithm} checksum; they were discarded"
-                    ),
-                ));
-            }
-            Ok(())
-        }
-        _ => ended,
-    };
-    // Whatever ended the request, what arrived is kept.
-    durable = appender.sync().await?;
-    drop(appender);
-    ticket.keep();
-    if durable != status.offset() {
-        status.upload = announce(uploads, &status, durable).await?;
-    }
-    let expires_at = clock::after(append.expiry);
-    uploads.resumable.set_expiry(&append.id, &expires_at).await?;
-    status.resumable.expires_at = expires_at;
-    // Still holding it: one request completes an upload, once; even a request refused
-    // for what came after its last needed byte.
-    let finished = finish_if_full(uploads, &append.owner, status).await;
-    drop(hold);
-    ended?;
-    finished
-}
-
-/// Removes the resumable uploads left unfinished past their expiry, bytes and all;
-/// how many.
+/// Removes the resumable uploads and partials left unfinished past their expiry, bytes
+/// and all; how many.
 pub async fn remove_expired(uploads: &Uploads) -> Result<usize, UploadError> {
     let expired = uploads.resumable.expired(&clock::now()).await?;
     let mut removed = 0;
     for id in &expired {
-        let Some(owner) = uploads.repo.owner_of(id).await? else { continue };
         // Under the hold, and only if still unfinished and expired: a request that
         // brought bytes since the list was read has moved the expiry on.
         let _hold = uploads.holds.take(id).await;
+        if let Some(partial) = uploads.resumable.partial(id).await? {
+            if partial.resumable.expires_at <= clock::now() && forget_partial(uploads, id).await? {
+                removed += 1;
+            }
+            continue;
+        }
+        let Some(owner) = uploads.repo.owner_of(id).await? else { continue };
         let upload = uploads.repo.get(id).await?;
         let resumable = uploads.resumable.resumable(id).await?;
         let still = match (upload, resumable) {
@@ -354,7 +268,8 @@ pub async fn remove_expired(uploads: &Uploads) -> Result<usize, UploadError> {
 }
 
 /// Ends a resumable upload at its client's request (tus termination): `cancelled`, and
-/// the bytes it had go. One that already finished arriving is cancelled like any other.
+/// the bytes it had go. One that already finished arriving is cancelled like any other;
+/// a partial upload is forgotten.
 pub async fn terminate(
     uploads: &Uploads,
     owner: &AccountId,
@@ -363,14 +278,33 @@ pub async fn terminate(
     find(uploads, owner, id).await?;
     // A request still adding bytes stops first.
     let hold = uploads.holds.take(id).await;
-    uploads.cancel(owner, id).await?;
-    uploads.blobs.delete(&BlobKey::Partial(id.clone())).await?;
+    let status = find(uploads, owner, id).await?;
+    match status.partial {
+        true => {
+            forget_partial(uploads, id).await?;
+        }
+        false => {
+            uploads.cancel(owner, id).await?;
+            uploads.blobs.delete(&BlobKey::Partial(id.clone())).await?;
+        }
+    }
     drop(hold);
     Ok(())
 }
 
-/// Records the new durable offset, which announces it.
+/// Removes partial upload `id` and its bytes: `false` if it was already gone.
+async fn forget_partial(uploads: &Uploads, id: &UploadId) -> Result<bool, UploadError> {
+    let removed = uploads.resumable.remove_partial(id).await?;
+    uploads.blobs.delete(&BlobKey::Partial(id.clone())).await?;
+    Ok(removed)
+}
+
+/// Records the new durable offset, which announces it; a partial upload's is only kept.
 async fn announce(uploads: &Uploads, status: &Status, offset: u64) -> Result<Upload, UploadError> {
+    if status.partial {
+        uploads.resumable.set_partial_stored(&status.upload.id, offset).await?;
+        return Ok(Upload { size: offset, ..status.upload.clone() });
+    }
     let length = status.resumable.length;
     let change = Change {
         size: Some(offset),
