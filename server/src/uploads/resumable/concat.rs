@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use shared::{AccountId, ErrorCode, UploadId};
+use shared::{AccountId, ErrorCode, UploadId, UploadStatus};
 use tokio::io::AsyncReadExt;
 
 use super::{announce, find, finish_if_full, start, within_size, within_types, Creation, Status};
@@ -26,6 +26,7 @@ pub struct Final {
     pub metadata: String,
     pub filename: String,
     pub filetype: Option<String>,
+    pub client_ref: Option<String>,
     pub expiry: Duration,
 }
 
@@ -50,7 +51,7 @@ pub async fn create_final(uploads: &Uploads, made: Final) -> Result<Status, Uplo
         find(uploads, &made.owner, id).await?;
         holds.push(uploads.holds.take(id).await);
     }
-    let mut length: u64 = 0;
+    let mut lengths = Vec::with_capacity(made.parts.len());
     for id in &made.parts {
         let part = find(uploads, &made.owner, id).await?;
         if !part.partial {
@@ -61,14 +62,16 @@ pub async fn create_final(uploads: &Uploads, made: Final) -> Result<Status, Uplo
             let message = format!("partial upload {id} has {} of {of} bytes", part.offset());
             return Err(refuse(message));
         }
-        length = length.saturating_add(part.offset());
+        lengths.push((id.clone(), part.offset()));
     }
+    let length = lengths.iter().fold(0u64, |sum, (_, n)| sum.saturating_add(*n));
     let creation = Creation {
         owner: made.owner.clone(),
         length: Some(length),
         metadata: made.metadata.clone(),
         filename: made.filename,
         filetype: made.filetype,
+        client_ref: made.client_ref,
         expiry: made.expiry,
         partial: false,
     };
@@ -81,26 +84,61 @@ pub async fn create_final(uploads: &Uploads, made: Final) -> Result<Status, Uplo
         expires_at: clock::after(made.expiry),
         concat: Some(made.concat),
     };
-    let mut status = start(uploads, &creation, resumable).await?;
+    let status = start(uploads, &creation, resumable).await?;
+    let id = status.upload.id.clone();
+    // Nobody else completes it meanwhile (a HEAD on it, once it looks full).
+    let hold = uploads.holds.take(&id).await;
+    let joined = join(uploads, &made.owner, status, &lengths).await;
+    drop(hold);
+    match joined {
+        Ok(status) if status.upload.status == UploadStatus::Queued => {
+            for part in &made.parts {
+                super::forget_partial(uploads, part).await?;
+            }
+            drop(holds);
+            Ok(status)
+        }
+        // The partials stay for the client to try again; the final goes.
+        Ok(_) => {
+            let _ = uploads.remove(&made.owner, &id).await;
+            Err(std::io::Error::other("the final upload could not be stored").into())
+        }
+        Err(error) => {
+            let _ = uploads.remove(&made.owner, &id).await;
+            Err(error)
+        }
+    }
+}
+
+/// Copies each partial's bytes, as many as it durably has, into the final upload, and
+/// completes it.
+async fn join(
+    uploads: &Uploads,
+    owner: &AccountId,
+    mut status: Status,
+    parts: &[(UploadId, u64)],
+) -> Result<Status, UploadError> {
     let mut appender = uploads.blobs.append(&status.upload.id, 0).await?;
     let mut buffer = vec![0; 256 * 1024];
-    for id in &made.parts {
-        let (mut reader, _) = uploads.blobs.open(&BlobKey::Partial(id.clone())).await?;
+    for (part, length) in parts {
+        let (reader, _) = uploads.blobs.open(&BlobKey::Partial(part.clone())).await?;
+        let mut reader = reader.take(*length);
+        let mut copied = 0;
         loop {
             let n = reader.read(&mut buffer).await?;
             if n == 0 {
                 break;
             }
             appender.write(&buffer[..n]).await?;
+            copied += n as u64;
+        }
+        if copied != *length {
+            let error = format!("partial upload {part} has {copied} bytes stored, not {length}");
+            return Err(std::io::Error::other(error).into());
         }
     }
     let durable = appender.sync().await?;
     drop(appender);
     status.upload = announce(uploads, &status, durable).await?;
-    let status = finish_if_full(uploads, &made.owner, status).await?;
-    for id in &made.parts {
-        super::forget_partial(uploads, id).await?;
-    }
-    drop(holds);
-    Ok(status)
+    finish_if_full(uploads, owner, status).await
 }
