@@ -11,6 +11,13 @@ pub struct UploadLimits {
     /// Accepted types, spelled as in an HTML `accept` attribute: `.pdf`, `text/plain`,
     /// `image/*`. Empty: any type.
     pub allowed_types: Vec<String>,
+    /// Bytes the dashboard sends in each tus request (`UPLINK_TUS_CHUNK`).
+    #[serde(default = "default_tus_chunk")]
+    pub tus_chunk: u64,
+}
+
+fn default_tus_chunk() -> u64 {
+    8 << 20
 }
 
 impl UploadLimits {
@@ -87,7 +94,11 @@ mod tests {
     use super::*;
 
     fn limits(types: &str) -> UploadLimits {
-        UploadLimits { max_upload_bytes: 1024, allowed_types: UploadLimits::parse_types(types) }
+        UploadLimits {
+            max_upload_bytes: 1024,
+            allowed_types: UploadLimits::parse_types(types),
+            tus_chunk: 1024,
+        }
     }
 
     #[test]

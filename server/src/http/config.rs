@@ -124,6 +124,11 @@ pub struct Config {
     #[arg(long, env = "UPLINK_TUS_EXPIRY", default_value = "24h", value_parser = parse_at_least_a_second)]
     pub tus_expiry: Duration,
 
+    /// Bytes the dashboard sends in each tus request (default 8 MiB): a dropped
+    /// connection costs at most the chunk in flight, and each chunk is a request.
+    #[arg(long, env = "UPLINK_TUS_CHUNK", default_value_t = 8 << 20, value_parser = clap::value_parser!(u64).range(64 * 1024..))]
+    pub tus_chunk: u64,
+
     /// Origins whose pages may call the API from the browser, with credentials
     /// (comma-separated, like `https://app.example,http://localhost:5173`; empty, the
     /// default, for none): CORS for them, and their writes are not refused as cross-site.
@@ -180,6 +185,7 @@ impl Config {
         shared::UploadLimits {
             max_upload_bytes: self.max_upload_bytes,
             allowed_types: shared::UploadLimits::parse_types(&self.allowed_types),
+            tus_chunk: self.tus_chunk,
         }
     }
 

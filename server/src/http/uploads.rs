@@ -72,15 +72,7 @@ async fn create(
                 "send multipart/form-data with one part named `file`",
             )
         })?;
-    let client_ref = query.client_ref.filter(|r| !r.is_empty());
-    if client_ref.as_ref().is_some_and(|r| {
-        r.len() > 64 || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    }) {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidRequest,
-            "client_ref is at most 64 letters, digits, `-` or `_`",
-        ));
-    }
+    let client_ref = client_ref(query.client_ref)?;
     let content_length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -127,6 +119,20 @@ async fn create(
 pub(super) fn upload_body(body: Body) -> (BodyStream, linger::Rest) {
     let (body, rest) = linger::tap(body);
     (body.map_err(|error| body_error(&error)).boxed(), rest)
+}
+
+/// A client's own name for an upload (the dashboard's card key), empty being none.
+pub(super) fn client_ref(sent: Option<String>) -> Result<Option<String>, ApiError> {
+    let client_ref = sent.filter(|r| !r.is_empty());
+    if client_ref.as_ref().is_some_and(|r| {
+        r.len() > 64 || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidRequest,
+            "client_ref is at most 64 letters, digits, `-` or `_`",
+        ));
+    }
+    Ok(client_ref)
 }
 
 /// What broke a request body off, in the uploads domain's words.

@@ -31,6 +31,34 @@ pub struct Checksum {
     pub digest: Vec<u8>,
 }
 
+/// When a request says what its bytes hash to.
+pub enum Expected {
+    /// In its headers (`Upload-Checksum`).
+    Now(Checksum),
+    /// After its bytes (checksum-trailer): read once they have all arrived; `Err` says
+    /// why there is none to use.
+    Later(Box<dyn FnOnce() -> Result<Checksum, String> + Send>),
+}
+
+impl Expected {
+    /// The digests to compute while the bytes arrive: every algorithm when the one
+    /// that counts is told only after them.
+    pub(super) fn hashers(&self) -> Vec<Hashing> {
+        match self {
+            Self::Now(checksum) => vec![Hashing::new(checksum.algorithm)],
+            Self::Later(_) => Algorithm::ALL.into_iter().map(Hashing::new).collect(),
+        }
+    }
+
+    /// The checksum to meet, now that the bytes are all here.
+    pub(super) fn resolve(self) -> Result<Checksum, String> {
+        match self {
+            Self::Now(checksum) => Ok(checksum),
+            Self::Later(read) => read(),
+        }
+    }
+}
+
 /// A running digest of one of the [`Algorithm`]s.
 pub(super) enum Hashing {
     Sha1(sha1::Sha1),
@@ -44,6 +72,14 @@ impl Hashing {
             Algorithm::Sha1 => Self::Sha1(sha1::Sha1::new()),
             Algorithm::Sha256 => Self::Sha256(Sha256::new()),
             Algorithm::Md5 => Self::Md5(md5::Md5::new()),
+        }
+    }
+
+    pub(super) fn algorithm(&self) -> Algorithm {
+        match self {
+            Self::Sha1(_) => Algorithm::Sha1,
+            Self::Sha256(_) => Algorithm::Sha256,
+            Self::Md5(_) => Algorithm::Md5,
         }
     }
 

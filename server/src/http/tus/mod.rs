@@ -5,6 +5,7 @@
 //! any other, with the same events, pipeline and routes.
 
 pub mod headers;
+mod trailer;
 
 use axum::{
     body::{Body, HttpBody},
@@ -18,11 +19,16 @@ use axum::{
 use shared::{routes, ErrorCode, UploadId};
 
 use super::{
-    error::ApiError, extract::Path, on_own_task, state::AppState, upload_id, uploads::upload_body,
+    error::ApiError,
+    extract::Path,
+    on_own_task,
+    state::AppState,
+    upload_id,
+    uploads::{client_ref, upload_body},
 };
 use crate::{
     auth::CurrentUser,
-    uploads::resumable::{self, Append, Checksum, Creation, Final, Status},
+    uploads::resumable::{self, Append, Checksum, Creation, Expected, Final, Status},
 };
 use headers::{
     format_metadata, parse_checksum, parse_concat, parse_metadata, parse_number, text_value,
@@ -33,7 +39,7 @@ use headers::{
 const VERSION: &str = "1.0.0";
 
 const EXTENSIONS: &str =
-    "creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation";
+    "creation,creation-with-upload,creation-defer-length,expiration,checksum,checksum-trailer,termination,concatenation";
 
 const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
 const TUS_VERSION: HeaderName = HeaderName::from_static("tus-version");
@@ -43,6 +49,7 @@ const UPLOAD_DEFER_LENGTH: HeaderName = HeaderName::from_static("upload-defer-le
 const UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
 const UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
 const UPLOAD_CONCAT: HeaderName = HeaderName::from_static("upload-concat");
+const UPLOAD_CHECKSUM: HeaderName = HeaderName::from_static("upload-checksum");
 
 /// What a PATCH's body must say it is.
 const OFFSET_STREAM: &str = "application/offset+octet-stream";
@@ -104,6 +111,8 @@ async fn create(
     let pairs = parse_metadata(&metadata).map_err(bad)?;
     let filename = super::super::uploads::display_name(text_value(&pairs, "filename").as_deref());
     let filetype = text_value(&pairs, "filetype");
+    // The dashboard's own name for the card that sends it.
+    let client_ref = client_ref(text_value(&pairs, "client_ref"))?;
     let expiry = state.config.tus_expiry;
     if let Concat::Final(parts) = concat {
         // Its length is its partials'; it takes no bytes of its own.
@@ -118,6 +127,7 @@ async fn create(
             metadata,
             filename,
             filetype,
+            client_ref,
             expiry,
         };
         let status = on_own_task({
@@ -143,6 +153,7 @@ async fn create(
         metadata,
         filename,
         filetype,
+        client_ref,
         expiry,
         partial: concat == Concat::Partial,
     };
@@ -237,23 +248,25 @@ async fn patch(
             ApiError::bad_request(ErrorCode::InvalidRequest, "Upload-Length is a number")
         })?),
     };
-    let checksum = match header_text(headers, &HeaderName::from_static("upload-checksum")) {
-        None => None,
+    let (checksum, body) = match header_text(headers, &UPLOAD_CHECKSUM) {
         Some(header) => {
-            let (algorithm, digest) = parse_checksum(header).map_err(|error| {
-                let message = match error {
-                    ChecksumError::Unsupported(name) => format!(
-                        "the checksum algorithm {name:?} is not one of {}",
-                        Algorithm::ALL.map(Algorithm::name).join(", ")
-                    ),
-                    ChecksumError::Malformed => {
-                        "Upload-Checksum is `algorithm base64digest`".into()
-                    }
-                };
-                ApiError::bad_request(ErrorCode::InvalidRequest, message)
-            })?;
-            Some(Checksum { algorithm, digest })
+            let checksum = checksum_of(header)
+                .map_err(|why| ApiError::bad_request(ErrorCode::InvalidRequest, why))?;
+            (Some(Expected::Now(checksum)), body)
         }
+        // checksum-trailer: it comes after the bytes.
+        None if announces_checksum_trailer(headers) => {
+            let (body, trailers) = trailer::keep(body);
+            let later = move || match trailers.take() {
+                Some(trailers) => match header_text(&trailers, &UPLOAD_CHECKSUM) {
+                    Some(header) => checksum_of(header),
+                    None => Err("the Upload-Checksum trailer announced was not sent".into()),
+                },
+                None => Err("the Upload-Checksum trailer announced was not sent".into()),
+            };
+            (Some(Expected::Later(Box::new(later))), body)
+        }
+        None => (None, body),
     };
     let status = append(state, current, id, offset, length, checksum, body).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -278,7 +291,7 @@ async fn append(
     id: &UploadId,
     offset: u64,
     length: Option<u64>,
-    checksum: Option<Checksum>,
+    checksum: Option<Expected>,
     body: Body,
 ) -> Result<Status, ApiError> {
     let content_length = body.size_hint().exact();
@@ -300,6 +313,25 @@ async fn append(
     let appended = appended.await;
     rest.linger(state.config.max_upload_bytes);
     appended
+}
+
+/// Reads `Upload-Checksum`, saying what is wrong with one that cannot be used.
+fn checksum_of(header: &str) -> Result<Checksum, String> {
+    let (algorithm, digest) = parse_checksum(header).map_err(|error| match error {
+        ChecksumError::Unsupported(name) => format!(
+            "the checksum algorithm {name:?} is not one of {}",
+            Algorithm::ALL.map(Algorithm::name).join(", ")
+        ),
+        ChecksumError::Malformed => "Upload-Checksum is `algorithm base64digest`".into(),
+    })?;
+    Ok(Checksum { algorithm, digest })
+}
+
+/// Whether the request says `Upload-Checksum` follows its body (`Trailer:`).
+fn announces_checksum_trailer(headers: &HeaderMap) -> bool {
+    headers.get_all(header::TRAILER).iter().filter_map(|v| v.to_str().ok()).any(|names| {
+        names.split(',').any(|name| name.trim().eq_ignore_ascii_case("upload-checksum"))
+    })
 }
 
 /// The offset, length and expiry headers of an answer about `status`.

@@ -8,11 +8,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use shared::{AccountId, ErrorCode, UploadId, UploadStatus};
 
-use super::{announce, find, finish_if_full, Checksum, Status};
+use super::{announce, find, finish_if_full, Status};
 use crate::{
     domain::clock,
     uploads::{
-        checksum::Hashing,
+        checksum::Expected,
         ingest::{BodyError, BodyStream},
         UploadError, Uploads,
     },
@@ -34,8 +34,9 @@ pub struct Append {
     /// go past the upload's length.
     pub content_length: Option<u64>,
     pub expiry: Duration,
-    /// `Upload-Checksum`: the bytes count only if they match it, all of them.
-    pub checksum: Option<Checksum>,
+    /// `Upload-Checksum`, as a header or a trailer: the bytes count only if they match
+    /// it, all of them.
+    pub checksum: Option<Expected>,
 }
 
 /// Appends a request's bytes at its offset. The last byte of the promised length
@@ -105,7 +106,7 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
     let mut appender = uploads.blobs.append(&append.id, append.offset).await?;
     let (mut written, mut durable) = (append.offset, append.offset);
     let mut body = append.body;
-    let mut hashing = append.checksum.as_ref().map(|c| Hashing::new(c.algorithm));
+    let mut hashing = append.checksum.as_ref().map(Expected::hashers);
     let ended: Result<(), UploadError> = loop {
         let chunk = tokio::select! {
             chunk = body.next() => chunk,
@@ -135,8 +136,8 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
         if let Err(e) = appender.write(&chunk).await {
             break Err(e.into());
         }
-        if let Some(hashing) = &mut hashing {
-            hashing.update(&chunk);
+        for hasher in hashing.iter_mut().flatten() {
+            hasher.update(&chunk);
         }
         written += chunk.len() as u64;
         // With a checksum nothing counts before the whole request is checked.
@@ -147,12 +148,16 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
             uploads.resumable.set_expiry(&append.id, &clock::after(append.expiry)).await?;
         }
     };
-    let ended = match (&append.checksum, hashing) {
+    let ended = match (append.checksum, hashing) {
         // Discarded unless whole and matching: the next request goes on from where this
         // one began, and the appender drops what this one wrote.
-        (Some(checksum), Some(hashing)) => {
+        (Some(expected), Some(hashers)) => {
             ended?;
-            if hashing.finish() != checksum.digest {
+            let checksum = expected
+                .resolve()
+                .map_err(|why| UploadError::rejected(ErrorCode::InvalidRequest, why))?;
+            let hasher = hashers.into_iter().find(|h| h.algorithm() == checksum.algorithm);
+            if hasher.map(|h| h.finish()) != Some(checksum.digest) {
                 let algorithm = checksum.algorithm.name();
                 return Err(UploadError::rejected(
                     ErrorCode::ChecksumMismatch,
@@ -163,7 +168,7 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
             }
             Ok(())
         }
-        _ => ended,
+        (_, _) => ended,
     };
     // Whatever ended the request, what arrived is kept.
     durable = appender.sync().await?;

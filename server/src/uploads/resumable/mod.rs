@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use shared::{AccountId, ErrorCode, Stage, Upload, UploadId, UploadStatus};
 use tokio::io::AsyncReadExt;
 
-pub use super::checksum::{Algorithm, Checksum};
+pub use super::checksum::{Algorithm, Checksum, Expected};
 pub use append::{append, Append};
 pub use concat::{create_final, Final};
 
@@ -42,6 +42,8 @@ pub struct Creation {
     pub metadata: String,
     pub filename: String,
     pub filetype: Option<String>,
+    /// The client's own name for it (`client_ref` in the metadata).
+    pub client_ref: Option<String>,
     /// How long it may stay unfinished.
     pub expiry: Duration,
     /// A partial upload, for a final upload to be made of (`Upload-Concat: partial`).
@@ -144,7 +146,9 @@ async fn start(
     creation: &Creation,
     resumable: Resumable,
 ) -> Result<Status, UploadError> {
-    let upload = lifecycle::new_upload(new_id(), creation.filename.clone(), None, &clock::now());
+    let client_ref = creation.client_ref.clone();
+    let upload =
+        lifecycle::new_upload(new_id(), creation.filename.clone(), client_ref, &clock::now());
     let start = Change {
         bytes_received: Some(0),
         bytes_total: creation.length,

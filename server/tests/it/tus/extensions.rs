@@ -1,6 +1,7 @@
-//! termination, checksum and expiration.
+//! termination, checksum (in the headers or as a trailer) and expiration.
 
 use super::*;
+use base64::{engine::general_purpose::STANDARD, Engine};
 
 #[tokio::test]
 async fn termination_cancels_the_upload_and_its_bytes_go() {
@@ -24,7 +25,6 @@ async fn termination_cancels_the_upload_and_its_bytes_go() {
 
 #[tokio::test]
 async fn a_checksummed_patch_counts_only_if_its_bytes_match() {
-    use base64::{engine::general_purpose::STANDARD, Engine};
     let server = TestServer::start().await;
     let client = &server.user.client;
     let data = bytes(3000);
@@ -74,4 +74,62 @@ async fn an_upload_left_unfinished_past_its_expiry_answers_404_and_is_removed() 
     assert_eq!(removed, 1);
     let listed = common::get_json(client, server.url("/api/uploads")).await;
     assert_eq!(listed, serde_json::json!([]), "gone, bytes and all");
+}
+
+/// A chunked PATCH of `data` in two chunks whose `Upload-Checksum` comes as a trailer
+/// (`None`: announced, never sent); the answer's status and the offset HEAD reports
+/// after.
+async fn patch_with_trailer(
+    server: &TestServer,
+    location: &str,
+    data: &[u8],
+    trailer: Option<String>,
+) -> (u16, String) {
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (a, b) = data.split_at(data.len() / 2);
+    let mut request = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nTus-Resumable: 1.0.0\r\n\
+         Upload-Offset: 0\r\nContent-Type: {OFFSET_STREAM}\r\nTransfer-Encoding: chunked\r\n\
+         Trailer: Upload-Checksum\r\nConnection: close\r\n\r\n",
+        server.addr, server.user.cookie,
+    )
+    .into_bytes();
+    for chunk in [a, b] {
+        request.extend(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend(chunk);
+        request.extend(b"\r\n");
+    }
+    request.extend(b"0\r\n");
+    if let Some(trailer) = trailer {
+        request.extend(format!("Upload-Checksum: {trailer}\r\n").as_bytes());
+    }
+    request.extend(b"\r\n");
+    socket.write_all(&request).await.unwrap();
+    let answer = common::raw::read_until_closed(&mut socket).await;
+    let (status, _) = common::raw::status_and_json(&answer);
+    let head =
+        server.user.client.head(server.url(location)).header(TUS.0, TUS.1).send().await.unwrap();
+    (status, text(&head, "upload-offset").unwrap())
+}
+
+#[tokio::test]
+async fn a_checksum_sent_as_a_trailer_counts_like_one_sent_first() {
+    let server = TestServer::start().await;
+    let data = bytes(200_000);
+    let digest = |algorithm: &str| match algorithm {
+        "sha256" => STANDARD.encode(Sha256::digest(&data)),
+        _ => STANDARD.encode(<md5::Md5 as Digest>::digest(&data)),
+    };
+    let location = create(&server.user.client, &server, data.len()).await;
+    // Wrong, or announced and never sent: discarded.
+    let wrong = format!("md5 {}", digest("sha256").get(..24).unwrap());
+    assert_eq!(patch_with_trailer(&server, &location, &data, Some(wrong)).await, (460, "0".into()));
+    assert_eq!(patch_with_trailer(&server, &location, &data, None).await, (400, "0".into()));
+    // Any of the algorithms, told after the bytes.
+    let right = format!("md5 {}", digest("md5"));
+    assert_eq!(
+        patch_with_trailer(&server, &location, &data, Some(right)).await,
+        (204, "200000".into())
+    );
+    assert_stored(&server.user.client, &server, &id_of(&location), &data).await;
 }

@@ -33,7 +33,7 @@ const CASES: &[Case] = &[
         ("tus-resumable", Expect::Absent),
         ("tus-max-size", Expect::Is("1073741824")),
         ("tus-checksum-algorithm", Expect::Is("sha1,sha256,md5")),
-        ("tus-extension", Expect::Is("creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation")),
+        ("tus-extension", Expect::Is("creation,creation-with-upload,creation-defer-length,expiration,checksum,checksum-trailer,termination,concatenation")),
     ] },
     Case { name: "no version", method: "POST", on_upload: false, other: false, headers: &[("upload-length", "1")], body: b"", status: 412, expect: &[
         ("tus-version", Expect::Is("1.0.0")), ("tus-resumable", Expect::Is("1.0.0")),
@@ -79,6 +79,11 @@ const CASES: &[Case] = &[
     Case { name: "termination by another account", method: "DELETE", on_upload: true, other: true, headers: &[V], body: b"", status: 404, expect: &[] },
     Case { name: "a final of nothing here", method: "POST", on_upload: false, other: false, headers: &[V, ("upload-concat", "final;/api/tus/0191c1d2-6b0e-7a3c-9f00-000000000001")], body: b"", status: 404, expect: &[] },
     Case { name: "a malformed concat", method: "POST", on_upload: false, other: false, headers: &[V, ("upload-concat", "everything")], body: b"", status: 400, expect: &[] },
+    Case { name: "a partial", method: "POST", on_upload: false, other: false, headers: &[V, ("upload-concat", "partial"), ("upload-length", "3")], body: b"", status: 201, expect: &[
+        ("upload-concat", Expect::Is("partial")), ("location", Expect::Has("/api/tus/")),
+    ] },
+    // client_ref "!-": a client's name for an upload is letters, digits, `-` and `_`.
+    Case { name: "a malformed client_ref", method: "POST", on_upload: false, other: false, headers: &[V, ("upload-length", "3"), ("upload-metadata", "client_ref IS0=")], body: b"", status: 400, expect: &[] },
 ];
 
 #[tokio::test]
