@@ -81,9 +81,8 @@ impl Card {
     /// Bytes this page has sent of the file (all of it once the server has them).
     pub fn bytes_sent(&self) -> u64 {
         match self.sending.get() {
-            Sending::Sent { loaded, .. } => loaded,
             Sending::Finished => self.size,
-            _ => 0,
+            sending => sending.loaded().map_or(0, |(loaded, _)| loaded),
         }
     }
 
@@ -92,9 +91,8 @@ impl Card {
     pub fn percent(&self) -> u8 {
         let server = self.server.with(|s| s.as_ref().map_or(0, |s| s.percent));
         let sent = match self.sending.get() {
-            Sending::Sent { loaded, total } => Stage::Receiving.percent(loaded, total),
             Sending::Finished => Stage::Receiving.band().1,
-            _ => 0,
+            sending => sending.loaded().map_or(0, |(l, t)| Stage::Receiving.percent(l, t)),
         };
         server.max(sent)
     }
@@ -183,6 +181,11 @@ impl Board {
             });
         }
         card
+    }
+
+    /// The card of upload `id`, if the board has it.
+    pub fn card(&self, id: &UploadId) -> Option<Card> {
+        self.by_id.with_value(|m| m.get(id).cloned())
     }
 
     /// A file this page is about to send.

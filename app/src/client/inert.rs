@@ -83,6 +83,9 @@ pub mod upload {
         }
 
         pub fn cancel(&self, _: &Card) {}
+        pub fn pause(&self, _: &Card) {}
+        pub fn resume(&self, _: &Card) {}
+        pub fn mark_interrupted(&self) {}
 
         pub fn resend(&self, _: &Card) {}
 

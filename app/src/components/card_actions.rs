@@ -15,6 +15,8 @@ use crate::{
 /// What a card's button asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
+    Pause,
+    Resume,
     Cancel,
     Retry,
     Delete,
@@ -42,7 +44,17 @@ pub fn CardActions(card: Card) -> impl IntoView {
         let act = act.clone();
         view! { <button type="button" class=class on:click=move |_| act(action)>{text}</button> }
     };
-    let (b1, b2, b3) = (button.clone(), button.clone(), button);
+    let (b1, b2, b3) = (button.clone(), button.clone(), button.clone());
+    let (b4, b5) = (button.clone(), button);
+    let sending = card.sending.clone();
+    let pausable = {
+        let sending = sending.clone();
+        move || sending.with(|s| matches!(s, Sending::Sent { .. } | Sending::Reconnecting { .. }))
+    };
+    let resumable = {
+        let card = card.clone();
+        move || card.sending.with(|s| matches!(s, Sending::Paused { .. })) && sender.has_file(&card)
+    };
     let (p1, p2, p3, p4) = (phase.clone(), phase.clone(), phase.clone(), phase.clone());
     let shows_retry = move || {
         p2.with(|p| match p.retry {
@@ -83,6 +95,8 @@ pub fn CardActions(card: Card) -> impl IntoView {
                     "Preview text"
                 </button>
             </Show>
+            <Show when=pausable>{b4(Action::Pause, "pause", "Pause")}</Show>
+            <Show when=resumable>{b5(Action::Resume, "resume", "Resume")}</Show>
             <Show when=move || p1.with(|p| p.phase.cancellable())>{b1(Action::Cancel, "cancel", "Cancel")}</Show>
             <Show when=shows_retry.clone()>{b2(Action::Retry, "retry", "Retry")}</Show>
             <Show when=move || p4.with(|p| p.phase.finished())>{b3(Action::Delete, "delete", "Delete")}</Show>
@@ -104,9 +118,17 @@ async fn perform(
 ) {
     let id = card.id.get_untracked();
     let outcome = match action {
+        Action::Pause => {
+            sender.pause(&card);
+            Ok(())
+        }
+        Action::Resume => {
+            sender.resume(&card);
+            Ok(())
+        }
         Action::Cancel => {
             let sending =
-                matches!(card.sending.get_untracked(), Sending::Waiting | Sending::Sent { .. });
+                card.sending.with_untracked(|s| *s == Sending::Waiting || s.loaded().is_some());
             // Asked of the server first, so it records a cancel rather than a broken
             // request; a file still going up is then cut here.
             let asked = match &id {

@@ -28,7 +28,11 @@ pub fn Dashboard() -> impl IntoView {
         let sender = crate::client::upload::Sender::new(
             board,
             session,
-            shared::UploadLimits { max_upload_bytes: u64::MAX, allowed_types: Vec::new() },
+            shared::UploadLimits {
+                max_upload_bytes: u64::MAX,
+                allowed_types: Vec::new(),
+                tus_chunk: 8 << 20,
+            },
             rejections,
         );
         provide_context(sender);
@@ -39,6 +43,7 @@ pub fn Dashboard() -> impl IntoView {
         Effect::new(move |_| {
             if board.seeded.get() && !connected.get_value() {
                 connected.set_value(true);
+                sender.mark_interrupted();
                 crate::client::events::connect(board, connection, session);
             }
         });

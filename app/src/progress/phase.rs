@@ -112,6 +112,17 @@ pub fn phase(sending: &Sending, server: Option<&ServerState>) -> Shown {
         },
         (Sending::Waiting, None) => plain(Phase::Waiting, "Waiting to send"),
         (Sending::Sent { loaded, total }, _) if arriving => sending_detail(*loaded, *total),
+        (Sending::Paused { loaded, total }, _) if arriving => {
+            let (loaded, total) = (format::bytes(*loaded), format::bytes(*total));
+            plain(Phase::Sending, &format!("Paused at {loaded} of {total}"))
+        }
+        (Sending::Reconnecting { .. }, _) if arriving => {
+            plain(Phase::Sending, "Connection lost, resuming…")
+        }
+        (Sending::Interrupted, Some(state)) if arriving => Shown {
+            detail: format!("{} arrived: pick the file again to resume", format::bytes(state.size)),
+            ..plain(Phase::Uploading, "")
+        },
         (_, None) => plain(Phase::Sending, "Sending"),
         (_, Some(state)) => server_phase(state),
     }
@@ -257,6 +268,13 @@ mod tests {
             ..corrupt
         };
         assert_eq!(phase(&Sending::Finished, Some(&refused)).retry, None);
+        let paused = phase(&Sending::Paused { loaded: 1024, total: 2048 }, None);
+        assert_eq!(
+            (paused.phase, paused.detail.as_str()),
+            (Phase::Sending, "Paused at 1.0 KiB of 2.0 KiB")
+        );
+        let lost = phase(&Sending::Reconnecting { loaded: 1, total: 2 }, None);
+        assert_eq!(lost.detail, "Connection lost, resuming…");
         let sending = phase(&Sending::Sent { loaded: 1, total: 2 }, None);
         assert!(sending.phase.cancellable() && !sending.phase.finished());
     }

@@ -166,12 +166,32 @@ pub enum Sending {
     Waiting,
     /// Bytes sent so far out of the total.
     Sent { loaded: u64, total: u64 },
+    /// Paused by the person at `loaded`: nothing goes until they resume.
+    Paused { loaded: u64, total: u64 },
+    /// The connection broke at `loaded`: going on from the server's offset once the
+    /// network is back.
+    Reconnecting { loaded: u64, total: u64 },
+    /// Sent from this browser before a reload, and not all of it arrived: picking the
+    /// same file again goes on from where it stopped.
+    Interrupted,
     /// The server has all the bytes.
     Finished,
     /// The request failed before the server accepted it.
     Failed(String),
     /// The person cancelled it before all of it was sent.
     Cancelled,
+}
+
+impl Sending {
+    /// Bytes of the file on their way or there, while this page sends it.
+    pub fn loaded(&self) -> Option<(u64, u64)> {
+        match *self {
+            Self::Sent { loaded, total }
+            | Self::Paused { loaded, total }
+            | Self::Reconnecting { loaded, total } => Some((loaded, total)),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

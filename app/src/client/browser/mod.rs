@@ -5,6 +5,8 @@ pub mod auth;
 pub mod clock;
 pub mod drop;
 pub mod events;
+mod transfer;
+pub mod tus;
 pub mod upload;
 
 /// What to show when no answer came at all.

@@ -1,16 +1,26 @@
-//! Sends files with XMLHttpRequest so each card can show bytes sent. At most
-//! [`CONCURRENT`] files go up at once: browsers allow about six connections per host,
-//! and the event stream must always have one. Files that break the server's limits are
-//! refused here, before a byte is sent; a file can be cancelled while it waits or goes
-//! up, and sent again if it never all arrived.
+//! Sends files with tus (`tus.rs`), a chunk per XMLHttpRequest, so each card shows bytes
+//! sent and a dropped connection costs only the chunk in flight. At most [`CONCURRENT`]
+//! files go up at once: browsers allow about six connections per host, and the event
+//! stream must always have one. Files that break the server's limits are refused here,
+//! before a byte is sent; a file can be paused, resumed, cancelled while it waits or goes
+//! up, and sent again if it never all arrived. A file picked again after a reload goes on
+//! from where it stopped.
 
-use std::collections::{HashMap, VecDeque};
+use std::{
+    cell::RefCell,
+    collections::{HashMap, VecDeque},
+    rc::Rc,
+};
 
 use leptos::prelude::*;
-use shared::{routes, ErrorBody, Upload, UploadLimits};
-use wasm_bindgen::{closure::Closure, JsCast};
-use web_sys::{File, FormData, ProgressEvent, XmlHttpRequest};
+use shared::{UploadLimits, UploadStatus};
+use wasm_bindgen::JsCast;
+use web_sys::File;
 
+use super::{
+    transfer::{send, Outcome, Stop, Transfer},
+    tus::{self, kept},
+};
 use crate::{
     board::{Board, Card},
     progress::Sending,
@@ -29,10 +39,12 @@ pub struct Sender {
     pub rejections: RwSignal<Vec<String>>,
     waiting: StoredValue<VecDeque<(Card, File)>, LocalStorage>,
     in_flight: StoredValue<usize>,
-    /// Each card's file, by card key, so it can be sent again.
+    /// Each card's file, by card key, so it can be resumed or sent again.
     files: StoredValue<HashMap<String, File>, LocalStorage>,
-    /// The request of each file going up now, by card key, so it can be cut.
-    requests: StoredValue<HashMap<String, XmlHttpRequest>, LocalStorage>,
+    /// The file of each card going up now, by card key, so it can be cut.
+    transfers: StoredValue<HashMap<String, Transfer>, LocalStorage>,
+    /// Each card's upload address once it has one, by card key: where a resume goes on.
+    locations: StoredValue<HashMap<String, String>, LocalStorage>,
 }
 
 impl Sender {
@@ -50,7 +62,8 @@ impl Sender {
             waiting: StoredValue::new_local(VecDeque::new()),
             in_flight: StoredValue::new(0),
             files: StoredValue::new_local(HashMap::new()),
-            requests: StoredValue::new_local(HashMap::new()),
+            transfers: StoredValue::new_local(HashMap::new()),
+            locations: StoredValue::new_local(HashMap::new()),
         };
         // Whatever waited while the session was gone goes once it is back.
         Effect::new(move |_| {
@@ -64,6 +77,20 @@ impl Sender {
     /// The server's limits, once the dashboard has them.
     pub fn set_limits(&self, limits: UploadLimits) {
         self.limits.set_value(limits);
+    }
+
+    /// Cards of uploads this browser started before a reload and that are still
+    /// arriving: they say so, and picking the file again resumes them.
+    pub fn mark_interrupted(&self) {
+        for id in kept::locations().iter().filter_map(|l| tus::id_of(l)) {
+            let Some(card) = self.board.card(&id) else { continue };
+            let arriving = card.server.with_untracked(|s| {
+                s.as_ref().is_some_and(|s| s.status == UploadStatus::Uploading)
+            });
+            if arriving && card.sending.get_untracked() == Sending::Elsewhere {
+                card.sending.set(Sending::Interrupted);
+            }
+        }
     }
 
     /// The files an `<input type="file">` change event carries; the input is cleared so
@@ -96,9 +123,25 @@ impl Sender {
         self.pump();
     }
 
-    /// Shows the file on the board at once; [`Sender::pump`] sends it when a slot is free.
+    /// Shows the file on the board at once (on its own card if it is one this browser
+    /// left unfinished); [`Sender::pump`] sends it when a slot is free.
     fn enqueue(&self, file: File) {
-        let card = self.board.add_local(file.name(), file.size() as u64, new_client_ref());
+        let kept = kept::get(&file);
+        let resumed = kept.as_deref().and_then(tus::id_of).and_then(|id| self.board.card(&id));
+        let resumed = resumed.filter(|card| {
+            !self.transfers.with_value(|t| t.contains_key(&card.key))
+                && matches!(card.sending.get_untracked(), Sending::Interrupted | Sending::Elsewhere)
+        });
+        let card = match (resumed, kept) {
+            (Some(card), Some(location)) => {
+                card.sending.set(Sending::Waiting);
+                self.locations.update_value(|l| {
+                    l.insert(card.key.clone(), location);
+                });
+                card
+            }
+            _ => self.board.add_local(file.name(), file.size() as u64, new_client_ref()),
+        };
         self.files.update_value(|f| {
             f.insert(card.key.clone(), file.clone());
         });
@@ -115,14 +158,58 @@ impl Sender {
     pub fn cancel(&self, card: &Card) {
         card.sending.set(Sending::Cancelled);
         self.waiting.update_value(|q| q.retain(|(c, _)| c.key != card.key));
-        if let Some(xhr) = self.requests.with_value(|r| r.get(&card.key).cloned()) {
-            // Its `loadend` frees the slot.
-            let _ = xhr.abort();
+        let running = self.transfers.with_value(|t| t.get(&card.key).cloned());
+        let location = match &running {
+            Some(transfer) => transfer.location.borrow().clone(),
+            None => self.locations.with_value(|l| l.get(&card.key).cloned()),
+        };
+        if let Some(transfer) = running {
+            transfer.halt(Stop::Cancel);
+        }
+        self.forget(card, location.as_deref());
+        // The server drops what it has of it (unless it was told first, by id).
+        if let Some(location) = location {
+            leptos::task::spawn_local(async move { tus::terminate(&location).await });
+        }
+    }
+
+    /// Forgets a card's upload address, here and, if it is still this card's, in the
+    /// browser's storage.
+    fn forget(&self, card: &Card, location: Option<&str>) {
+        self.locations.update_value(|l| {
+            l.remove(&card.key);
+        });
+        let file = self.files.with_value(|f| f.get(&card.key).cloned());
+        if let (Some(file), Some(location)) = (file, location) {
+            if kept::get(&file).as_deref() == Some(location) {
+                kept::remove(&file);
+            }
+        }
+    }
+
+    /// Pauses a card's file where it is; [`Sender::resume`] goes on from there.
+    pub fn pause(&self, card: &Card) {
+        let Some((loaded, total)) = card.sending.get_untracked().loaded() else { return };
+        if let Some(transfer) = self.transfers.with_value(|t| t.get(&card.key).cloned()) {
+            transfer.halt(Stop::Pause);
+            card.sending.set(Sending::Paused { loaded, total });
+        }
+    }
+
+    /// Goes on sending a paused file, from where the server has it.
+    pub fn resume(&self, card: &Card) {
+        let Some(file) = self.files.with_value(|f| f.get(&card.key).cloned()) else { return };
+        if matches!(card.sending.get_untracked(), Sending::Paused { .. }) {
+            card.sending.set(Sending::Waiting);
+            self.waiting.update_value(|q| q.push_front((card.clone(), file)));
+            self.pump();
         }
     }
 
     /// Sends a card's file again as a new upload, in place of the card.
     pub fn resend(&self, card: &Card) {
+        let location = self.locations.with_value(|l| l.get(&card.key).cloned());
+        self.forget(card, location.as_deref());
         let Some(file) = self.files.try_update_value(|f| f.remove(&card.key)).flatten() else {
             return;
         };
@@ -144,121 +231,46 @@ impl Sender {
                 return;
             };
             self.in_flight.update_value(|n| *n += 1);
+            let location = self.locations.with_value(|l| l.get(&card.key).cloned());
+            let transfer =
+                Transfer { location: Rc::new(RefCell::new(location)), ..Transfer::default() };
+            self.transfers.update_value(|t| {
+                t.insert(card.key.clone(), transfer.clone());
+            });
             let this = *self;
-            let key = card.key.clone();
-            let xhr = send(self.board, card.clone(), &file.clone(), move |outcome| {
+            let chunk = self.limits.with_value(|l| l.tus_chunk);
+            leptos::task::spawn_local(async move {
+                let outcome = send(&card, &file, chunk, &transfer).await;
                 this.in_flight.update_value(|n| *n -= 1);
-                this.requests.update_value(|r| {
-                    r.remove(&card.key);
+                // Only this task's entry: after a pause and a resume, a newer one runs.
+                this.transfers.update_value(|t| {
+                    if t.get(&card.key).is_some_and(|mine| Rc::ptr_eq(&mine.stop, &transfer.stop)) {
+                        t.remove(&card.key);
+                    }
                 });
+                match (outcome, transfer.location.borrow().clone()) {
+                    (Outcome::Ended, _) => {
+                        this.forget(&card, transfer.location.borrow().as_deref())
+                    }
+                    (_, Some(location)) => this.locations.update_value(|l| {
+                        l.insert(card.key.clone(), location);
+                    }),
+                    (_, None) => {}
+                }
                 if outcome == Outcome::Unauthenticated {
-                    // Not sent: it goes first once the user has signed in again.
+                    // It goes on first once the user has signed in again.
                     card.sending.set(Sending::Waiting);
                     this.waiting.update_value(|q| q.push_front((card, file)));
                     this.session.lost.set(true);
                 }
                 this.pump();
             });
-            if let Some(xhr) = xhr {
-                self.requests.update_value(|r| {
-                    r.insert(key, xhr);
-                });
-            }
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    /// Sent, or failed for a reason shown on its card.
-    Settled,
-    /// The server refused the session: nothing was stored.
-    Unauthenticated,
 }
 
 fn new_client_ref() -> String {
     let now = js_sys::Date::now() as u64;
     let random = (js_sys::Math::random() * 1e12) as u64;
     format!("c{now:x}{random:x}")
-}
-
-/// Starts sending; `finished` runs once the request is over. Returns the request, to
-/// cut it with.
-fn send(
-    board: Board,
-    card: Card,
-    file: &File,
-    finished: impl FnOnce(Outcome) + 'static,
-) -> Option<XmlHttpRequest> {
-    let fail = |card: &Card, message: &str| {
-        // A request cut by a cancel fails too; the card already says why.
-        if card.sending.get_untracked() != Sending::Cancelled {
-            card.sending.set(Sending::Failed(message.to_owned()));
-        }
-    };
-    let client_ref = card.client_ref.clone()?;
-    let (Ok(xhr), Ok(form)) = (XmlHttpRequest::new(), FormData::new()) else {
-        fail(&card, "this browser cannot send files");
-        finished(Outcome::Settled);
-        return None;
-    };
-    let opened = xhr
-        .open("POST", &format!("{}?client_ref={client_ref}", routes::UPLOADS))
-        .and_then(|()| xhr.set_request_header("Accept", "application/json"))
-        .and_then(|()| form.append_with_blob_and_filename("file", file, &file.name()));
-    if opened.is_err() {
-        fail(&card, "the upload could not be started");
-        finished(Outcome::Settled);
-        return None;
-    }
-
-    let progress_card = card.clone();
-    let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
-        if e.length_computable() && progress_card.sending.get_untracked() != Sending::Cancelled {
-            progress_card
-                .sending
-                .set(Sending::Sent { loaded: e.loaded() as u64, total: e.total() as u64 });
-        }
-    });
-    if let Ok(upload) = xhr.upload() {
-        upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
-    }
-
-    // `loadend` fires once, after success, error or abort; it also frees the progress
-    // listener, which must live until then.
-    let xhr_done = xhr.clone();
-    let send_card = card.clone();
-    let on_end = Closure::once_into_js(move || {
-        if let Ok(upload) = xhr_done.upload() {
-            upload.set_onprogress(None);
-        }
-        drop(on_progress);
-        let status = xhr_done.status().unwrap_or(0);
-        let body = xhr_done.response_text().ok().flatten().unwrap_or_default();
-        match status {
-            200..=299 => match serde_json::from_str::<Upload>(&body) {
-                Ok(upload) => {
-                    if card.sending.get_untracked() != Sending::Cancelled {
-                        card.sending.set(Sending::Finished);
-                    }
-                    board.adopt(&upload);
-                }
-                Err(_) => fail(&card, "the server's answer could not be read"),
-            },
-            0 => fail(&card, "the connection to the server was lost"),
-            401 => return finished(Outcome::Unauthenticated),
-            _ => {
-                let message = serde_json::from_str::<ErrorBody>(&body)
-                    .map(|e| e.message)
-                    .unwrap_or_else(|_| format!("the server answered {status}"));
-                fail(&card, &message);
-            }
-        }
-        finished(Outcome::Settled);
-    });
-    xhr.set_onloadend(Some(on_end.unchecked_ref()));
-    if xhr.send_with_opt_form_data(Some(&form)).is_err() {
-        fail(&send_card, "the upload could not be sent");
-    }
-    Some(xhr)
 }
