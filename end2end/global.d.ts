@@ -10,6 +10,16 @@ declare global {
     recorded: Recorded;
     /** Long tasks and gaps between frames while `measuring` (`recorder.ts`). */
     responsiveness: { longTasks: number[]; frameGaps: number[]; measuring: boolean };
+    /** The Uppy page of `uppy.spec.ts` (`support/uppy/page.js`). */
+    startUppy: (endpoint: string, token: string, bytes: number) => void;
+    seen: {
+      progress: number;
+      retries: number;
+      offline: boolean;
+      online: boolean;
+      url: string | null;
+      error: string | null;
+    };
   }
 
   interface Recorded {
