@@ -40,7 +40,8 @@ test("the limits are shown, and a file that breaks them is refused with its reas
   try {
     const sent: string[] = [];
     page.on("request", (r) => {
-      if (r.method() === "POST" && new URL(r.url()).pathname === "/api/uploads") sent.push(r.url());
+      // Each file the dashboard sends starts with a tus creation.
+      if (r.method() === "POST" && new URL(r.url()).pathname === "/api/tus") sent.push(r.url());
     });
     await act.register(page, undefined, server.url);
     await expect(page.locator(".picker .limits")).toHaveText("Up to 2.0 KiB per file. Accepted: .pdf, .txt.");

@@ -167,8 +167,9 @@ impl Sender {
             transfer.halt(Stop::Cancel);
         }
         self.forget(card, location.as_deref());
-        // The server drops what it has of it (unless it was told first, by id).
-        if let Some(location) = location {
+        // The server drops what it has of it, unless it was told first by id (the card
+        // has one once the server announced the upload).
+        if let Some(location) = location.filter(|_| card.id.get_untracked().is_none()) {
             leptos::task::spawn_local(async move { tus::terminate(&location).await });
         }
     }
