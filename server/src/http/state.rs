@@ -120,6 +120,7 @@ impl AppState {
             max_upload_bytes: config.max_upload_bytes,
             resumable,
             holds: Arc::default(),
+            digests: Arc::default(),
         };
         let state = Self {
             limits,

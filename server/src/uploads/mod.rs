@@ -40,4 +40,6 @@ pub struct Uploads {
     /// What resumable (tus) uploads add, and who is adding bytes to which.
     pub resumable: Arc<dyn ResumableRepo>,
     pub holds: Arc<holds::Holds>,
+    /// Each resumable upload's SHA-256 so far, so completing one need not read it again.
+    pub digests: Arc<resumable::digests::Digests>,
 }

@@ -107,6 +107,8 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
     let (mut written, mut durable) = (append.offset, append.offset);
     let mut body = append.body;
     let mut hashing = append.checksum.as_ref().map(Expected::hashers);
+    // The upload's own SHA-256, going on from the bytes before these, when it is kept.
+    let mut running = uploads.digests.at(&append.id, append.offset);
     let ended: Result<(), UploadError> = loop {
         let chunk = tokio::select! {
             chunk = body.next() => chunk,
@@ -138,6 +140,9 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
         }
         for hasher in hashing.iter_mut().flatten() {
             hasher.update(&chunk);
+        }
+        if let Some(running) = &mut running {
+            sha2::Digest::update(running, &chunk);
         }
         written += chunk.len() as u64;
         // With a checksum nothing counts before the whole request is checked.
@@ -173,6 +178,10 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
     // Whatever ended the request, what arrived is kept.
     durable = appender.sync().await?;
     drop(appender);
+    match running {
+        Some(running) if durable == written => uploads.digests.keep(&append.id, durable, running),
+        _ => uploads.digests.forget(&append.id),
+    }
     ticket.keep();
     if durable != status.offset() {
         status.upload = announce(uploads, &status, durable).await?;

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use shared::{AccountId, ErrorCode, UploadId, UploadStatus};
 use tokio::io::AsyncReadExt;
 
@@ -120,6 +121,8 @@ async fn join(
 ) -> Result<Status, UploadError> {
     let mut appender = uploads.blobs.append(&status.upload.id, 0).await?;
     let mut buffer = vec![0; 256 * 1024];
+    // Hashed on the way, so completing it need not read it again.
+    let mut digest = Sha256::new();
     for (part, length) in parts {
         let (reader, _) = uploads.blobs.open(&BlobKey::Partial(part.clone())).await?;
         let mut reader = reader.take(*length);
@@ -130,6 +133,7 @@ async fn join(
                 break;
             }
             appender.write(&buffer[..n]).await?;
+            digest.update(&buffer[..n]);
             copied += n as u64;
         }
         if copied != *length {
@@ -139,6 +143,7 @@ async fn join(
     }
     let durable = appender.sync().await?;
     drop(appender);
+    uploads.digests.keep(&status.upload.id, durable, digest);
     status.upload = announce(uploads, &status, durable).await?;
     finish_if_full(uploads, owner, status).await
 }

@@ -12,6 +12,7 @@
 
 mod append;
 mod concat;
+pub mod digests;
 
 use std::time::Duration;
 
@@ -262,6 +263,7 @@ pub async fn remove_expired(uploads: &Uploads) -> Result<usize, UploadError> {
         if !still {
             continue;
         }
+        uploads.digests.forget(id);
         match uploads.remove(&owner, id).await {
             Ok(()) => removed += 1,
             Err(UploadError::NotFound) => {}
@@ -288,6 +290,7 @@ pub async fn terminate(
             forget_partial(uploads, id).await?;
         }
         false => {
+            uploads.digests.forget(id);
             uploads.cancel(owner, id).await?;
             uploads.blobs.delete(&BlobKey::Partial(id.clone())).await?;
         }
@@ -298,6 +301,7 @@ pub async fn terminate(
 
 /// Removes partial upload `id` and its bytes: `false` if it was already gone.
 async fn forget_partial(uploads: &Uploads, id: &UploadId) -> Result<bool, UploadError> {
+    uploads.digests.forget(id);
     let removed = uploads.resumable.remove_partial(id).await?;
     uploads.blobs.delete(&BlobKey::Partial(id.clone())).await?;
     Ok(removed)
@@ -340,15 +344,22 @@ async fn complete(
         let error = format!("{size} bytes stored for an upload of {:?}", status.resumable.length);
         return Err(std::io::Error::other(error).into());
     }
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 256 * 1024];
-    loop {
-        let n = reader.read(&mut buffer).await?;
-        if n == 0 {
-            break;
+    // Hashed as the bytes arrived, or else read again now.
+    let hasher = match uploads.digests.take(id, size) {
+        Some(hasher) => hasher,
+        None => {
+            let mut hasher = Sha256::new();
+            let mut buffer = vec![0; 256 * 1024];
+            loop {
+                let n = reader.read(&mut buffer).await?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..n]);
+            }
+            hasher
         }
-        hasher.update(&buffer[..n]);
-    }
+    };
     if !sealed {
         uploads.blobs.seal(id).await?;
     }
