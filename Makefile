@@ -36,19 +36,27 @@ test-e2e: npm chromium site
 test-release: npm chromium release-site
 	cd end2end && tsc -p . && npx playwright test --config playwright.release.config.ts
 
-## Every benchmark, release build: the load tool's four sections (SSE fan-out, idle
-## cost, ingest against dd, a PDF end to end; see README "Performance"), then PDF
-## extraction against poppler's pdftotext.
+## Every benchmark, release build: the load tool's six sections (SSE fan-out, idle
+## cost, ingest against dd, a PDF end to end, slow headers, tus ingest against dd and
+## @tus/server; see README "Performance"), then PDF extraction against poppler's pdftotext.
 bench: bench-load bench-extraction
 
 ## The load tool alone; ARGS passes options, e.g. ARGS='fanout --subscribers 20000'
 ## or ARGS='--url http://127.0.0.1:3000' for a server already running.
-bench-load: test-release release
+bench-load: test-release release target/bench/tus-node/.stamp
 	cargo run --release --locked -q -p bench -- $(ARGS)
 
 ## Smaller figures for checking a change: under a minute once built.
-bench-quick: release
+bench-quick: release target/bench/tus-node/.stamp
 	cargo run --release --locked -q -p bench -- --quick $(ARGS)
+
+## tus's Node.js reference server, from npm, for the tus section to compare with: in the
+## bench's own folder under target/, never in the repository.
+target/bench/tus-node/.stamp: bench/tus-node/server.mjs bench/tus-node/package.json
+	mkdir -p target/bench/tus-node
+	cp bench/tus-node/server.mjs bench/tus-node/package.json target/bench/tus-node/
+	cd target/bench/tus-node && npm install --no-audit --no-fund --no-package-lock
+	touch $@
 
 ## The build to deploy, offline, and the load tool. Run the server from the workspace
 ## root: target/release/uplink.

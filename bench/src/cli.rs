@@ -7,7 +7,7 @@ use clap::{Parser, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "uplink-bench", about = "Load and latency figures for an Uplink server")]
 pub struct Cli {
-    /// What to measure; all five by default.
+    /// What to measure; all six by default.
     #[arg(value_enum)]
     pub sections: Vec<Part>,
     /// Measure a server already running (`http://127.0.0.1:3000`) instead of starting one.
@@ -48,6 +48,12 @@ pub struct Cli {
     /// Seconds the idle connections are held.
     #[arg(long)]
     pub idle_secs: Option<u64>,
+    /// Size of the one tus upload, MiB.
+    #[arg(long)]
+    pub tus_mib: Option<u64>,
+    /// Where @tus/server is installed for the tus comparison (`make bench` installs it).
+    #[arg(long, default_value = "target/bench/tus-node")]
+    pub tus_node: PathBuf,
     /// Size of the one big upload, MiB.
     #[arg(long)]
     pub big_mib: Option<u64>,
@@ -78,6 +84,7 @@ pub enum Part {
     Ingest,
     E2e,
     Headers,
+    Tus,
 }
 
 /// Every figure's parameters, decided.
@@ -89,6 +96,7 @@ pub struct Plan {
     pub load_secs: u64,
     pub idle_secs: u64,
     pub big_mib: u64,
+    pub tus_mib: u64,
     pub small_files: usize,
     pub small_kib: u64,
     pub pages: u32,
@@ -105,7 +113,7 @@ impl Cli {
 
     pub fn parts(&self) -> Vec<Part> {
         if self.sections.is_empty() {
-            vec![Part::Fanout, Part::Idle, Part::Ingest, Part::E2e, Part::Headers]
+            vec![Part::Fanout, Part::Idle, Part::Ingest, Part::E2e, Part::Headers, Part::Tus]
         } else {
             self.sections.clone()
         }
@@ -126,6 +134,7 @@ impl Cli {
             load_secs: pick(self.load_secs, 20, 5),
             idle_secs: pick(self.idle_secs, 60, 5),
             big_mib: pick(self.big_mib, 1024, 128),
+            tus_mib: pick(self.tus_mib, 1024, 128),
             small_files: pick(self.small_files.map(|n| n as u64), 1_000, 200) as usize,
             small_kib: pick(self.small_kib, 100, 100),
             pages: pick(self.pages.map(u64::from), 200, 50) as u32,

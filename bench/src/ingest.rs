@@ -202,7 +202,7 @@ async fn timed(
 
 /// Seconds `dd` takes to write `files` new files of `bytes` each in `dir` and sync each
 /// (as the server syncs each upload before answering), [`DD_AT_ONCE`] at a time.
-async fn dd(dir: Option<&Path>, files: usize, bytes: u64) -> Result<f64, String> {
+pub(crate) async fn dd(dir: Option<&Path>, files: usize, bytes: u64) -> Result<f64, String> {
     let dir = dir.ok_or("no directory on the server's disk (--disk)")?;
     let block = bytes.min(MIB);
     let write = |n: usize| async move {

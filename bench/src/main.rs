@@ -22,6 +22,7 @@ mod sse;
 mod stats;
 mod subscribers;
 mod target;
+mod tus;
 
 use std::{process::ExitCode, sync::Arc, time::Instant};
 
@@ -92,7 +93,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         report.sections.extend(idle);
         pool.close();
     }
-    let uploads = wants(Part::Ingest) || wants(Part::E2e);
+    let uploads = wants(Part::Ingest) || wants(Part::E2e) || wants(Part::Tus);
     if streams && uploads && cli.url.is_none() {
         // What ten thousand streams left in the allocator is not what an upload costs:
         // the upload figures get a server of their own.
@@ -110,6 +111,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
     }
     if wants(Part::E2e) {
         report.sections.push(e2e::measure(&plan, &client, &accounts[0]).await);
+    }
+    if wants(Part::Tus) {
+        let tus_node = tus::installed(&cli.tus_node);
+        let disk = target.disk.as_deref();
+        report.sections.push(
+            tus::measure(&plan, &client, &accounts[0], probe, disk, tus_node.as_deref()).await,
+        );
     }
     if wants(Part::Headers) {
         report.sections.push(headers::measure(&plan, &client, target.addr, probe).await);
