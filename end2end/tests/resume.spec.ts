@@ -1,6 +1,7 @@
 // The dashboard sends with tus: a network cut mid-upload (CDP) pauses the card, which
-// goes on from the server's offset once the network is back; a reload mid-upload leaves
-// a card that says so, and picking the same file again goes on from where it stopped.
+// goes on from the server's offset once the network is back; Pause and Resume do the
+// same by hand; a reload mid-upload leaves a card that says so, and picking the same
+// file again goes on from where it stopped.
 // Either way the server gets each byte once: every PATCH starts at the offset the
 // server last answered.
 import { randomBytes, createHash } from "node:crypto";
@@ -95,6 +96,32 @@ test("a network cut mid-upload pauses the card, which resumes from the server's 
   const asked = exchanges.filter((e) => e.method === "HEAD");
   expect(asked.length).toBeGreaterThan(0);
   expect(asked[0].answered).toBeGreaterThan(0);
+  expectChained(exchanges);
+  expect(await storedSha256(page)).toEqual([createHash("sha256").update(bytes).digest("hex")]);
+});
+
+test("Pause stops sending where it is, and Resume goes on from the server's offset", async ({ page }) => {
+  await act.register(page);
+  const exchanges = recordTus(page);
+  const net = await network(page);
+  await net(2 * MiB);
+  const bytes = randomBytes(12 * MiB);
+  await find.fileInput(page).setInputFiles([{ name: "paused.bin", mimeType: "application/octet-stream", buffer: bytes }]);
+  const card = find.card(page, "paused.bin");
+  await expect(card.locator(".stage")).toHaveText(/^Sending ([2-9]|1\d)\.\d MiB of 12\.0 MiB$/);
+
+  await card.getByRole("button", { name: "Pause" }).click();
+  await expect(card.locator(".stage")).toHaveText(/^Paused at \d+\.\d MiB of 12\.0 MiB$/);
+  const sentBeforeResume = exchanges.length;
+  await net(-1);
+  await card.getByRole("button", { name: "Resume" }).click();
+  await expect(card).toHaveAttribute("data-status", "done", { timeout: 60_000 });
+
+  // Nothing went while paused; Resume asked the server where it stood and went on.
+  const resumed = exchanges.slice(sentBeforeResume);
+  expect(resumed[0].method).toBe("HEAD");
+  expect(resumed[0].answered).toBeGreaterThan(0);
+  expect(exchanges.filter((e) => e.method === "POST")).toHaveLength(1);
   expectChained(exchanges);
   expect(await storedSha256(page)).toEqual([createHash("sha256").update(bytes).digest("hex")]);
 });
