@@ -103,33 +103,31 @@ async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let bad = |message: String| ApiError::bad_request(ErrorCode::InvalidRequest, message);
-    let concat = match header_text(&headers, &UPLOAD_CONCAT) {
+    let concat_sent = header_text(&headers, &UPLOAD_CONCAT);
+    let concat = match concat_sent {
         None => Concat::None,
         Some(text) => parse_concat(text).map_err(bad)?,
     };
     let metadata = header_text(&headers, &UPLOAD_METADATA).unwrap_or_default().to_owned();
     let pairs = parse_metadata(&metadata).map_err(bad)?;
-    let filename = super::super::uploads::display_name(text_value(&pairs, "filename").as_deref());
-    let filetype = text_value(&pairs, "filetype");
-    // The dashboard's own name for the card that sends it.
-    let client_ref = client_ref(text_value(&pairs, "client_ref"))?;
-    let expiry = state.config.tus_expiry;
+    let mut creation = Creation {
+        owner: current.id().clone(),
+        length: None,
+        filename: super::super::uploads::display_name(text_value(&pairs, "filename").as_deref()),
+        filetype: text_value(&pairs, "filetype"),
+        // The dashboard's own name for the card that sends it.
+        client_ref: client_ref(text_value(&pairs, "client_ref"))?,
+        metadata,
+        expiry: state.config.tus_expiry,
+        partial: concat == Concat::Partial,
+    };
     if let Concat::Final(parts) = concat {
         // Its length is its partials'; it takes no bytes of its own.
         if headers.contains_key(&UPLOAD_LENGTH) || content_length(&headers).is_some_and(|n| n > 0) {
             return Err(bad("a final upload has its partials' length and no bytes".into()));
         }
-        let concat = header_text(&headers, &UPLOAD_CONCAT).unwrap_or_default().to_owned();
-        let made = Final {
-            owner: current.id().clone(),
-            parts,
-            concat,
-            metadata,
-            filename,
-            filetype,
-            client_ref,
-            expiry,
-        };
+        let concat = concat_sent.unwrap_or_default().to_owned();
+        let made = Final { creation, parts, concat };
         let status = on_own_task({
             let uploads = state.uploads.clone();
             async move { Ok(resumable::create_final(&uploads, made).await?) }
@@ -137,7 +135,7 @@ async fn create(
         .await?;
         return Ok(created(&status, false));
     }
-    let length = match (
+    creation.length = match (
         header_text(&headers, &UPLOAD_LENGTH),
         header_text(&headers, &UPLOAD_DEFER_LENGTH),
     ) {
@@ -146,16 +144,6 @@ async fn create(
         }
         (None, Some("1")) => None,
         _ => return Err(bad("send Upload-Length, or Upload-Defer-Length: 1".into())),
-    };
-    let creation = Creation {
-        owner: current.id().clone(),
-        length,
-        metadata,
-        filename,
-        filetype,
-        client_ref,
-        expiry,
-        partial: concat == Concat::Partial,
     };
     let mut status = resumable::create(&state.uploads, creation).await?;
     // creation-with-upload: the first bytes came with it.

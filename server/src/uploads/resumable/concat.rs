@@ -3,8 +3,6 @@
 //! seen, announced, hashed, stored and processed once. Its partials, which nobody saw,
 //! are gone once their bytes are its own.
 
-use std::time::Duration;
-
 use sha2::{Digest, Sha256};
 use shared::{AccountId, ErrorCode, UploadId, UploadStatus};
 use tokio::io::AsyncReadExt;
@@ -18,43 +16,40 @@ use crate::{
 
 /// A final upload to make.
 pub struct Final {
-    pub owner: AccountId,
+    /// The upload, as any other is created; its length is its partials'.
+    pub creation: Creation,
     /// Its partial uploads, in order.
     pub parts: Vec<UploadId>,
     /// `Upload-Concat` as sent, for HEAD to answer.
     pub concat: String,
-    /// `Upload-Metadata` as sent.
-    pub metadata: String,
-    pub filename: String,
-    pub filetype: Option<String>,
-    pub client_ref: Option<String>,
-    pub expiry: Duration,
 }
 
 /// Makes the final upload of `parts`, which must all be the caller's and complete
 /// (another account's is not found). Its bytes are theirs in order; it is then stored
 /// and queued, and the partials removed.
 pub async fn create_final(uploads: &Uploads, made: Final) -> Result<Status, UploadError> {
+    let Final { mut creation, parts, concat } = made;
+    let owner = creation.owner.clone();
     let refuse = |message: String| UploadError::rejected(ErrorCode::InvalidRequest, message);
-    if made.parts.is_empty() {
+    if parts.is_empty() {
         return Err(refuse("a final upload names its partial uploads".into()));
     }
-    let mut sorted = made.parts.clone();
+    let mut sorted = parts.clone();
     sorted.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     sorted.dedup();
-    if sorted.len() != made.parts.len() {
+    if sorted.len() != parts.len() {
         return Err(refuse("a partial upload is named twice".into()));
     }
     // Nothing adds to, ends or expires a partial while it is read; taken in one order,
     // so two finals naming the same partials cannot wait on each other.
     let mut holds = Vec::with_capacity(sorted.len());
     for id in &sorted {
-        find(uploads, &made.owner, id).await?;
+        find(uploads, &owner, id).await?;
         holds.push(uploads.holds.take(id).await);
     }
-    let mut lengths = Vec::with_capacity(made.parts.len());
-    for id in &made.parts {
-        let part = find(uploads, &made.owner, id).await?;
+    let mut lengths = Vec::with_capacity(parts.len());
+    for id in &parts {
+        let part = find(uploads, &owner, id).await?;
         if !part.partial {
             return Err(refuse(format!("{id} is not a partial upload")));
         }
@@ -66,34 +61,26 @@ pub async fn create_final(uploads: &Uploads, made: Final) -> Result<Status, Uplo
         lengths.push((id.clone(), part.offset()));
     }
     let length = lengths.iter().fold(0u64, |sum, (_, n)| sum.saturating_add(*n));
-    let creation = Creation {
-        owner: made.owner.clone(),
-        length: Some(length),
-        metadata: made.metadata.clone(),
-        filename: made.filename,
-        filetype: made.filetype,
-        client_ref: made.client_ref,
-        expiry: made.expiry,
-        partial: false,
-    };
+    creation.length = Some(length);
+    creation.partial = false;
     within_size(uploads, creation.length)?;
     within_types(uploads, &creation)?;
     // No quota check: the partials' bytes count already, and become the final's.
     let resumable = Resumable {
         length: creation.length,
-        metadata: made.metadata,
-        expires_at: clock::after(made.expiry),
-        concat: Some(made.concat),
+        metadata: creation.metadata.clone(),
+        expires_at: clock::after(creation.expiry),
+        concat: Some(concat),
     };
     let status = start(uploads, &creation, resumable).await?;
     let id = status.upload.id.clone();
     // Nobody else completes it meanwhile (a HEAD on it, once it looks full).
     let hold = uploads.holds.take(&id).await;
-    let joined = join(uploads, &made.owner, status, &lengths).await;
+    let joined = join(uploads, &owner, status, &lengths).await;
     drop(hold);
     match joined {
         Ok(status) if status.upload.status == UploadStatus::Queued => {
-            for part in &made.parts {
+            for part in &parts {
                 super::forget_partial(uploads, part).await?;
             }
             drop(holds);
@@ -101,11 +88,11 @@ pub async fn create_final(uploads: &Uploads, made: Final) -> Result<Status, Uplo
         }
         // The partials stay for the client to try again; the final goes.
         Ok(_) => {
-            let _ = uploads.remove(&made.owner, &id).await;
+            let _ = uploads.remove(&owner, &id).await;
             Err(std::io::Error::other("the final upload could not be stored").into())
         }
         Err(error) => {
-            let _ = uploads.remove(&made.owner, &id).await;
+            let _ = uploads.remove(&owner, &id).await;
             Err(error)
         }
     }
