@@ -263,7 +263,6 @@ pub async fn remove_expired(uploads: &Uploads) -> Result<usize, UploadError> {
         if !still {
             continue;
         }
-        uploads.digests.forget(id);
         match uploads.remove(&owner, id).await {
             Ok(()) => removed += 1,
             Err(UploadError::NotFound) => {}
@@ -290,7 +289,6 @@ pub async fn terminate(
             forget_partial(uploads, id).await?;
         }
         false => {
-            uploads.digests.forget(id);
             uploads.cancel(owner, id).await?;
             uploads.blobs.delete(&BlobKey::Partial(id.clone())).await?;
         }
