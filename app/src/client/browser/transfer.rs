@@ -27,32 +27,25 @@ const BACKOFF_MS: [i32; 5] = [250, 500, 1000, 2000, 4000];
 /// Offline, it waits for the network however long that takes.
 const MAX_TRIES: usize = 12;
 
-/// What stopped a transfer from this page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    Cancel,
-    Pause,
-}
-
 /// A file going up: its upload's address once it has one, its request in flight, and
-/// whether the person stopped it.
+/// whether the person stopped it (a pause or a cancel: either way this task ends).
 #[derive(Clone, Default)]
 pub struct Transfer {
     pub location: Rc<RefCell<Option<String>>>,
     pub in_flight: InFlight,
-    pub stop: Rc<Cell<Option<Stop>>>,
+    pub stop: Rc<Cell<bool>>,
 }
 
 impl Transfer {
-    pub fn halt(&self, why: Stop) {
-        self.stop.set(Some(why));
+    pub fn halt(&self) {
+        self.stop.set(true);
         if let Some(xhr) = self.in_flight.borrow().as_ref() {
             let _ = xhr.abort();
         }
     }
 
     pub fn stopped(&self) -> bool {
-        self.stop.get().is_some()
+        self.stop.get()
     }
 }
 
@@ -168,7 +161,7 @@ pub async fn send(card: &Card, file: &File, chunk: u64, transfer: &Transfer) -> 
         let heard = {
             let (card, stop) = (card.clone(), transfer.stop.clone());
             move |sent: u64| {
-                if stop.get().is_none() {
+                if !stop.get() {
                     card.sending.set(Sending::Sent { loaded: from + sent, total: size });
                 }
             }

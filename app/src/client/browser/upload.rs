@@ -18,7 +18,7 @@ use wasm_bindgen::JsCast;
 use web_sys::File;
 
 use super::{
-    transfer::{send, Outcome, Stop, Transfer},
+    transfer::{send, Outcome, Transfer},
     tus::{self, kept},
 };
 use crate::{
@@ -164,7 +164,7 @@ impl Sender {
             None => self.locations.with_value(|l| l.get(&card.key).cloned()),
         };
         if let Some(transfer) = running {
-            transfer.halt(Stop::Cancel);
+            transfer.halt();
         }
         self.forget(card, location.as_deref());
         // The server drops what it has of it, unless it was told first by id (the card
@@ -192,7 +192,7 @@ impl Sender {
     pub fn pause(&self, card: &Card) {
         let Some((loaded, total)) = card.sending.get_untracked().loaded() else { return };
         if let Some(transfer) = self.transfers.with_value(|t| t.get(&card.key).cloned()) {
-            transfer.halt(Stop::Pause);
+            transfer.halt();
             card.sending.set(Sending::Paused { loaded, total });
         }
     }
