@@ -9,17 +9,19 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version =
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test test-rust test-e2e test-release release-site bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium processing-tools clean-data
+.PHONY: run test test-rust test-e2e test-release release-site bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium processing-tools postgresql clean-data
 
 ## Serve the app on http://127.0.0.1:3000 with its data in ./data.
 run: tools processing-tools
 	UPLINK_DATA_DIR=$${UPLINK_DATA_DIR:-./data} cargo leptos serve
 
 ## Every test: Rust (unit, router, real listener) then Playwright in headless Chromium.
-test: tools chromium processing-tools test-rust test-e2e
+## The Rust tests of several nodes get a throwaway PostgreSQL cluster from
+## scripts/with-services, or use the one UPLINK_TEST_DATABASE_URL names.
+test: tools chromium processing-tools postgresql test-rust test-e2e
 
-test-rust:
-	cargo test --workspace --locked
+test-rust: postgresql
+	scripts/with-services cargo test --workspace --locked
 
 ## The debug site: bundle, styles and its server. The server must be cargo-leptos's own
 ## build: a debug binary built by plain cargo renders pages this bundle cannot hydrate.
@@ -121,6 +123,13 @@ processing-tools:
 	@dpkg -s $(PROCESSING_PACKAGES) >/dev/null 2>&1 || { \
 	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo || true); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(PROCESSING_PACKAGES); }
+
+# PostgreSQL's server, for the tests of several nodes: scripts/with-services runs its
+# initdb and pg_ctl as the package's `postgres` user, in a temporary directory.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo || true); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends postgresql; }
 
 clean-data:
 	rm -rf data end2end/.data

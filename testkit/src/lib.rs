@@ -1,7 +1,8 @@
 //! What Uplink's tests and its load tool share, kept out of the production binary: a
-//! reader of event streams, a maker of PDFs, and the measure of how close two extracted
-//! texts are.
+//! reader of event streams, a maker of PDFs, the measure of how close two extracted
+//! texts are, and a fresh PostgreSQL database per test.
 
 pub mod compare;
 pub mod pdf;
+pub mod postgres;
 pub mod sse;

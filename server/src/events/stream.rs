@@ -94,7 +94,7 @@ pub fn event_stream(
         // client gets the present state instead. `0` asks for all that is retained.
         let mut known_horizon = 0;
         let last_event_id = match last_event_id {
-            Some(after) => match deps.log.log_bounds().await {
+            Some(after) => match deps.log.log_bounds(scope.owner()).await {
                 Ok((horizon, head)) => {
                     known_horizon = horizon;
                     (after <= head && (after == 0 || after >= horizon)).then_some(after)
@@ -139,16 +139,16 @@ pub fn event_stream(
             if catching_up {
                 let read = async {
                     let batch = deps.log.events_after(&scope, last_sent, REPLAY_BATCH).await?;
-                    Ok::<_, crate::store::StoreError>((batch, deps.log.log_bounds().await?.0))
+                    Ok::<_, crate::store::StoreError>((batch, deps.log.log_bounds(scope.owner()).await?.0))
                 };
                 match read.await {
                     // Compaction removed events past what this stream has sent since it
                     // began: some of them may be the stream's next ones, and sending this
                     // batch could skip them unseen. Ending instead makes the client
                     // reconnect from its last id, which is now behind the horizon, so it
-                    // gets the present state: never a silent gap. (The horizon is the whole
-                    // log's, so compacting others' uploads can end a replay that lost
-                    // nothing; its client then gets a snapshot, which is never wrong.)
+                    // gets the present state: never a silent gap. (The horizon may be the
+                    // whole log's, so compacting others' uploads can end a replay that
+                    // lost nothing; its client then gets a snapshot, which is never wrong.)
                     Ok((_, horizon)) if horizon > last_sent.max(known_horizon) => {
                         tracing::info!(last_sent, horizon, "compaction overtook a replay; ending the stream");
                         return;

@@ -46,7 +46,8 @@ impl Scope {
 /// The present state of every upload in a scope, as of one point in the log.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    /// The newest event id at the time of the snapshot; live events after it follow.
+    /// The newest event id of the scope's account at the time of the snapshot; live
+    /// events after it follow.
     pub head: i64,
     /// Each upload with the id of its newest event, oldest change first.
     pub uploads: Vec<(i64, Upload)>,
@@ -70,8 +71,9 @@ pub trait EventLog: Send + Sync + 'static {
     /// with their deletions. Returns how many were removed.
     async fn compact(&self, before: &str) -> Result<u64, StoreError>;
 
-    /// `(horizon, head)` of the log in one read: the highest id compaction has removed
-    /// (resuming from below it could miss events, so such clients get a snapshot) and the
-    /// newest id; each 0 when there is none.
-    async fn log_bounds(&self) -> Result<(i64, i64), StoreError>;
+    /// `(horizon, head)` of `owner`'s events in one read: the highest id compaction has
+    /// removed (resuming from below it could miss events, so such clients get a
+    /// snapshot) and the newest id; each 0 when there is none. Ids grow within an
+    /// account; a backend may also number all accounts' events in one sequence.
+    async fn log_bounds(&self, owner: &AccountId) -> Result<(i64, i64), StoreError>;
 }

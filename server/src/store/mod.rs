@@ -6,14 +6,17 @@ mod blobs;
 mod fair;
 mod jobs;
 mod log;
+mod postgres;
 mod repo;
 mod resumable;
+mod sql;
 mod sqlite;
 
 pub use accounts::AccountRepo;
 pub use blobs::{BlobAppender, BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore};
 pub use jobs::{Claim, JobQueue, MemoryQueue};
 pub use log::{EventLog, Scope, Snapshot};
+pub use postgres::PgRepo;
 pub use repo::MetadataRepo;
 pub use resumable::{Partial, Resumable, ResumableRepo};
 pub use sqlite::SqliteRepo;

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shared::{UploadEvent, UploadId};
+use shared::{AccountId, UploadEvent, UploadId};
 use sqlx::{Row, SqliteConnection};
 
 use super::{uploads, SqliteRepo};
+use crate::store::sql::upload_row::upload_from_row;
 use crate::{
     domain::{clock, encode, StoredEvent},
     store::{EventLog, Scope, Snapshot, StoreError},
@@ -97,7 +98,7 @@ impl EventLog for SqliteRepo {
         }
         let rows = query.fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        let uploads = rows.iter().map(uploads::upload_from_row).collect::<Result<_, _>>()?;
+        let uploads = rows.iter().map(upload_from_row).collect::<Result<_, _>>()?;
         Ok(Snapshot { head: head.unwrap_or(0), uploads })
     }
 
@@ -105,7 +106,9 @@ impl EventLog for SqliteRepo {
         self.compact_in_batches(before).await
     }
 
-    async fn log_bounds(&self) -> Result<(i64, i64), StoreError> {
+    /// One sequence numbers every account's events here, so the whole log's bounds are
+    /// each account's.
+    async fn log_bounds(&self, _owner: &AccountId) -> Result<(i64, i64), StoreError> {
         let (horizon, head): (Option<i64>, Option<i64>) = sqlx::query_as(
             "SELECT (SELECT value FROM store_meta WHERE key = 'compacted_through'), \
                     (SELECT MAX(seq) FROM events)",

@@ -13,7 +13,7 @@ mod resumable;
 
 use std::sync::Arc;
 
-use uplink::store::{FsBlobStore, MemoryQueue, SqliteRepo};
+use uplink::store::{FsBlobStore, MemoryQueue, PgRepo, SqliteRepo};
 
 async fn sqlite() -> (tempfile::TempDir, Arc<SqliteRepo>) {
     let dir = tempfile::tempdir().unwrap();
@@ -43,6 +43,33 @@ async fn sqlite_is_an_account_repo() {
 async fn sqlite_is_a_resumable_repo() {
     let (_dir, repo) = sqlite().await;
     resumable::suite(&*repo).await;
+}
+
+/// A repo on a database of its own in the test cluster.
+async fn postgres() -> Arc<PgRepo> {
+    let url = testkit::postgres::fresh_database().await;
+    Arc::new(PgRepo::open(&url, 8).await.unwrap())
+}
+
+#[tokio::test]
+async fn postgres_is_a_metadata_repo() {
+    metadata::suite(&*postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_is_an_event_log() {
+    let repo = postgres().await;
+    log::suite(repo.clone(), repo).await;
+}
+
+#[tokio::test]
+async fn postgres_is_an_account_repo() {
+    accounts::suite(&*postgres().await).await;
+}
+
+#[tokio::test]
+async fn postgres_is_a_resumable_repo() {
+    resumable::suite(&*postgres().await).await;
 }
 
 #[tokio::test]

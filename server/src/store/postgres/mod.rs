@@ -1,0 +1,62 @@
+//! The shared metadata store of a deployment of several nodes: PostgreSQL, holding what
+//! the embedded SQLite store holds (uploads, their event log, the jobs' checkpoints, the
+//! accounts), so that any node can serve any request. This file opens it; each concern's
+//! queries live in a module of their own, and those both SQL backends share in `sql/`.
+
+use std::time::Duration;
+
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+    PgPool,
+};
+
+use super::StoreError;
+
+mod log;
+mod uploads;
+
+pub struct PgRepo {
+    pool: PgPool,
+}
+
+impl PgRepo {
+    /// Connects to `url` (`postgres://…`) and brings its schema up to date. Several nodes
+    /// starting at once is safe: sqlx runs migrations under an advisory lock.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options: PgConnectOptions = url.parse()?;
+        let options = options.application_name("uplink");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            // A node must not hang on a database that went away: a request waiting for a
+            // connection longer than this fails and says so.
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("src/store/postgres/migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The secret called `name` that every node shares: the one stored, or `made` if
+    /// there is none yet (the first node to start stores its own, and every other node,
+    /// then and later, reads that one).
+    pub async fn shared_secret(&self, name: &str, made: &[u8]) -> Result<Vec<u8>, StoreError> {
+        sqlx::query(
+            "INSERT INTO cluster_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(made)
+        .execute(&self.pool)
+        .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM cluster_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+crate::store::sql::account_repo!(PgRepo, PgRow);
+crate::store::sql::resumable_repo!(PgRepo, PgRow);

@@ -1,0 +1,282 @@
+//! Upload rows on PostgreSQL, and the changes that move them, each committed with its
+//! event and the running job's checkpoint. A change locks its upload's row first
+//! (`FOR UPDATE`), so two nodes changing one upload take turns instead of one
+//! overwriting the other's change.
+
+use std::{collections::HashSet, sync::Arc};
+
+use async_trait::async_trait;
+use shared::{AccountId, ErrorBody, ErrorCode, Upload, UploadId, UploadStatus};
+use sqlx::{PgConnection, Row};
+
+use super::{log::append_event, PgRepo};
+use crate::{
+    domain::{clock, lifecycle, Change, StoredEvent},
+    store::{
+        sql::upload_row::{self, upload_from_row, Value},
+        ChangeError, MetadataRepo, StoreError,
+    },
+};
+
+/// `$1, $2, …, $n`.
+fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// An upload and its owner, its row locked until the transaction ends when `lock`.
+async fn fetch_upload(
+    conn: &mut PgConnection,
+    id: &UploadId,
+    lock: bool,
+) -> Result<Option<(Arc<str>, Upload)>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {}, owner_id FROM uploads WHERE id = $1{}",
+        upload_row::select_list(),
+        if lock { " FOR UPDATE" } else { "" }
+    ))
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let owner: String = row.try_get("owner_id")?;
+    Ok(Some((owner.into(), upload_from_row(&row)?.1)))
+}
+
+/// Writes every column of `upload`: a new row of `new_owner`'s, or (with `None`) an
+/// update of the existing one, whose owner never changes.
+async fn write_upload(
+    conn: &mut PgConnection,
+    upload: &Upload,
+    last_id: i64,
+    new_owner: Option<&AccountId>,
+) -> Result<(), StoreError> {
+    let count = upload_row::names().count();
+    let sql = match new_owner {
+        Some(_) => format!(
+            "INSERT INTO uploads ({}, owner_id) VALUES ({})",
+            upload_row::select_list(),
+            placeholders(1, count + 1)
+        ),
+        None => {
+            let set: Vec<String> = upload_row::names()
+                .enumerate()
+                .map(|(n, name)| format!("{name} = ${}", n + 1))
+                .collect();
+            format!("UPDATE uploads SET {} WHERE id = ${}", set.join(", "), count + 1)
+        }
+    };
+    let mut query = sqlx::query(&sql);
+    for (_, value) in upload_row::columns(upload, last_id) {
+        query = match value {
+            Value::Text(text) => query.bind(text),
+            Value::Int(int) => query.bind(int),
+            Value::Bool(flag) => query.bind(flag),
+        };
+    }
+    query = match new_owner {
+        Some(owner) => query.bind(owner.as_str()),
+        None => query.bind(upload.id.as_str()),
+    };
+    query.execute(conn).await?;
+    Ok(())
+}
+
+async fn drop_checkpoint(conn: &mut PgConnection, id: &UploadId) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM page_texts WHERE upload_id = $1")
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl MetadataRepo for PgRepo {
+    async fn insert(
+        &self,
+        owner: &AccountId,
+        mut upload: Upload,
+        change: Change,
+    ) -> Result<(Upload, StoredEvent), ChangeError> {
+        let event = lifecycle::apply(&mut upload, change, &clock::now())?;
+        let mut tx = self.pool().begin().await?;
+        let stored = append_event(&mut tx, owner.as_str().into(), &event).await?;
+        write_upload(&mut tx, &upload, stored.id, Some(owner)).await?;
+        tx.commit().await?;
+        Ok((upload, stored))
+    }
+
+    async fn record(
+        &self,
+        id: &UploadId,
+        mut change: Change,
+    ) -> Result<(Upload, StoredEvent), ChangeError> {
+        let page_text = change.page_text.take().zip(change.page);
+        let mut tx = self.pool().begin().await?;
+        let (owner, mut upload) =
+            fetch_upload(&mut tx, id, true).await?.ok_or(StoreError::NotFound)?;
+        let event = lifecycle::apply(&mut upload, change, &clock::now())?;
+        if let Some((text, page)) = page_text {
+            sqlx::query(
+                "INSERT INTO page_texts (upload_id, page, text) VALUES ($1, $2, $3) \
+                 ON CONFLICT (upload_id, page) DO UPDATE SET text = excluded.text",
+            )
+            .bind(id.as_str())
+            .bind(i64::from(page))
+            .bind(&text)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if upload.status.is_terminal() {
+            // The text is assembled (done) or never will be: the checkpoint is spent.
+            drop_checkpoint(&mut tx, id).await?;
+        }
+        let stored = append_event(&mut tx, owner, &event).await?;
+        write_upload(&mut tx, &upload, stored.id, None).await?;
+        tx.commit().await?;
+        Ok((upload, stored))
+    }
+
+    async fn remove(&self, id: &UploadId) -> Result<Option<StoredEvent>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let (owner, mut upload) =
+            fetch_upload(&mut tx, id, true).await?.ok_or(StoreError::NotFound)?;
+        let deleted = Change::failed(
+            UploadStatus::Cancelled,
+            ErrorBody::new(ErrorCode::Deleted, "the upload was deleted"),
+        );
+        // A finished upload already had its one terminal event; it just disappears.
+        let stored = match lifecycle::apply(&mut upload, deleted, &clock::now()) {
+            Ok(event) => Some(append_event(&mut tx, owner, &event).await?),
+            Err(_) => None,
+        };
+        sqlx::query("DELETE FROM uploads WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        drop_checkpoint(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn get(&self, id: &UploadId) -> Result<Option<Upload>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(fetch_upload(&mut conn, id, false).await?.map(|(_, upload)| upload))
+    }
+
+    async fn get_owned(
+        &self,
+        owner: &AccountId,
+        id: &UploadId,
+    ) -> Result<Option<Upload>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(fetch_upload(&mut conn, id, false)
+            .await?
+            .filter(|(found, _)| !owner.as_str().is_empty() && **found == *owner.as_str())
+            .map(|(_, upload)| upload))
+    }
+
+    async fn owner_of(&self, id: &UploadId) -> Result<Option<AccountId>, StoreError> {
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT owner_id FROM uploads WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(owner.map(AccountId::new))
+    }
+
+    async fn list(&self, owner: &AccountId) -> Result<Vec<Upload>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM uploads WHERE owner_id = $1 ORDER BY created_at DESC, id DESC",
+            upload_row::select_list()
+        ))
+        .bind(owner.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|row| upload_from_row(row).map(|(_, u)| u)).collect()
+    }
+
+    async fn stored_bytes(&self, owner: &AccountId) -> Result<u64, StoreError> {
+        // As on SQLite: files received whole, what resumable uploads hold so far, and
+        // what partial uploads hold.
+        let bytes: i64 = sqlx::query_scalar(
+            "SELECT CAST((SELECT COALESCE(SUM(size), 0) FROM uploads WHERE owner_id = $1 \
+               AND (sha256 IS NOT NULL OR (status = 'uploading' \
+                 AND id IN (SELECT upload_id FROM resumable_uploads)))) \
+             + (SELECT COALESCE(SUM(stored), 0) FROM tus_partials WHERE owner_id = $1) AS BIGINT)",
+        )
+        .bind(owner.as_str())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(bytes.max(0) as u64)
+    }
+
+    async fn unfinished(&self) -> Result<Vec<(AccountId, Upload)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {}, owner_id FROM uploads \
+             WHERE status IN ('uploading', 'queued', 'processing') \
+             ORDER BY status <> 'processing', created_at, id",
+            upload_row::select_list()
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let owner = AccountId::new(row.try_get::<String, _>("owner_id")?);
+                Ok((owner, upload_from_row(row)?.1))
+            })
+            .collect()
+    }
+
+    async fn pages_done(&self, id: &UploadId) -> Result<u32, StoreError> {
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(page) FROM page_texts WHERE upload_id = $1")
+                .bind(id.as_str())
+                .fetch_one(self.pool())
+                .await?;
+        Ok(done.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32)
+    }
+
+    async fn page_texts(
+        &self,
+        id: &UploadId,
+        after: u32,
+        limit: u32,
+    ) -> Result<Vec<(u32, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT page, text FROM page_texts WHERE upload_id = $1 AND page > $2 \
+             ORDER BY page LIMIT $3",
+        )
+        .bind(id.as_str())
+        .bind(i64::from(after))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get::<i64, _>("page")? as u32, row.try_get("text")?)))
+            .collect()
+    }
+
+    async fn existing(&self, ids: &[UploadId]) -> Result<HashSet<UploadId>, StoreError> {
+        let ids: Vec<&str> = ids.iter().map(UploadId::as_str).collect();
+        // A partial upload's bytes wait for the final upload that takes them over.
+        let found: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM uploads WHERE id = ANY($1) \
+             UNION SELECT id FROM tus_partials WHERE id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(found.iter().filter_map(|id| UploadId::parse(id)).collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.pool()).await?;
+        Ok(())
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        // Every commit is durable when it returns; there is nothing to mark.
+        self.pool().close().await;
+        Ok(())
+    }
+}
