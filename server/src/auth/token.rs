@@ -17,7 +17,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use shared::UploadId;
 
-/// The server's signing key, kept in the data directory so tokens outlive a restart.
+/// The server's signing key, kept in the data directory (or, for several nodes, in
+/// their shared database) so tokens outlive a restart and any node accepts them.
 pub struct TokenKey([u8; 32]);
 
 impl TokenKey {
@@ -31,13 +32,29 @@ impl TokenKey {
                 )
             }),
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                let mut key = [0u8; 32];
-                OsRng.fill_bytes(&mut key);
-                write_private(path, hex::encode(key).as_bytes()).await?;
-                Ok(Self(key))
+                let key = Self::generate();
+                write_private(path, hex::encode(key.0).as_bytes()).await?;
+                Ok(key)
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// A new random key, for a store that keeps it (several nodes share one through
+    /// their database).
+    pub fn generate() -> Self {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        Self(key)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The key whose bytes are `bytes`, if they are a key's.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
     }
 
     fn from_hex(text: &str) -> Option<Self> {

@@ -18,7 +18,8 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::domain::StoredEvent;
 
-/// The event bus: in memory now; Redis pub/sub or similar when Uplink runs on many nodes.
+/// The event bus: the in-memory hub on one node; on several nodes the same hub, fed
+/// from the shared log by the [`follower`](super::follower) instead of by the recorder.
 pub trait EventBus: Send + Sync + 'static {
     /// Hands an already-recorded event to every current subscriber of its owner.
     fn publish(&self, event: Arc<StoredEvent>);
@@ -26,26 +27,38 @@ pub trait EventBus: Send + Sync + 'static {
     fn subscribe(&self, owner: &str) -> Subscription;
 }
 
+/// What a channel carries: an event, or word that its subscribers must read what they
+/// may have missed from the log (as when they fall behind).
+#[derive(Clone)]
+pub enum Delivery {
+    Event(Arc<StoredEvent>),
+    CatchUp,
+}
+
 /// A subscriber's place in one account's channel.
 pub struct Subscription {
     /// Only `None` while being dropped.
-    receiver: Option<broadcast::Receiver<Arc<StoredEvent>>>,
+    receiver: Option<broadcast::Receiver<Delivery>>,
     /// Called once the receiver is gone, so the bus can drop a channel nobody reads.
     leave: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl Subscription {
     pub fn new(
-        receiver: broadcast::Receiver<Arc<StoredEvent>>,
+        receiver: broadcast::Receiver<Delivery>,
         leave: impl FnOnce() + Send + 'static,
     ) -> Self {
         Self { receiver: Some(receiver), leave: Some(Box::new(leave)) }
     }
 
-    /// The next event, or `Lagged` when some were dropped for this subscriber.
+    /// The next event, or `Lagged` when some were dropped for this subscriber or may
+    /// have been missed: the log has them.
     pub async fn recv(&mut self) -> Result<Arc<StoredEvent>, RecvError> {
         match &mut self.receiver {
-            Some(receiver) => receiver.recv().await,
+            Some(receiver) => match receiver.recv().await? {
+                Delivery::Event(event) => Ok(event),
+                Delivery::CatchUp => Err(RecvError::Lagged(0)),
+            },
             None => Err(RecvError::Closed),
         }
     }
@@ -53,7 +66,10 @@ impl Subscription {
     /// The next event if one is waiting, without waiting.
     pub fn try_recv(&mut self) -> Result<Arc<StoredEvent>, broadcast::error::TryRecvError> {
         match &mut self.receiver {
-            Some(receiver) => receiver.try_recv(),
+            Some(receiver) => match receiver.try_recv()? {
+                Delivery::Event(event) => Ok(event),
+                Delivery::CatchUp => Err(broadcast::error::TryRecvError::Lagged(0)),
+            },
             None => Err(broadcast::error::TryRecvError::Closed),
         }
     }
@@ -69,7 +85,7 @@ impl Drop for Subscription {
     }
 }
 
-type Channel = broadcast::Sender<Arc<StoredEvent>>;
+type Channel = broadcast::Sender<Delivery>;
 
 struct Channels {
     /// Events kept per account for subscribers that fall behind.
@@ -101,13 +117,25 @@ impl MemoryHub {
     pub fn channels(&self) -> usize {
         self.channels.lock().len()
     }
+
+    /// Whether `owner` has a stream open here.
+    pub fn has_subscribers(&self, owner: &str) -> bool {
+        self.channels.lock().contains_key(owner)
+    }
+
+    /// Tells every open stream to read what it may have missed from the log.
+    pub fn catch_up_all(&self) {
+        for channel in self.channels.lock().values() {
+            let _ = channel.send(Delivery::CatchUp);
+        }
+    }
 }
 
 impl EventBus for MemoryHub {
     fn publish(&self, event: Arc<StoredEvent>) {
         // No subscribers is not an error: the log has the event for later readers.
         if let Some(channel) = self.channels.lock().get(&event.owner) {
-            let _ = channel.send(event);
+            let _ = channel.send(Delivery::Event(event));
         }
     }
 
@@ -171,6 +199,16 @@ mod tests {
         // Publishing to nobody neither fails nor makes a channel.
         hub.publish(event(1, "ada"));
         assert_eq!(hub.channels(), 0);
+    }
+
+    #[tokio::test]
+    async fn catching_up_reaches_every_subscriber_as_a_lag() {
+        let hub = MemoryHub::new(8);
+        let (mut ada, mut bob) = (hub.subscribe("ada"), hub.subscribe("bob"));
+        assert!(hub.has_subscribers("ada") && !hub.has_subscribers("carol"));
+        hub.catch_up_all();
+        assert!(matches!(ada.recv().await, Err(RecvError::Lagged(0))));
+        assert!(matches!(bob.recv().await, Err(RecvError::Lagged(0))));
     }
 
     #[tokio::test]

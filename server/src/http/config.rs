@@ -19,6 +19,17 @@ pub struct Config {
     #[arg(long, env = "UPLINK_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// Where accounts, uploads, the event log and job checkpoints live: unset for SQLite
+    /// in the data directory; `postgres://…` for a PostgreSQL database that several
+    /// nodes share.
+    #[arg(long, env = "UPLINK_DATABASE_URL", value_parser = parse_database_url)]
+    pub database_url: Option<String>,
+
+    /// This node's name among several, in its logs and in the database's list of its
+    /// connections (default: the host name and the process id).
+    #[arg(long, env = "UPLINK_NODE_ID")]
+    pub node_id: Option<String>,
+
     /// Largest accepted upload, in bytes (default 1 GiB).
     #[arg(long, env = "UPLINK_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
     pub max_upload_bytes: u64,
@@ -171,6 +182,14 @@ pub struct Config {
     pub password_queue: usize,
 }
 
+fn parse_database_url(text: &str) -> Result<String, String> {
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        Ok(text.to_owned())
+    } else {
+        Err("a PostgreSQL URL, postgres://user:password@host:port/database".to_owned())
+    }
+}
+
 impl Config {
     /// Defaults for a data directory, as tests and benchmarks want them.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
@@ -187,6 +206,13 @@ impl Config {
             allowed_types: shared::UploadLimits::parse_types(&self.allowed_types),
             tus_chunk: self.tus_chunk,
         }
+    }
+
+    pub fn node_id(&self) -> String {
+        self.node_id.clone().unwrap_or_else(|| {
+            let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
+            format!("{host}-{}", std::process::id())
+        })
     }
 
     pub fn workers(&self) -> usize {

@@ -5,18 +5,18 @@ use std::{io, sync::Arc, time::Duration};
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use shared::{ErrorBody, ErrorCode, UploadId, UploadStatus};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{admission::Admission, client::TrustedProxies, config::Config};
 use crate::{
     auth::{limiter::AccountLimits, password::PasswordQueue, token::TokenKey},
     domain::{clock, Change},
-    events::{EventBus, MemoryHub, Recorder, StreamDeps, StreamSlots},
+    events::{follow, EventBus, FollowedHub, MemoryHub, Recorder, StreamDeps, StreamSlots},
     processing::{worker_context, Jobs},
     store::{
         AccountRepo, BlobKey, BlobStore, ChangeError, EventLog, FsBlobStore, MemoryQueue,
-        MetadataRepo, ResumableRepo, SqliteRepo, StoreError,
+        MetadataRepo, PgRepo, ResumableRepo, SqliteRepo, StoreError, Wake,
     },
     uploads::{quota::Quotas, resumable, Uploads},
 };
@@ -62,7 +62,63 @@ pub enum StartError {
     DataDir(#[from] io::Error),
     #[error("metadata store: {0}")]
     Store(#[from] StoreError),
+    #[error("the shared events-token key in the database is not a key")]
+    TokenKey,
 }
+
+/// The metadata store's seams, all served by the one backend the config picks, and the
+/// key that signs events tokens, kept where every node that serves them finds it.
+struct Metadata {
+    repo: Arc<dyn MetadataRepo>,
+    log: Arc<dyn EventLog>,
+    resumable: Arc<dyn ResumableRepo>,
+    accounts: Arc<dyn AccountRepo>,
+    token_key: Arc<TokenKey>,
+    /// A shared store's word of every event any node appends (`None`: this node is the
+    /// only writer, and its recorder publishes).
+    wakes: Option<mpsc::Receiver<Wake>>,
+}
+
+impl Metadata {
+    async fn open(config: &Config) -> Result<Self, StartError> {
+        match &config.database_url {
+            None => {
+                let sqlite = Arc::new(SqliteRepo::open(&config.data_dir).await?);
+                let key = TokenKey::load_or_create(&config.data_dir.join("token.key")).await?;
+                Ok(Self::of(sqlite, key, None))
+            }
+            Some(url) => {
+                let node = config.node_id();
+                let postgres = Arc::new(PgRepo::open(url, PG_CONNECTIONS, &node).await?);
+                let key = postgres
+                    .shared_secret("events-token-key", TokenKey::generate().as_bytes())
+                    .await?;
+                let key = TokenKey::from_bytes(&key).ok_or(StartError::TokenKey)?;
+                let wakes = postgres.wakes();
+                Ok(Self::of(postgres, key, Some(wakes)))
+            }
+        }
+    }
+
+    fn of<R>(backend: Arc<R>, token_key: TokenKey, wakes: Option<mpsc::Receiver<Wake>>) -> Self
+    where
+        R: MetadataRepo + EventLog + ResumableRepo + AccountRepo,
+    {
+        Self {
+            repo: backend.clone(),
+            log: backend.clone(),
+            resumable: backend.clone(),
+            accounts: backend,
+            token_key: Arc::new(token_key),
+            wakes,
+        }
+    }
+}
+
+/// Connections one node keeps to PostgreSQL: enough for its workers' changes, its
+/// uploads' and its streams' reads at once, few enough that several nodes stay well
+/// under the server's default `max_connections` (100).
+const PG_CONNECTIONS: u32 = 16;
 
 impl AppState {
     /// Opens the embedded stores in the data directory, recovers what a previous run
@@ -79,17 +135,19 @@ impl AppState {
         blobs: Arc<dyn BlobStore>,
     ) -> Result<Self, StartError> {
         tokio::fs::create_dir_all(&config.data_dir).await?;
-        let sqlite = Arc::new(SqliteRepo::open(&config.data_dir).await?);
-        let repo: Arc<dyn MetadataRepo> = sqlite.clone();
-        let log: Arc<dyn EventLog> = sqlite.clone();
-        let resumable: Arc<dyn ResumableRepo> = sqlite.clone();
-        let accounts: Arc<dyn AccountRepo> = sqlite;
-        let token_key =
-            Arc::new(TokenKey::load_or_create(&config.data_dir.join("token.key")).await?);
+        let Metadata { repo, log, resumable, accounts, token_key, wakes } =
+            Metadata::open(&config).await?;
         let quotas = Quotas::new(config.user_quota(), config.user_max_in_flight);
-        let bus: Arc<dyn EventBus> = Arc::new(MemoryHub::new(config.event_buffer));
-        let recorder = Arc::new(Recorder::new(Arc::clone(&repo), Arc::clone(&bus)));
         let shutdown = CancellationToken::new();
+        let hub = Arc::new(MemoryHub::new(config.event_buffer));
+        let bus: Arc<dyn EventBus> = match wakes {
+            None => hub,
+            Some(wakes) => {
+                follow(wakes, Arc::clone(&log), Arc::clone(&hub), shutdown.clone());
+                Arc::new(FollowedHub::new(hub))
+            }
+        };
+        let recorder = Arc::new(Recorder::new(Arc::clone(&repo), Arc::clone(&bus)));
         let jobs = Arc::new(Jobs::start(
             config.workers(),
             worker_context(

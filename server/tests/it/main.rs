@@ -24,6 +24,7 @@ mod hostile_clients;
 mod hostile_pdfs;
 mod isolation;
 mod multipart_race;
+mod nodes;
 mod replay;
 mod restart;
 mod retry;

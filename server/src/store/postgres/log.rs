@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use shared::{AccountId, UploadEvent, UploadId};
 use sqlx::{PgConnection, Row};
 
-use super::PgRepo;
+use super::{notify, PgRepo};
 use crate::{
     domain::{clock, encode, StoredEvent},
     store::{sql::upload_row, EventLog, Scope, Snapshot, StoreError},
@@ -20,7 +20,8 @@ const COMPACTION_BATCH: i64 = 1000;
 
 /// Appends `event` of `owner` in the transaction of the change it announces, with the
 /// account's next id: the counter row stays locked until that transaction ends, so the
-/// account's ids commit in the order they were given.
+/// account's ids commit in the order they were given. Every node hears of it once it
+/// commits.
 pub(super) async fn append_event(
     conn: &mut PgConnection,
     owner: Arc<str>,
@@ -47,6 +48,7 @@ pub(super) async fn append_event(
     .bind(clock::now())
     .execute(&mut *conn)
     .await?;
+    notify::notify(conn, &owner, id).await?;
     Ok(StoredEvent::from_parts(id, event.upload_id().clone(), owner, event.name(), &data))
 }
 

@@ -13,18 +13,22 @@ use sqlx::{
 use super::StoreError;
 
 mod log;
+mod notify;
 mod uploads;
+
+pub use notify::Wake;
 
 pub struct PgRepo {
     pool: PgPool,
 }
 
 impl PgRepo {
-    /// Connects to `url` (`postgres://…`) and brings its schema up to date. Several nodes
-    /// starting at once is safe: sqlx runs migrations under an advisory lock.
-    pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+    /// Connects to `url` (`postgres://…`) as node `node` and brings the schema up to
+    /// date. Several nodes starting at once is safe: sqlx migrates under an advisory lock.
+    pub async fn open(url: &str, max_connections: u32, node: &str) -> Result<Self, StoreError> {
         let options: PgConnectOptions = url.parse()?;
-        let options = options.application_name("uplink");
+        // `pg_stat_activity` tells each node's connections apart.
+        let options = options.application_name(&format!("uplink {node}"));
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             // A node must not hang on a database that went away: a request waiting for a

@@ -38,6 +38,16 @@ impl TestServer {
 
     /// Serves `state`, made over `dir`, on a fresh listener with `alice` logged in.
     pub async fn serve(dir: tempfile::TempDir, state: AppState) -> Self {
+        Self::serve_as(dir, state, None).await
+    }
+
+    /// Another node of a deployment `user` already belongs to: `state` shares its
+    /// database, and `user`'s session works here too.
+    pub async fn join(dir: tempfile::TempDir, state: AppState, user: &Account) -> Self {
+        Self::serve_as(dir, state, Some(user.clone())).await
+    }
+
+    async fn serve_as(dir: tempfile::TempDir, state: AppState, user: Option<Account>) -> Self {
         // The server's warnings and errors, shown with a failing test's output.
         let _ = tracing_subscriber::fmt()
             .with_env_filter("warn,uplink::error=error")
@@ -49,7 +59,10 @@ impl TestServer {
         let serving = tokio::spawn(uplink::run(listener, state.clone(), async {
             let _ = stopped.await;
         }));
-        let user = Account::register(&format!("http://{addr}"), "alice").await;
+        let user = match user {
+            Some(user) => user,
+            None => Account::register(&format!("http://{addr}"), "alice").await,
+        };
         let client = user.client.clone();
         Self { addr, state, dir, client, user, stop: Some(stop), serving: Some(serving) }
     }

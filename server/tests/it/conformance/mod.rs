@@ -48,7 +48,7 @@ async fn sqlite_is_a_resumable_repo() {
 /// A repo on a database of its own in the test cluster.
 async fn postgres() -> Arc<PgRepo> {
     let url = testkit::postgres::fresh_database().await;
-    Arc::new(PgRepo::open(&url, 8).await.unwrap())
+    Arc::new(PgRepo::open(&url, 8, "conformance").await.unwrap())
 }
 
 #[tokio::test]

@@ -1,0 +1,145 @@
+//! Several nodes on one PostgreSQL database: any node serves any client. Two servers in
+//! this process, each with its own data directory, share the database (accounts,
+//! sessions, the event log, the events-token key); a client streaming from one sees,
+//! live and in order, what happens on the other, and a node whose listening connection
+//! is killed catches up from the log.
+
+use std::time::Duration;
+
+use reqwest::Client;
+use sqlx::{Connection, PgConnection};
+
+use crate::common::{self, named, post_file, read_sse, Sse, SseReader, TestServer};
+use testkit::pdf as fixtures;
+
+/// Two nodes on a fresh database; the second connects as `role` when given.
+async fn two_nodes(role: Option<&str>) -> (String, TestServer, TestServer) {
+    let url = testkit::postgres::fresh_database().await;
+    let a = TestServer::start_with(|c| {
+        c.database_url = Some(url.clone());
+        c.node_id = Some("a".into());
+    })
+    .await;
+    let b_url = match role {
+        Some(role) => {
+            let mut admin = PgConnection::connect(&url).await.unwrap();
+            let create = format!("CREATE ROLE {role} LOGIN SUPERUSER");
+            sqlx::query(&create).execute(&mut admin).await.unwrap();
+            url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1)
+        }
+        None => url.clone(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let state = common::state_in(&dir, |c| {
+        c.database_url = Some(b_url);
+        c.node_id = Some("b".into());
+    })
+    .await;
+    let b = TestServer::join(dir, state, &a.user).await;
+    (url, a, b)
+}
+
+fn until_done(event: &Sse) -> bool {
+    matches!(event.name(), "done" | "error")
+}
+
+/// The named events of a sequence, as owned values.
+fn owned(events: &[Sse]) -> Vec<Sse> {
+    named(events).into_iter().cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_on_one_node_streams_live_on_the_other_and_replays_on_either() {
+    let (_url, a, b) = two_nodes(None).await;
+    // alice's session, made on a, is good on b.
+    let mut live_on_b =
+        SseReader::started(b.client.get(b.url("/api/events")).send().await.unwrap()).await;
+
+    let created = post_file(&a.client, &a.base(), "three.pdf", &fixtures::pdf(3)).await;
+    let id = created["id"].as_str().unwrap();
+    let live = owned(&live_on_b.until(until_done).await);
+    common::assert_ordered(&named(&live));
+    assert_eq!(live.last().unwrap().name(), "done", "b saw a's upload to its end");
+    assert!(live.iter().any(|e| e.name() == "progress"), "live, step by step: {live:?}");
+
+    // Replayed from the start on either node: exactly what b saw live.
+    for node in [&a, &b] {
+        let replay = node.client.get(node.url("/api/events")).header("Last-Event-ID", "0");
+        let mut replay = SseReader::new(replay.send().await.unwrap());
+        assert_eq!(owned(&replay.until(until_done).await), live, "the same on every node");
+    }
+
+    // An events token that a issued opens the upload's events on b.
+    let issued = common::events_token(&a.client, &a.base(), id).await;
+    let url = b.url(issued["events_url"].as_str().unwrap());
+    let events = read_sse(Client::new().get(url).send().await.unwrap(), |_| false).await;
+    assert_eq!(named(&events).last().unwrap().name(), "done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_listener_is_cut_catches_up_from_the_log() {
+    let (url, a, b) = two_nodes(Some("node_b")).await;
+    let mut live_on_b =
+        SseReader::started(b.client.get(b.url("/api/events")).send().await.unwrap()).await;
+
+    // b's connections are killed, its listener's among them, and b cannot log in again
+    // for now (a listener reconnects through b's pool, so the pool's go too): whatever
+    // happens meanwhile, b hears nothing of it.
+    let mut admin = PgConnection::connect(&url).await.unwrap();
+    sqlx::query("ALTER ROLE node_b NOLOGIN").execute(&mut admin).await.unwrap();
+    let killed: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT query, pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'node_b'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(killed.iter().all(|(_, gone)| *gone));
+    assert!(killed.iter().any(|(query, _)| query.starts_with("LISTEN")), "{killed:?}");
+
+    let mut on_a =
+        SseReader::started(a.client.get(a.url("/api/events")).send().await.unwrap()).await;
+    post_file(&a.client, &a.base(), "while-b-is-deaf.pdf", &fixtures::pdf(2)).await;
+    let seen_on_a = owned(&on_a.until(until_done).await);
+
+    // b listens again, and its stream gets all it missed, then goes on live.
+    sqlx::query("ALTER ROLE node_b LOGIN").execute(&mut admin).await.unwrap();
+    let caught_up = tokio::time::timeout(Duration::from_secs(30), live_on_b.until(until_done))
+        .await
+        .expect("b's stream caught up within seconds");
+    assert_eq!(owned(&caught_up), seen_on_a, "every event once, in order");
+    post_file(&a.client, &a.base(), "after.txt", b"after").await;
+    let after = owned(&live_on_b.until(until_done).await);
+    assert_eq!(after.last().unwrap().name(), "done", "and live again: {after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_writing_for_one_account_at_once_give_every_reader_every_id_once() {
+    let (_url, a, b) = two_nodes(None).await;
+    let mut readers = Vec::new();
+    for node in [&a, &b, &a, &b] {
+        let stream = node.client.get(node.url("/api/events")).send().await.unwrap();
+        readers.push(SseReader::started(stream).await);
+    }
+    let owner = a.user.id.as_str();
+    // Each node records an upload's 150 changes for alice, both at once.
+    tokio::join!(
+        common::churn(&a.state, owner, "0191c1d2-6b0e-7a3c-9f00-0000000000a1", 150, 0),
+        common::churn(&b.state, owner, "0191c1d2-6b0e-7a3c-9f00-0000000000b1", 150, 0),
+    );
+    let mut sequences = Vec::new();
+    for mut reader in readers {
+        let mut finished = 0;
+        let events = reader
+            .until(|e| {
+                finished += usize::from(until_done(e));
+                finished == 2
+            })
+            .await;
+        sequences.push(named(&events).iter().map(|e| e.id.unwrap()).collect::<Vec<i64>>());
+    }
+    let every: Vec<i64> =
+        (1..=sequences[0].len() as i64).map(|n| n + sequences[0][0] - 1).collect();
+    assert_eq!(sequences[0], every, "contiguous: no gap, no repeat");
+    assert_eq!(sequences[0].len(), 2 * 152, "each upload's introduction, changes and done");
+    assert!(sequences.iter().all(|ids| *ids == sequences[0]), "the same on every node");
+}
