@@ -36,6 +36,15 @@ pub async fn fresh_database() -> String {
     with_database(&cluster, &name)
 }
 
+/// `url` signing in as `user` with `password` instead.
+pub fn as_user(url: &str, user: &str, password: &str) -> String {
+    let authority = url.find("://").map_or(0, |scheme| scheme + 3);
+    let host_end = url[authority..].find(['/', '?']).map_or(url.len(), |at| authority + at);
+    // The user information ends at the last `@` before the path.
+    let host = url[authority..host_end].rfind('@').map_or(authority, |at| authority + at + 1);
+    format!("{}{user}:{password}@{}", &url[..authority], &url[host..])
+}
+
 /// `url` with its database name replaced by `name`.
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
@@ -51,7 +60,7 @@ fn with_database(url: &str, name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{as_user, with_database};
 
     #[test]
     fn the_database_name_is_replaced_and_the_options_kept() {
@@ -60,6 +69,8 @@ mod tests {
             "postgres://u@127.0.0.1:5/t"
         );
         assert_eq!(with_database("postgres://u@h:5", "t"), "postgres://u@h:5/t");
+        assert_eq!(as_user("postgres://u:p@h:5/d?x=1", "v", "q"), "postgres://v:q@h:5/d?x=1");
+        assert_eq!(as_user("postgres://h/d", "v", "q"), "postgres://v:q@h/d");
         assert_eq!(
             with_database("postgres://u@h/x?sslmode=require", "t"),
             "postgres://u@h/t?sslmode=require"

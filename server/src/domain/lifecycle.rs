@@ -37,6 +37,11 @@ pub struct Change {
     /// The attempt this change belongs to: refused as finished once it is not the
     /// upload's current one (a job stopped by a cancel, reporting after a retry).
     pub attempt: Option<u32>,
+    /// The job claim this change is written under. A store shared by several nodes
+    /// refuses it as finished once the job was claimed again (this claim's lease ran out
+    /// while its worker stalled), so a worker that wakes up late changes nothing; with
+    /// one process there is no other claim to check against.
+    pub claim: Option<u64>,
     /// Start the next attempt of a failed or cancelled upload: back to `queued` at 0
     /// percent. Every other field is ignored.
     pub retry: bool,

@@ -54,6 +54,12 @@ pub struct Config {
     #[arg(long, env = "UPLINK_EXTRACT_MEMORY", default_value_t = 1024)]
     pub extract_memory_mib: u64,
 
+    /// How long a running job stays its worker's without word from it: a number with a
+    /// unit. The worker renews it every third of that; the jobs of a node that dies or
+    /// stalls longer are taken by another node, which resumes them from their last page.
+    #[arg(long, env = "UPLINK_JOB_LEASE", default_value = "60s", value_parser = parse_at_least_a_second)]
+    pub job_lease: Duration,
+
     /// Reading the pages of a PDF that have no text but an image (scans) with Tesseract:
     /// `on` (the default) or `off`.
     #[arg(long, env = "UPLINK_OCR", default_value = "on", value_parser = parse_switch)]

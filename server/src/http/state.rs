@@ -15,8 +15,8 @@ use crate::{
     events::{follow, EventBus, FollowedHub, MemoryHub, Recorder, StreamDeps, StreamSlots},
     processing::{worker_context, Jobs},
     store::{
-        AccountRepo, BlobKey, BlobStore, ChangeError, EventLog, FsBlobStore, MemoryQueue,
-        MetadataRepo, PgRepo, ResumableRepo, SqliteRepo, StoreError, Wake,
+        AccountRepo, BlobKey, BlobStore, ChangeError, EventLog, FsBlobStore, JobQueue, JobSignal,
+        MemoryQueue, MetadataRepo, PgRepo, ResumableRepo, SqliteRepo, StoreError, Wake,
     },
     uploads::{quota::Quotas, resumable, Uploads},
 };
@@ -74,9 +74,12 @@ struct Metadata {
     resumable: Arc<dyn ResumableRepo>,
     accounts: Arc<dyn AccountRepo>,
     token_key: Arc<TokenKey>,
+    queue: Arc<dyn JobQueue>,
     /// A shared store's word of every event any node appends (`None`: this node is the
     /// only writer, and its recorder publishes).
     wakes: Option<mpsc::Receiver<Wake>>,
+    /// A shared queue's word of jobs pushed, and of jobs to stop, by any node.
+    job_signals: Option<mpsc::Receiver<JobSignal>>,
 }
 
 impl Metadata {
@@ -85,22 +88,28 @@ impl Metadata {
             None => {
                 let sqlite = Arc::new(SqliteRepo::open(&config.data_dir).await?);
                 let key = TokenKey::load_or_create(&config.data_dir.join("token.key")).await?;
-                Ok(Self::of(sqlite, key, None))
+                Ok(Self::of(sqlite, key))
             }
             Some(url) => {
                 let node = config.node_id();
-                let postgres = Arc::new(PgRepo::open(url, PG_CONNECTIONS, &node).await?);
+                let postgres =
+                    Arc::new(PgRepo::open(url, PG_CONNECTIONS, &node, config.job_lease).await?);
                 let key = postgres
                     .shared_secret("events-token-key", TokenKey::generate().as_bytes())
                     .await?;
                 let key = TokenKey::from_bytes(&key).ok_or(StartError::TokenKey)?;
-                let wakes = postgres.wakes();
-                Ok(Self::of(postgres, key, Some(wakes)))
+                let (wakes, job_signals) = (postgres.wakes(), postgres.job_signals());
+                let mut metadata = Self::of(Arc::clone(&postgres), key);
+                metadata.queue = postgres;
+                (metadata.wakes, metadata.job_signals) = (Some(wakes), Some(job_signals));
+                Ok(metadata)
             }
         }
     }
 
-    fn of<R>(backend: Arc<R>, token_key: TokenKey, wakes: Option<mpsc::Receiver<Wake>>) -> Self
+    /// Every seam served by `backend`, with the in-memory job queue of a single process
+    /// (a shared backend replaces it with its own) and nothing to listen to.
+    fn of<R>(backend: Arc<R>, token_key: TokenKey) -> Self
     where
         R: MetadataRepo + EventLog + ResumableRepo + AccountRepo,
     {
@@ -110,7 +119,9 @@ impl Metadata {
             resumable: backend.clone(),
             accounts: backend,
             token_key: Arc::new(token_key),
-            wakes,
+            queue: Arc::new(MemoryQueue::default()),
+            wakes: None,
+            job_signals: None,
         }
     }
 }
@@ -135,7 +146,7 @@ impl AppState {
         blobs: Arc<dyn BlobStore>,
     ) -> Result<Self, StartError> {
         tokio::fs::create_dir_all(&config.data_dir).await?;
-        let Metadata { repo, log, resumable, accounts, token_key, wakes } =
+        let Metadata { repo, log, resumable, accounts, token_key, queue, wakes, job_signals } =
             Metadata::open(&config).await?;
         let quotas = Quotas::new(config.user_quota(), config.user_max_in_flight);
         let shutdown = CancellationToken::new();
@@ -157,9 +168,12 @@ impl AppState {
                 config.sandbox()?,
                 config.ocr()?,
             ),
-            Arc::new(MemoryQueue::default()),
+            (queue, config.job_lease),
             shutdown.clone(),
         ));
+        if let Some(signals) = job_signals {
+            Arc::clone(&jobs).follow(signals, shutdown.clone());
+        }
         let trusted_proxies = Arc::new(config.trusted_proxies.clone());
         let admission = Admission::new(
             config.max_connections(),

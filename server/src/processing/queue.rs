@@ -13,19 +13,14 @@ use std::{
 };
 
 use shared::{AccountId, UploadId};
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::worker::{self, WorkerContext};
 use crate::{
     domain::Change,
-    store::{Claim, JobQueue},
+    store::{Claim, JobQueue, JobSignal},
 };
-
-/// How long a claim is held without word from its worker. A running job renews it every
-/// third of that, so only a worker that died (a process killed, a node gone) lets it run
-/// out, and a queue shared by several processes then hands the job to another worker.
-const LEASE: Duration = Duration::from_secs(60);
 
 pub struct Jobs {
     shared: Arc<Shared>,
@@ -36,6 +31,11 @@ pub struct Jobs {
 
 struct Shared {
     queue: Arc<dyn JobQueue>,
+    /// How long a claim is held without word from its worker (`UPLINK_JOB_LEASE`). A
+    /// running job renews it every third of that, so only a worker that died or stalled
+    /// (a process killed, a node gone) lets it run out, and a queue shared by several
+    /// processes then hands the job to another worker.
+    lease: Duration,
     /// The position last announced for each waiting job.
     announced: Mutex<HashMap<UploadId, u32>>,
     /// Wakes idle workers when a job is pushed.
@@ -92,11 +92,12 @@ impl Jobs {
     pub fn start(
         workers: usize,
         context: WorkerContext,
-        queue: Arc<dyn JobQueue>,
+        (queue, lease): (Arc<dyn JobQueue>, Duration),
         shutdown: CancellationToken,
     ) -> Self {
         let shared = Arc::new(Shared {
             queue,
+            lease,
             announced: Mutex::default(),
             pushed: Notify::new(),
             running: Mutex::default(),
@@ -118,13 +119,13 @@ impl Jobs {
                     if shutdown.is_cancelled() {
                         break;
                     }
-                    let Some(claim) = shared.claim(LEASE).await else {
+                    let Some(claim) = shared.claim().await else {
                         tokio::select! {
                             _ = shutdown.cancelled() => break,
                             () = pushed => {}
                             // A claim whose lease ran out (its worker stalled or died) is
                             // claimable again without anyone pushing.
-                            () = tokio::time::sleep(LEASE / 3) => {}
+                            () = tokio::time::sleep(shared.lease / 3) => {}
                         }
                         continue;
                     };
@@ -133,7 +134,8 @@ impl Jobs {
                         .entry(claim.upload.clone())
                         .or_default()
                         .push((claim.token, cancel.clone()));
-                    let work = worker::process(&context, &claim.upload, claim.attempt, &cancel);
+                    let run = (claim.attempt, claim.token);
+                    let work = worker::process(&context, &claim.upload, run, &cancel);
                     shared.hold(&claim, &cancel, work).await;
                     shared.release(&claim).await;
                 }
@@ -165,30 +167,57 @@ impl Jobs {
         self.shared.pushed.notify_waiters();
     }
 
-    /// Stops the job for `id`: takes it out of the queue, or cancels it if it is running.
-    /// Returns whether there was a job to stop.
-    pub async fn cancel(&self, id: &UploadId) -> bool {
+    /// Stops the job for `id`: takes it out of the queue, or cancels it wherever it runs.
+    pub async fn cancel(&self, id: &UploadId) {
         match self.shared.queue.remove(id).await {
             Ok(true) => {
                 self.shared.moved.notify_one();
-                return true;
+                return;
             }
             Ok(false) => {}
             Err(error) => tracing::error!(upload = %id, %error, "unqueueing a job failed"),
         }
-        match lock(&self.shared.running).get(id) {
-            Some(runs) => {
-                runs.iter().for_each(|(_, token)| token.cancel());
-                true
-            }
-            None => false,
+        self.stop_here(id);
+        if let Err(error) = self.shared.queue.stop_elsewhere(id).await {
+            // Its changes are refused anyway (the upload is finished or gone): it stops
+            // at its next one.
+            tracing::warn!(upload = %id, %error, "asking other nodes to stop a job failed");
         }
+    }
+
+    /// Stops this process's runs of the job for `id`, if any.
+    fn stop_here(&self, id: &UploadId) {
+        if let Some(runs) = lock(&self.shared.running).get(id) {
+            runs.iter().for_each(|(_, token)| token.cancel());
+        }
+    }
+
+    /// Acts on what the other processes sharing the queue say, until `shutdown`: a job
+    /// pushed wakes the idle workers, a job to stop stops here too.
+    pub fn follow(
+        self: Arc<Self>,
+        mut signals: mpsc::Receiver<JobSignal>,
+        shutdown: CancellationToken,
+    ) {
+        tokio::spawn(async move {
+            loop {
+                let signal = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    signal = signals.recv() => signal,
+                };
+                match signal {
+                    Some(JobSignal::Pushed) => self.shared.pushed.notify_waiters(),
+                    Some(JobSignal::Stop(id)) => self.stop_here(&id),
+                    None => return,
+                }
+            }
+        });
     }
 }
 
 impl Shared {
-    async fn claim(&self, lease: Duration) -> Option<Claim> {
-        let claim = self.queue.claim(lease).await.unwrap_or_else(|error| {
+    async fn claim(&self) -> Option<Claim> {
+        let claim = self.queue.claim(self.lease).await.unwrap_or_else(|error| {
             tracing::error!(%error, "claiming a job failed");
             None
         });
@@ -209,12 +238,12 @@ impl Shared {
         work: impl Future<Output = ()>,
     ) {
         tokio::pin!(work);
-        let every = LEASE / 3;
+        let every = self.lease / 3;
         let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tokio::select! {
                 () = &mut work => return,
-                _ = renew.tick() => match self.queue.renew(claim, LEASE).await {
+                _ = renew.tick() => match self.queue.renew(claim, self.lease).await {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::warn!(upload = %claim.upload, "a job's claim was lost; stopping this run");

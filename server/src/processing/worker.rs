@@ -70,7 +70,7 @@ impl From<std::io::Error> for JobError {
 pub async fn process(
     context: &WorkerContext,
     id: &UploadId,
-    attempt: u32,
+    (attempt, claim): (u32, u64),
     cancel: &CancellationToken,
 ) {
     let upload = match context.recorder.repo().get(id).await {
@@ -83,8 +83,9 @@ pub async fn process(
     };
     // Every change this job makes is fenced by the attempt it claimed: once the upload was
     // cancelled and retried, a late change from this job is refused instead of joining
-    // the next run (and a job claimed for an attempt already over changes nothing).
-    let job = Job { context, id, attempt };
+    // the next run (and a job claimed for an attempt already over changes nothing). On a
+    // shared queue it is fenced by its claim too: see `Change::claim`.
+    let job = Job { context, id, attempt, claim };
     let outcome = run(&job, upload, cancel).await;
     let error = match outcome {
         Ok(()) | Err(JobError::Stopped) => return,
@@ -113,11 +114,12 @@ pub(super) struct Job<'a> {
     pub context: &'a WorkerContext,
     pub id: &'a UploadId,
     attempt: u32,
+    claim: u64,
 }
 
 impl Job<'_> {
     pub async fn record(&self, change: Change) -> Result<Upload, ChangeError> {
-        let change = Change { attempt: Some(self.attempt), ..change };
+        let change = Change { attempt: Some(self.attempt), claim: Some(self.claim), ..change };
         self.context.recorder.record(self.id, change).await
     }
 }

@@ -53,6 +53,10 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// The waiting jobs in the order they will be claimed: an index is how many are ahead.
     async fn waiting(&self) -> Result<Vec<UploadId>, StoreError>;
+
+    /// Asks the other processes sharing this queue to stop the job of `upload` if they run
+    /// it (cancelled or deleted); this process stops its own runs itself.
+    async fn stop_elsewhere(&self, upload: &UploadId) -> Result<(), StoreError>;
 }
 
 /// The embedded queue, in memory. It needs no durability of its own: a waiting upload
@@ -164,5 +168,10 @@ impl JobQueue for MemoryQueue {
 
     async fn waiting(&self) -> Result<Vec<UploadId>, StoreError> {
         Ok(self.lock().fair.order().into_iter().cloned().collect())
+    }
+
+    async fn stop_elsewhere(&self, _upload: &UploadId) -> Result<(), StoreError> {
+        // Nobody else takes from a queue in this process's memory.
+        Ok(())
     }
 }

@@ -33,4 +33,5 @@ mod stalled;
 mod store;
 mod stream;
 mod stuck;
+mod takeover;
 mod tus;

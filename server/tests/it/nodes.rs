@@ -4,15 +4,14 @@
 //! live and in order, what happens on the other, and a node whose listening connection
 //! is killed catches up from the log.
 
-use std::time::Duration;
-
 use reqwest::Client;
 use sqlx::{Connection, PgConnection};
 
-use crate::common::{self, named, post_file, read_sse, Sse, SseReader, TestServer};
+use crate::common::{self, named, post_file, read_sse, within, Sse, SseReader, TestServer};
 use testkit::pdf as fixtures;
 
-/// Two nodes on a fresh database; the second connects as `role` when given.
+/// Two nodes on a fresh database; the second connects as `role` when given (a role of
+/// its own, made for the test and dropped by [`drop_role`]).
 async fn two_nodes(role: Option<&str>) -> (String, TestServer, TestServer) {
     let url = testkit::postgres::fresh_database().await;
     let a = TestServer::start_with(|c| {
@@ -23,9 +22,9 @@ async fn two_nodes(role: Option<&str>) -> (String, TestServer, TestServer) {
     let b_url = match role {
         Some(role) => {
             let mut admin = PgConnection::connect(&url).await.unwrap();
-            let create = format!("CREATE ROLE {role} LOGIN SUPERUSER");
+            let create = format!("CREATE ROLE {role} LOGIN SUPERUSER PASSWORD 'node'");
             sqlx::query(&create).execute(&mut admin).await.unwrap();
-            url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1)
+            testkit::postgres::as_user(&url, role, "node")
         }
         None => url.clone(),
     };
@@ -57,7 +56,7 @@ async fn an_upload_on_one_node_streams_live_on_the_other_and_replays_on_either()
 
     let created = post_file(&a.client, &a.base(), "three.pdf", &fixtures::pdf(3)).await;
     let id = created["id"].as_str().unwrap();
-    let live = owned(&live_on_b.until(until_done).await);
+    let live = owned(&within("b to see a's upload", live_on_b.until(until_done)).await);
     common::assert_ordered(&named(&live));
     assert_eq!(live.last().unwrap().name(), "done", "b saw a's upload to its end");
     assert!(live.iter().any(|e| e.name() == "progress"), "live, step by step: {live:?}");
@@ -66,7 +65,8 @@ async fn an_upload_on_one_node_streams_live_on_the_other_and_replays_on_either()
     for node in [&a, &b] {
         let replay = node.client.get(node.url("/api/events")).header("Last-Event-ID", "0");
         let mut replay = SseReader::new(replay.send().await.unwrap());
-        assert_eq!(owned(&replay.until(until_done).await), live, "the same on every node");
+        let replayed = owned(&within("a replay", replay.until(until_done)).await);
+        assert_eq!(replayed, live, "the same on every node");
     }
 
     // An events token that a issued opens the upload's events on b.
@@ -78,7 +78,9 @@ async fn an_upload_on_one_node_streams_live_on_the_other_and_replays_on_either()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_whose_listener_is_cut_catches_up_from_the_log() {
-    let (url, a, b) = two_nodes(Some("node_b")).await;
+    // Roles belong to the whole cluster, which may be one that outlives the test.
+    let role = format!("uplink_node_b_{}", std::process::id());
+    let (url, a, b) = two_nodes(Some(&role)).await;
     let mut live_on_b =
         SseReader::started(b.client.get(b.url("/api/events")).send().await.unwrap()).await;
 
@@ -86,10 +88,12 @@ async fn a_node_whose_listener_is_cut_catches_up_from_the_log() {
     // for now (a listener reconnects through b's pool, so the pool's go too): whatever
     // happens meanwhile, b hears nothing of it.
     let mut admin = PgConnection::connect(&url).await.unwrap();
-    sqlx::query("ALTER ROLE node_b NOLOGIN").execute(&mut admin).await.unwrap();
+    let login = |can: &str| format!("ALTER ROLE {role} {can}");
+    sqlx::query(&login("NOLOGIN")).execute(&mut admin).await.unwrap();
     let killed: Vec<(String, bool)> = sqlx::query_as(
-        "SELECT query, pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'node_b'",
+        "SELECT query, pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
     )
+    .bind(&role)
     .fetch_all(&mut admin)
     .await
     .unwrap();
@@ -99,17 +103,28 @@ async fn a_node_whose_listener_is_cut_catches_up_from_the_log() {
     let mut on_a =
         SseReader::started(a.client.get(a.url("/api/events")).send().await.unwrap()).await;
     post_file(&a.client, &a.base(), "while-b-is-deaf.pdf", &fixtures::pdf(2)).await;
-    let seen_on_a = owned(&on_a.until(until_done).await);
+    let seen_on_a = owned(&within("a's upload", on_a.until(until_done)).await);
 
     // b listens again, and its stream gets all it missed, then goes on live.
-    sqlx::query("ALTER ROLE node_b LOGIN").execute(&mut admin).await.unwrap();
-    let caught_up = tokio::time::timeout(Duration::from_secs(30), live_on_b.until(until_done))
-        .await
-        .expect("b's stream caught up within seconds");
+    sqlx::query(&login("LOGIN")).execute(&mut admin).await.unwrap();
+    let caught_up = within("b to catch up", live_on_b.until(until_done)).await;
     assert_eq!(owned(&caught_up), seen_on_a, "every event once, in order");
     post_file(&a.client, &a.base(), "after.txt", b"after").await;
-    let after = owned(&live_on_b.until(until_done).await);
+    let after = owned(&within("b to go on live", live_on_b.until(until_done)).await);
     assert_eq!(after.last().unwrap().name(), "done", "and live again: {after:?}");
+
+    drop((a, b, live_on_b));
+    drop_role(&mut admin, &role).await;
+}
+
+/// Drops a test's role once its last connection is gone.
+async fn drop_role(admin: &mut PgConnection, role: &str) {
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1")
+        .bind(role)
+        .execute(&mut *admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP ROLE {role}")).execute(admin).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,12 +144,11 @@ async fn two_nodes_writing_for_one_account_at_once_give_every_reader_every_id_on
     let mut sequences = Vec::new();
     for mut reader in readers {
         let mut finished = 0;
-        let events = reader
-            .until(|e| {
-                finished += usize::from(until_done(e));
-                finished == 2
-            })
-            .await;
+        let both_done = reader.until(|e| {
+            finished += usize::from(until_done(e));
+            finished == 2
+        });
+        let events = within("both uploads on every reader", both_done).await;
         sequences.push(named(&events).iter().map(|e| e.id.unwrap()).collect::<Vec<i64>>());
     }
     let every: Vec<i64> =

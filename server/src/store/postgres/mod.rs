@@ -12,11 +12,12 @@ use sqlx::{
 
 use super::StoreError;
 
+mod jobs;
 mod log;
 mod notify;
 mod uploads;
 
-pub use notify::Wake;
+pub use notify::{JobSignal, Wake};
 
 pub struct PgRepo {
     pool: PgPool,
@@ -25,10 +26,22 @@ pub struct PgRepo {
 impl PgRepo {
     /// Connects to `url` (`postgres://…`) as node `node` and brings the schema up to
     /// date. Several nodes starting at once is safe: sqlx migrates under an advisory lock.
-    pub async fn open(url: &str, max_connections: u32, node: &str) -> Result<Self, StoreError> {
+    ///
+    /// A transaction this node leaves open longer than `stall_limit` is ended by the
+    /// database: a node frozen mid-change (paused, swapped out, its host suspended) would
+    /// otherwise hold that change's row locks, and every other node would wait for it.
+    pub async fn open(
+        url: &str,
+        max_connections: u32,
+        node: &str,
+        stall_limit: Duration,
+    ) -> Result<Self, StoreError> {
         let options: PgConnectOptions = url.parse()?;
-        // `pg_stat_activity` tells each node's connections apart.
-        let options = options.application_name(&format!("uplink {node}"));
+        let stall_ms = stall_limit.as_millis().max(1).to_string();
+        let options = options
+            // `pg_stat_activity` tells each node's connections apart.
+            .application_name(&format!("uplink {node}"))
+            .options([("idle_in_transaction_session_timeout", stall_ms.as_str())]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             // A node must not hang on a database that went away: a request waiting for a

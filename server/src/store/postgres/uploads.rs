@@ -1,7 +1,7 @@
 //! Upload rows on PostgreSQL, and the changes that move them, each committed with its
 //! event and the running job's checkpoint. A change locks its upload's row first
 //! (`FOR UPDATE`), so two nodes changing one upload take turns instead of one
-//! overwriting the other's change.
+//! overwriting the other's change; a job's change is fenced by its claim.
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -11,7 +11,7 @@ use sqlx::{PgConnection, Row};
 
 use super::{log::append_event, PgRepo};
 use crate::{
-    domain::{clock, lifecycle, Change, StoredEvent},
+    domain::{clock, lifecycle, Change, Refused, StoredEvent},
     store::{
         sql::upload_row::{self, upload_from_row, Value},
         ChangeError, MetadataRepo, StoreError,
@@ -114,6 +114,19 @@ impl MetadataRepo for PgRepo {
         let mut tx = self.pool().begin().await?;
         let (owner, mut upload) =
             fetch_upload(&mut tx, id, true).await?.ok_or(StoreError::NotFound)?;
+        if let Some(claim) = change.claim {
+            // Shared with the claim it checks (a new claim waits for this change to
+            // commit, and this change for a new claim): a job claimed again since is
+            // the new holder's alone.
+            let held: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT claim FROM jobs WHERE upload_id = $1 FOR SHARE")
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if held.flatten() != Some(claim as i64) {
+                return Err(Refused::Finished.into());
+            }
+        }
         let event = lifecycle::apply(&mut upload, change, &clock::now())?;
         if let Some((text, page)) = page_text {
             sqlx::query(

@@ -140,6 +140,15 @@ impl Account {
     }
 }
 
+/// `work`, which a broken server could make wait for good, given a minute: the test fails
+/// saying what it was waiting for instead of hanging.
+pub async fn within<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(std::time::Duration::from_secs(60), work).await {
+        Ok(done) => done,
+        Err(_) => panic!("still waiting after a minute for {what}"),
+    }
+}
+
 /// GETs `url` with `client`'s session and returns the JSON it answers.
 pub async fn get_json(client: &reqwest::Client, url: String) -> serde_json::Value {
     client.get(url).send().await.unwrap().json().await.unwrap()

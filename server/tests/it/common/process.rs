@@ -21,6 +21,15 @@ impl Process {
     /// The same, run by `wrapper` (a command and its arguments, to which the server's
     /// own command line is appended): `unshare …`, say.
     pub async fn start_under(data_dir: &Path, wrapper: &[impl AsRef<OsStr>]) -> Self {
+        Self::spawn(data_dir, wrapper, &[]).await
+    }
+
+    /// Starts `uplink` with `env` set as well (a node of several: its database, its name).
+    pub async fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn(data_dir, &[] as &[&str], env).await
+    }
+
+    async fn spawn(data_dir: &Path, wrapper: &[impl AsRef<OsStr>], env: &[(&str, &str)]) -> Self {
         let uplink = env!("CARGO_BIN_EXE_uplink");
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
@@ -36,6 +45,7 @@ impl Process {
             .env("RUST_LOG", "info,sqlx=warn")
             .env("NO_COLOR", "1")
             .env_remove("LEPTOS_OUTPUT_NAME")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -55,6 +65,13 @@ impl Process {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// Sends `signal` to the server (`STOP` freezes it, `CONT` lets it go on).
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        let pid = self.child.id().expect("the server is running");
+        let pid = rustix::process::Pid::from_raw(pid as i32).expect("a process id");
+        rustix::process::kill_process(pid, signal).unwrap();
     }
 
     pub async fn kill(mut self) {

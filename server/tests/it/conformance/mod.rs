@@ -11,7 +11,7 @@ mod log;
 mod metadata;
 mod resumable;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use uplink::store::{FsBlobStore, MemoryQueue, PgRepo, SqliteRepo};
 
@@ -48,7 +48,7 @@ async fn sqlite_is_a_resumable_repo() {
 /// A repo on a database of its own in the test cluster.
 async fn postgres() -> Arc<PgRepo> {
     let url = testkit::postgres::fresh_database().await;
-    Arc::new(PgRepo::open(&url, 8, "conformance").await.unwrap())
+    Arc::new(PgRepo::open(&url, 8, "conformance", Duration::from_secs(60)).await.unwrap())
 }
 
 #[tokio::test]
@@ -70,6 +70,11 @@ async fn postgres_is_an_account_repo() {
 #[tokio::test]
 async fn postgres_is_a_resumable_repo() {
     resumable::suite(&*postgres().await).await;
+}
+
+#[tokio::test]
+async fn postgres_is_a_job_queue() {
+    jobs::suite(&*postgres().await).await;
 }
 
 #[tokio::test]
