@@ -5,8 +5,9 @@
 //! an event of this node published directly could overtake an earlier one of another
 //! node, and a stream skips what is older than what it has sent.
 //!
-//! A lost wake-up only delays: when the listener reconnects, every open stream catches
-//! up from the log on its own, from the last id it sent.
+//! A lost wake-up only delays: when the listener reconnects, the follower reads on from
+//! where it was for every account it follows, and the streams of any other account catch
+//! up from the log on their own, from the last id each sent.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -65,11 +66,18 @@ pub fn follow(
             };
             match wake {
                 Wake::Listening => {
-                    // Whatever committed while nobody listened is in the log: each
-                    // stream reads it from its own last id. From here on every event has
-                    // its wake-up, so an account's first one says where to follow from.
-                    cursors.clear();
-                    hub.catch_up_all();
+                    // Whatever committed while nobody listened is in the log. An account
+                    // followed so far is read on from its cursor, once for all its
+                    // streams; the streams of one not followed yet read it each from
+                    // their own last id. From here on every event has its wake-up.
+                    cursors.retain(|owner, _| hub.has_subscribers(owner));
+                    for owner in hub.owners() {
+                        if cursors.contains_key(&owner) {
+                            read_on(&*log, &hub, &mut cursors, &owner).await;
+                        } else {
+                            hub.catch_up(&owner);
+                        }
+                    }
                 }
                 Wake::Appended { owner, id } => {
                     if !hub.has_subscribers(&owner) {
@@ -78,21 +86,31 @@ pub fn follow(
                     }
                     // An account seen for the first time: its streams started from the
                     // log after subscribing, so they have everything before this event.
-                    let cursor = cursors.entry(Arc::clone(&owner)).or_insert(id - 1);
-                    if id <= *cursor {
-                        continue;
-                    }
-                    if let Err(error) = publish_after(&*log, &hub, &owner, cursor).await {
-                        tracing::error!(%error, "reading the shared event log failed");
-                        // The streams read the log themselves, and fail on their own if
-                        // it stays unreadable (their clients reconnect).
-                        cursors.remove(&owner);
-                        hub.catch_up_all();
+                    let cursor = *cursors.entry(Arc::clone(&owner)).or_insert(id - 1);
+                    if id > cursor {
+                        read_on(&*log, &hub, &mut cursors, &owner).await;
                     }
                 }
             }
         }
     });
+}
+
+/// Hands `owner`'s events after its cursor to the hub. If the log cannot be read, the
+/// account is no longer followed and its streams read the log themselves (and fail on
+/// their own if it stays unreadable: their clients reconnect).
+async fn read_on(
+    log: &dyn EventLog,
+    hub: &MemoryHub,
+    cursors: &mut HashMap<Arc<str>, i64>,
+    owner: &Arc<str>,
+) {
+    let Some(cursor) = cursors.get_mut(owner) else { return };
+    if let Err(error) = publish_after(log, hub, owner, cursor).await {
+        tracing::error!(%error, "reading the shared event log failed");
+        cursors.remove(owner);
+        hub.catch_up(owner);
+    }
 }
 
 /// Hands `owner`'s events after `cursor` to the hub, moving the cursor past them.

@@ -123,9 +123,14 @@ impl MemoryHub {
         self.channels.lock().contains_key(owner)
     }
 
-    /// Tells every open stream to read what it may have missed from the log.
-    pub fn catch_up_all(&self) {
-        for channel in self.channels.lock().values() {
+    /// The accounts with a stream open here.
+    pub fn owners(&self) -> Vec<Arc<str>> {
+        self.channels.lock().keys().cloned().collect()
+    }
+
+    /// Tells `owner`'s open streams to read what they may have missed from the log.
+    pub fn catch_up(&self, owner: &str) {
+        if let Some(channel) = self.channels.lock().get(owner) {
             let _ = channel.send(Delivery::CatchUp);
         }
     }
@@ -202,13 +207,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn catching_up_reaches_every_subscriber_as_a_lag() {
+    async fn catching_up_reaches_the_accounts_subscribers_as_a_lag() {
         let hub = MemoryHub::new(8);
         let (mut ada, mut bob) = (hub.subscribe("ada"), hub.subscribe("bob"));
         assert!(hub.has_subscribers("ada") && !hub.has_subscribers("carol"));
-        hub.catch_up_all();
+        hub.catch_up("ada");
         assert!(matches!(ada.recv().await, Err(RecvError::Lagged(0))));
-        assert!(matches!(bob.recv().await, Err(RecvError::Lagged(0))));
+        assert!(bob.try_recv().is_err(), "only ada's");
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! Several nodes on one PostgreSQL database: any node serves any client. Two servers in
-//! this process, each with its own data directory, share the database (accounts,
-//! sessions, the event log, the events-token key); a client streaming from one sees,
+//! this process share the database (accounts, sessions, the event log, the job queue,
+//! the events-token key) and one blob store; a client streaming from one sees,
 //! live and in order, what happens on the other, and a node whose listening connection
 //! is killed catches up from the log.
 
@@ -9,6 +9,7 @@ use sqlx::{Connection, PgConnection};
 
 use crate::common::{self, named, post_file, read_sse, within, Sse, SseReader, TestServer};
 use testkit::pdf as fixtures;
+use uplink::AppState;
 
 /// Two nodes on a fresh database; the second connects as `role` when given (a role of
 /// its own, made for the test and dropped by [`drop_role`]).
@@ -28,12 +29,15 @@ async fn two_nodes(role: Option<&str>) -> (String, TestServer, TestServer) {
         }
         None => url.clone(),
     };
+    // The nodes share their bytes as they would in object storage: a job runs on
+    // whichever node claims it.
     let dir = tempfile::tempdir().unwrap();
-    let state = common::state_in(&dir, |c| {
+    let config = common::test_config(&dir, |c| {
         c.database_url = Some(b_url);
         c.node_id = Some("b".into());
-    })
-    .await;
+    });
+    let blobs = std::sync::Arc::clone(&a.state.blobs);
+    let state = AppState::open_with_blobs(config, common::leptos_options(), blobs).await.unwrap();
     let b = TestServer::join(dir, state, &a.user).await;
     (url, a, b)
 }
@@ -83,6 +87,14 @@ async fn a_node_whose_listener_is_cut_catches_up_from_the_log() {
     let (url, a, b) = two_nodes(Some(&role)).await;
     let mut live_on_b =
         SseReader::started(b.client.get(b.url("/api/events")).send().await.unwrap()).await;
+    // b follows alice's events from the log once it has seen one of hers; bob's stream
+    // on b has seen none. Each way of catching up is taken below.
+    post_file(&a.client, &a.base(), "before.txt", b"before").await;
+    let before = within("b to see alice's first upload", live_on_b.until(until_done)).await;
+    let last_before = before.last().and_then(|e| e.id).unwrap().to_string();
+    let bob = common::Account::register(&a.base(), "bob").await;
+    let mut bob_on_b =
+        SseReader::started(bob.client.get(b.url("/api/events")).send().await.unwrap()).await;
 
     // b's connections are killed, its listener's among them, and b cannot log in again
     // for now (a listener reconnects through b's pool, so the pool's go too): whatever
@@ -100,20 +112,26 @@ async fn a_node_whose_listener_is_cut_catches_up_from_the_log() {
     assert!(killed.iter().all(|(_, gone)| *gone));
     assert!(killed.iter().any(|(query, _)| query.starts_with("LISTEN")), "{killed:?}");
 
-    let mut on_a =
-        SseReader::started(a.client.get(a.url("/api/events")).send().await.unwrap()).await;
+    let after_before = a.client.get(a.url("/api/events")).header("Last-Event-ID", last_before);
+    let mut alice_on_a = SseReader::started(after_before.send().await.unwrap()).await;
+    let mut bob_on_a =
+        SseReader::started(bob.client.get(a.url("/api/events")).send().await.unwrap()).await;
     post_file(&a.client, &a.base(), "while-b-is-deaf.pdf", &fixtures::pdf(2)).await;
-    let seen_on_a = owned(&within("a's upload", on_a.until(until_done)).await);
+    post_file(&bob.client, &a.base(), "bobs.pdf", &fixtures::pdf(2)).await;
+    let alice_saw = owned(&within("alice's upload", alice_on_a.until(until_done)).await);
+    let bob_saw = owned(&within("bob's upload", bob_on_a.until(until_done)).await);
 
-    // b listens again, and its stream gets all it missed, then goes on live.
+    // b listens again, and its streams get all they missed, then go on live.
     sqlx::query(&login("LOGIN")).execute(&mut admin).await.unwrap();
-    let caught_up = within("b to catch up", live_on_b.until(until_done)).await;
-    assert_eq!(owned(&caught_up), seen_on_a, "every event once, in order");
+    let caught_up = within("b to catch up for alice", live_on_b.until(until_done)).await;
+    assert_eq!(owned(&caught_up), alice_saw, "every event once, in order");
+    let caught_up = within("b to catch up for bob", bob_on_b.until(until_done)).await;
+    assert_eq!(owned(&caught_up), bob_saw, "every event once, in order");
     post_file(&a.client, &a.base(), "after.txt", b"after").await;
     let after = owned(&within("b to go on live", live_on_b.until(until_done)).await);
     assert_eq!(after.last().unwrap().name(), "done", "and live again: {after:?}");
 
-    drop((a, b, live_on_b));
+    drop((a, b, live_on_b, bob_on_b));
     drop_role(&mut admin, &role).await;
 }
 

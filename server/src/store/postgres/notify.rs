@@ -21,9 +21,22 @@ const EVENTS: &str = "uplink_events";
 /// The channel of the job queue: a job was pushed, or a job must stop wherever it runs.
 const JOBS: &str = "uplink_jobs";
 
-/// Notifications buffered for a node's follower; past that the listener stops reading
-/// and PostgreSQL queues them.
+/// Notifications buffered for a node's follower. Past that the listener stops reading
+/// and PostgreSQL queues them in its notification queue, shared by the whole cluster: a
+/// follower stalled for good would fill it, and then every change on every node would
+/// fail. The follower only reads the log and hands events on, so it keeps up.
 const BUFFER: usize = 1024;
+
+/// How often a quiet listening connection is checked, and how long the check may take.
+/// A connection that dies without a word (a firewall or NAT forgetting it, a failover)
+/// never ends the wait for the next notification: only a query finds it out.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+const HEARTBEAT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The pause before listening again, doubled after each failure up to the maximum, and
+/// back to the minimum once a connection has proven itself (a notification, a heartbeat).
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What wakes a node's streams.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,59 +119,109 @@ impl PgRepo {
         let (sender, receiver) = mpsc::channel(BUFFER);
         let pool = self.pool.clone();
         tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(100);
+            let mut backoff = MIN_BACKOFF;
             while !sender.is_closed() {
                 let connecting = async {
                     let mut listener = PgListener::connect_with(&pool).await?;
+                    // A lost connection ends the loop below, which reconnects itself, after
+                    // a pause: sqlx reconnecting at once would skip both.
+                    listener.eager_reconnect(false);
                     listener.listen(channel).await?;
                     Ok::<_, sqlx::Error>(listener)
                 };
-                let mut listener = match connecting.await {
-                    Ok(listener) => listener,
-                    Err(error) => {
-                        // The database is away (restarting, unreachable): try again,
-                        // less often the longer it stays away.
-                        tracing::warn!(%error, channel, "listening to the other nodes failed; retrying");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                        continue;
-                    }
-                };
-                backoff = Duration::from_millis(100);
-                if sender.send(listening.clone()).await.is_err() {
-                    return;
-                }
-                loop {
-                    let received = tokio::select! {
-                        received = listener.try_recv() => received,
-                        () = sender.closed() => return,
-                    };
-                    match received {
-                        Ok(Some(notification)) => {
-                            let Some(signal) = parse(notification.payload()) else {
+                match connecting.await {
+                    Ok(mut listener) => {
+                        if sender.send(listening.clone()).await.is_err() {
+                            return;
+                        }
+                        match relay(&mut listener, channel, parse, &sender, &mut backoff).await {
+                            Relay::ReceiverGone => return,
+                            Relay::ConnectionLost => {
                                 tracing::warn!(
-                                    payload = notification.payload(),
                                     channel,
-                                    "a notification that is not ours"
+                                    "lost a listening connection; reconnecting"
                                 );
-                                continue;
-                            };
-                            if sender.send(signal).await.is_err() {
-                                return;
                             }
                         }
-                        // The connection was lost: a new one, then `listening` again.
-                        Ok(None) => break,
-                        Err(error) => {
-                            tracing::warn!(%error, channel, "a listening connection failed");
-                            break;
-                        }
+                    }
+                    // The database is away (restarting, unreachable).
+                    Err(error) => {
+                        tracing::warn!(%error, channel, "listening to the other nodes failed; retrying")
                     }
                 }
-                tracing::warn!(channel, "lost a listening connection; reconnecting");
+                // Less often the longer it stays away, and never in a tight loop (a
+                // server that ends idle sessions would otherwise make every stream of
+                // the node catch up again and again).
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         });
         receiver
+    }
+}
+
+/// How a listening connection's relay ended.
+enum Relay {
+    ReceiverGone,
+    ConnectionLost,
+}
+
+/// Hands every notification `listener` receives on to `sender`, checking the connection
+/// when it has been quiet for a heartbeat.
+async fn relay<T>(
+    listener: &mut PgListener,
+    channel: &str,
+    parse: fn(&str) -> Option<T>,
+    sender: &mpsc::Sender<T>,
+    backoff: &mut Duration,
+) -> Relay {
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    loop {
+        let received = tokio::select! {
+            // Cancel-safe: sqlx keeps a partly read message for the next call.
+            received = listener.try_recv() => received,
+            _ = heartbeat.tick() => {
+                let check = sqlx::query("SELECT 1").execute(&mut *listener);
+                match tokio::time::timeout(HEARTBEAT_DEADLINE, check).await {
+                    Ok(Ok(_)) => *backoff = MIN_BACKOFF,
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, channel, "a listening connection failed its heartbeat");
+                        return Relay::ConnectionLost;
+                    }
+                    Err(_) => {
+                        tracing::warn!(channel, "a listening connection did not answer its heartbeat");
+                        return Relay::ConnectionLost;
+                    }
+                }
+                continue;
+            }
+            () = sender.closed() => return Relay::ReceiverGone,
+        };
+        match received {
+            Ok(Some(notification)) => {
+                // The connection works: a quiet one is checked a heartbeat from now, and
+                // one lost later is listened to again soon.
+                heartbeat.reset();
+                *backoff = MIN_BACKOFF;
+                let Some(signal) = parse(notification.payload()) else {
+                    tracing::warn!(
+                        payload = notification.payload(),
+                        channel,
+                        "a notification that is not ours"
+                    );
+                    continue;
+                };
+                if sender.send(signal).await.is_err() {
+                    return Relay::ReceiverGone;
+                }
+            }
+            Ok(None) => return Relay::ConnectionLost,
+            Err(error) => {
+                tracing::warn!(%error, channel, "a listening connection failed");
+                return Relay::ConnectionLost;
+            }
+        }
     }
 }
 
