@@ -12,10 +12,12 @@ mod events;
 mod extract;
 mod health;
 mod linger;
+
 pub mod listener;
 pub mod origin;
 pub mod pace;
 pub mod pages;
+mod recovery;
 pub mod serve;
 pub mod state;
 mod tokens;

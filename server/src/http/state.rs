@@ -4,21 +4,20 @@ use std::{io, sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
-use shared::{ErrorBody, ErrorCode, UploadId, UploadStatus};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{admission::Admission, client::TrustedProxies, config::Config};
 use crate::{
     auth::{limiter::AccountLimits, password::PasswordQueue, token::TokenKey},
-    domain::{clock, Change},
+    domain::clock,
     events::{follow, EventBus, FollowedHub, MemoryHub, Recorder, StreamDeps, StreamSlots},
     processing::{worker_context, Jobs},
     store::{
-        AccountRepo, BlobKey, BlobStore, ChangeError, EventLog, FsBlobStore, JobQueue, JobSignal,
-        MemoryQueue, MetadataRepo, PgRepo, ResumableRepo, SqliteRepo, StoreError, Wake,
+        AccountRepo, BlobStore, EventLog, FsBlobStore, JobQueue, JobSignal, MemoryQueue,
+        MetadataRepo, PgRepo, ResumableRepo, SqliteRepo, StoreError, Wake,
     },
-    uploads::{quota::Quotas, resumable, Uploads},
+    uploads::{quota::Quotas, Uploads},
 };
 
 #[derive(Clone, FromRef)]
@@ -217,36 +216,13 @@ impl AppState {
             stalled_connections: Arc::new(watch::Sender::new(0)),
             leptos_options,
         };
-        state.recover().await?;
+        state.recover(true).await?;
         state.sweep_orphans().await?;
+        if state.config.database_url.is_some() {
+            state.start_recovery_sweeps();
+        }
         state.start_compaction();
         Ok(state)
-    }
-
-    /// Removes stored files whose upload no longer exists (the server stopped between
-    /// deleting an upload's row and its files, or could not remove a failed upload's
-    /// bytes): nothing could ever reach them, and they would take space for good.
-    async fn sweep_orphans(&self) -> Result<(), StartError> {
-        let ids = self.blobs.stored_ids().await?;
-        let known = self.repo.existing(&ids).await?;
-        let orphans: Vec<_> = ids.into_iter().filter(|id| !known.contains(id)).collect();
-        for id in &orphans {
-            self.delete_blobs(id).await;
-        }
-        if !orphans.is_empty() {
-            tracing::info!(removed = orphans.len(), "removed stored files that had no upload");
-        }
-        Ok(())
-    }
-
-    /// Removes every blob of upload `id`; a failure is logged, and the next start's sweep
-    /// tries again.
-    async fn delete_blobs(&self, id: &UploadId) {
-        for key in BlobKey::all_of(id) {
-            if let Err(error) = self.blobs.delete(&key).await {
-                tracing::error!(upload = %id, %error, "could not remove a stored file");
-            }
-        }
     }
 
     /// Removes the events of uploads that finished longer than `UPLINK_EVENT_RETENTION`
@@ -287,42 +263,6 @@ impl AppState {
                 }
             }
         });
-    }
-
-    /// Uploads a previous run was receiving can never complete (their client's
-    /// connection is gone), except resumable ones; queued and processing ones are queued
-    /// again.
-    async fn recover(&self) -> Result<(), StoreError> {
-        for (owner, upload) in self.repo.unfinished().await? {
-            // A resumable upload is waiting for its client, who goes on from its offset;
-            // one whose bytes had all arrived when the server stopped is finished now.
-            let resumable = self.uploads.resumable.resumable(&upload.id).await?.is_some();
-            if upload.status == UploadStatus::Uploading && resumable {
-                let settled = resumable::settled(&self.uploads, &owner, &upload.id).await;
-                if let Err(error) = settled {
-                    tracing::warn!(upload = %upload.id, %error, "a resumable upload stays as it was");
-                }
-                continue;
-            }
-            if upload.status == UploadStatus::Uploading {
-                let interrupted = ErrorBody::new(
-                    ErrorCode::Interrupted,
-                    "the server restarted while this upload was being received",
-                );
-                let failed = Change::failed(UploadStatus::Failed, interrupted);
-                match self.recorder.record(&upload.id, failed).await {
-                    // A refusal: it finished after all, and there is nothing to mark.
-                    Ok(_) | Err(ChangeError::Refused(_)) => {}
-                    Err(ChangeError::Store(error)) => return Err(error),
-                }
-                // Its bytes may have been committed just before the stop, ahead of the
-                // record that would have kept them: nothing can use them now.
-                self.delete_blobs(&upload.id).await;
-            } else {
-                self.jobs.enqueue(&owner, upload.id, upload.attempt).await;
-            }
-        }
-        Ok(())
     }
 
     pub fn stream_deps(&self) -> StreamDeps {

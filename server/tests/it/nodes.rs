@@ -175,3 +175,40 @@ async fn two_nodes_writing_for_one_account_at_once_give_every_reader_every_id_on
     assert_eq!(sequences[0].len(), 2 * 152, "each upload's introduction, changes and done");
     assert!(sequences.iter().all(|ids| *ids == sequences[0]), "the same on every node");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_arriving_on_a_live_node_is_left_alone_and_one_on_a_gone_node_ends() {
+    let url = testkit::postgres::fresh_database().await;
+    let node = |name: &'static str| {
+        let url = url.clone();
+        move |c: &mut uplink::Config| {
+            c.database_url = Some(url);
+            c.node_id = Some(name.into());
+            c.job_lease = std::time::Duration::from_secs(1);
+        }
+    };
+    let a = TestServer::start_with(node("a")).await;
+    let owner = a.user.id.as_str();
+    let on_a = common::arriving(&a.state, owner, "0191c1d2-6b0e-7a3c-9f00-0000000000a1").await;
+    // c receives an upload, then stops: its heartbeat ends with it.
+    let c_dir = tempfile::tempdir().unwrap();
+    let c = common::state_in(&c_dir, node("c")).await;
+    let on_c = common::arriving(&c, owner, "0191c1d2-6b0e-7a3c-9f00-0000000000c1").await;
+    c.shutdown.cancel();
+    c.repo.close().await.unwrap();
+
+    // A node starting now, and the nodes looking again every lease, leave a's upload to a
+    // and end c's once c has been silent for a lease.
+    let b_dir = tempfile::tempdir().unwrap();
+    let _b = common::state_in(&b_dir, node("b")).await;
+    let replay = a.client.get(a.url("/api/events")).header("Last-Event-ID", "0");
+    let mut stream = SseReader::new(replay.send().await.unwrap());
+    let ended = within("c's upload to end", stream.until(until_done)).await;
+    let error = named(&ended).last().unwrap().json();
+    assert_eq!(
+        (error["upload_id"].as_str(), error["code"].as_str()),
+        (Some(on_c.as_str()), Some("interrupted"))
+    );
+    let mine = a.state.repo.get(&on_a).await.unwrap().unwrap();
+    assert_eq!(mine.status, shared::UploadStatus::Uploading, "a is still receiving its own");
+}

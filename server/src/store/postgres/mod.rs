@@ -11,6 +11,7 @@ use sqlx::{
 };
 
 use super::StoreError;
+use crate::domain::clock;
 
 mod jobs;
 mod log;
@@ -21,6 +22,13 @@ pub use notify::{JobSignal, Wake};
 
 pub struct PgRepo {
     pool: PgPool,
+    /// This node's name: on the uploads it receives, and on its heartbeat.
+    node: String,
+    /// How long a node may go without a heartbeat before the others count it gone.
+    stall_limit: Duration,
+    /// When this node started (RFC 3339, its own clock, as uploads' times are): what it
+    /// received before then, it received in an earlier life.
+    started: String,
 }
 
 impl PgRepo {
@@ -50,7 +58,43 @@ impl PgRepo {
             .connect_with(options)
             .await?;
         sqlx::migrate!("src/store/postgres/migrations").run(&pool).await?;
-        Ok(Self { pool })
+        let repo = Self { pool, node: node.to_owned(), stall_limit, started: clock::now() };
+        repo.beat().await?;
+        repo.keep_beating();
+        Ok(repo)
+    }
+
+    /// Notes that this node is alive now.
+    async fn beat(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO nodes (id, seen) VALUES ($1, now()) \
+             ON CONFLICT (id) DO UPDATE SET seen = now()",
+        )
+        .bind(&self.node)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Beats three times per stall limit until the store is closed.
+    fn keep_beating(&self) {
+        let repo = Self {
+            pool: self.pool.clone(),
+            node: self.node.clone(),
+            started: self.started.clone(),
+            ..*self
+        };
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(repo.stall_limit / 3);
+            loop {
+                every.tick().await;
+                match repo.beat().await {
+                    Ok(()) => {}
+                    Err(StoreError::Database(sqlx::Error::PoolClosed)) => return,
+                    Err(error) => tracing::warn!(%error, "this node's heartbeat failed"),
+                }
+            }
+        });
     }
 
     fn pool(&self) -> &PgPool {

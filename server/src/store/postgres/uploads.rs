@@ -42,20 +42,20 @@ async fn fetch_upload(
     Ok(Some((owner.into(), upload_from_row(&row)?.1)))
 }
 
-/// Writes every column of `upload`: a new row of `new_owner`'s, or (with `None`) an
-/// update of the existing one, whose owner never changes.
+/// Writes every column of `upload`: a new row of `new.0`'s arriving on node `new.1`, or
+/// (with `None`) an update of the existing one, whose owner and node never change.
 async fn write_upload(
     conn: &mut PgConnection,
     upload: &Upload,
     last_id: i64,
-    new_owner: Option<&AccountId>,
+    new: Option<(&AccountId, &str)>,
 ) -> Result<(), StoreError> {
     let count = upload_row::names().count();
-    let sql = match new_owner {
+    let sql = match new {
         Some(_) => format!(
-            "INSERT INTO uploads ({}, owner_id) VALUES ({})",
+            "INSERT INTO uploads ({}, owner_id, node_id) VALUES ({})",
             upload_row::select_list(),
-            placeholders(1, count + 1)
+            placeholders(1, count + 2)
         ),
         None => {
             let set: Vec<String> = upload_row::names()
@@ -73,8 +73,8 @@ async fn write_upload(
             Value::Bool(flag) => query.bind(flag),
         };
     }
-    query = match new_owner {
-        Some(owner) => query.bind(owner.as_str()),
+    query = match new {
+        Some((owner, node)) => query.bind(owner.as_str()).bind(node),
         None => query.bind(upload.id.as_str()),
     };
     query.execute(conn).await?;
@@ -100,7 +100,7 @@ impl MetadataRepo for PgRepo {
         let event = lifecycle::apply(&mut upload, change, &clock::now())?;
         let mut tx = self.pool().begin().await?;
         let stored = append_event(&mut tx, owner.as_str().into(), &event).await?;
-        write_upload(&mut tx, &upload, stored.id, Some(owner)).await?;
+        write_upload(&mut tx, &upload, stored.id, Some((owner, &self.node))).await?;
         tx.commit().await?;
         Ok((upload, stored))
     }
@@ -224,12 +224,21 @@ impl MetadataRepo for PgRepo {
     }
 
     async fn unfinished(&self) -> Result<Vec<(AccountId, Upload)>, StoreError> {
+        // Those arriving only if they arrived on this node in an earlier life, or on a node
+        // whose heartbeat stopped: a live node is still receiving the rest (this one
+        // included: the server asks again while it runs, for other nodes' leftovers).
         let rows = sqlx::query(&format!(
-            "SELECT {}, owner_id FROM uploads \
-             WHERE status IN ('uploading', 'queued', 'processing') \
+            "SELECT {}, owner_id FROM uploads u \
+             WHERE status IN ('queued', 'processing') OR (status = 'uploading' AND ( \
+               u.node_id IS NULL OR (u.node_id = $1 AND u.created_at < $3) OR NOT EXISTS ( \
+                 SELECT 1 FROM nodes n WHERE n.id = u.node_id \
+                 AND n.seen > now() - make_interval(secs => $2)))) \
              ORDER BY status <> 'processing', created_at, id",
             upload_row::select_list()
         ))
+        .bind(&self.node)
+        .bind(self.stall_limit.as_secs_f64())
+        .bind(&self.started)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
