@@ -19,6 +19,7 @@ pub mod pace;
 pub mod pages;
 mod recovery;
 pub mod serve;
+mod signals;
 pub mod state;
 mod tokens;
 mod tus;

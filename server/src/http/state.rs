@@ -14,8 +14,8 @@ use crate::{
     events::{follow, EventBus, FollowedHub, MemoryHub, Recorder, StreamDeps, StreamSlots},
     processing::{worker_context, Jobs},
     store::{
-        AccountRepo, BlobStore, EventLog, FsBlobStore, JobQueue, JobSignal, MemoryQueue,
-        MetadataRepo, PgRepo, ResumableRepo, SqliteRepo, StoreError, Wake,
+        AccountRepo, BlobStore, EventLog, FsBlobStore, JobQueue, MemoryQueue, MetadataRepo, PgRepo,
+        ResumableRepo, Signal, SqliteRepo, StoreError, Wake,
     },
     uploads::{quota::Quotas, Uploads},
 };
@@ -77,8 +77,8 @@ struct Metadata {
     /// A shared store's word of every event any node appends (`None`: this node is the
     /// only writer, and its recorder publishes).
     wakes: Option<mpsc::Receiver<Wake>>,
-    /// A shared queue's word of jobs pushed, and of jobs to stop, by any node.
-    job_signals: Option<mpsc::Receiver<JobSignal>>,
+    /// A shared store's word of jobs pushed, jobs to stop and sessions ended, by any node.
+    signals: Option<mpsc::Receiver<Signal>>,
 }
 
 impl Metadata {
@@ -97,10 +97,10 @@ impl Metadata {
                     .shared_secret("events-token-key", TokenKey::generate().as_bytes())
                     .await?;
                 let key = TokenKey::from_bytes(&key).ok_or(StartError::TokenKey)?;
-                let (wakes, job_signals) = (postgres.wakes(), postgres.job_signals());
+                let (wakes, signals) = (postgres.wakes(), postgres.signals());
                 let mut metadata = Self::of(Arc::clone(&postgres), key);
                 metadata.queue = postgres;
-                (metadata.wakes, metadata.job_signals) = (Some(wakes), Some(job_signals));
+                (metadata.wakes, metadata.signals) = (Some(wakes), Some(signals));
                 Ok(metadata)
             }
         }
@@ -120,7 +120,7 @@ impl Metadata {
             token_key: Arc::new(token_key),
             queue: Arc::new(MemoryQueue::default()),
             wakes: None,
-            job_signals: None,
+            signals: None,
         }
     }
 }
@@ -145,7 +145,7 @@ impl AppState {
         blobs: Arc<dyn BlobStore>,
     ) -> Result<Self, StartError> {
         tokio::fs::create_dir_all(&config.data_dir).await?;
-        let Metadata { repo, log, resumable, accounts, token_key, queue, wakes, job_signals } =
+        let Metadata { repo, log, resumable, accounts, token_key, queue, wakes, signals } =
             Metadata::open(&config).await?;
         let quotas = Quotas::new(config.user_quota(), config.user_max_in_flight);
         let shutdown = CancellationToken::new();
@@ -170,8 +170,14 @@ impl AppState {
             (queue, config.job_lease),
             shutdown.clone(),
         ));
-        if let Some(signals) = job_signals {
-            Arc::clone(&jobs).follow(signals, shutdown.clone());
+        let sessions_ended = broadcast::Sender::new(64);
+        if let Some(signals) = signals {
+            super::signals::follow(
+                signals,
+                Arc::clone(&jobs),
+                sessions_ended.clone(),
+                shutdown.clone(),
+            );
         }
         let trusted_proxies = Arc::new(config.trusted_proxies.clone());
         let admission = Admission::new(
@@ -212,7 +218,7 @@ impl AppState {
             quotas,
             jobs,
             shutdown,
-            sessions_ended: broadcast::Sender::new(64),
+            sessions_ended,
             stalled_connections: Arc::new(watch::Sender::new(0)),
             leptos_options,
         };

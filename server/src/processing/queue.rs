@@ -13,13 +13,13 @@ use std::{
 };
 
 use shared::{AccountId, UploadId};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::worker::{self, WorkerContext};
 use crate::{
     domain::Change,
-    store::{Claim, JobQueue, JobSignal},
+    store::{Claim, JobQueue},
 };
 
 pub struct Jobs {
@@ -186,32 +186,15 @@ impl Jobs {
     }
 
     /// Stops this process's runs of the job for `id`, if any.
-    fn stop_here(&self, id: &UploadId) {
+    pub fn stop_here(&self, id: &UploadId) {
         if let Some(runs) = lock(&self.shared.running).get(id) {
             runs.iter().for_each(|(_, token)| token.cancel());
         }
     }
 
-    /// Acts on what the other processes sharing the queue say, until `shutdown`: a job
-    /// pushed wakes the idle workers, a job to stop stops here too.
-    pub fn follow(
-        self: Arc<Self>,
-        mut signals: mpsc::Receiver<JobSignal>,
-        shutdown: CancellationToken,
-    ) {
-        tokio::spawn(async move {
-            loop {
-                let signal = tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    signal = signals.recv() => signal,
-                };
-                match signal {
-                    Some(JobSignal::Pushed) => self.shared.pushed.notify_waiters(),
-                    Some(JobSignal::Stop(id)) => self.stop_here(&id),
-                    None => return,
-                }
-            }
-        });
+    /// Idle workers look at the queue (another process pushed a job).
+    pub fn wake(&self) {
+        self.shared.pushed.notify_waiters();
     }
 }
 

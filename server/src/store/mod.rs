@@ -16,7 +16,7 @@ pub use accounts::AccountRepo;
 pub use blobs::{BlobAppender, BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore};
 pub use jobs::{Claim, JobQueue, MemoryQueue};
 pub use log::{EventLog, Scope, Snapshot};
-pub use postgres::{JobSignal, PgRepo, Wake};
+pub use postgres::{PgRepo, Signal, Wake};
 pub use repo::MetadataRepo;
 pub use resumable::{Partial, Resumable, ResumableRepo};
 pub use sqlite::SqliteRepo;

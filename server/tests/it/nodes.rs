@@ -212,3 +212,14 @@ async fn an_upload_arriving_on_a_live_node_is_left_alone_and_one_on_a_gone_node_
     let mine = a.state.repo.get(&on_a).await.unwrap().unwrap();
     assert_eq!(mine.status, shared::UploadStatus::Uploading, "a is still receiving its own");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_on_one_node_ends_the_sessions_streams_on_the_other() {
+    let (_url, a, b) = two_nodes(None).await;
+    let mut on_b =
+        SseReader::started(b.client.get(b.url("/api/events")).send().await.unwrap()).await;
+    let out = a.client.post(a.url("/api/auth/logout")).send().await.unwrap();
+    assert_eq!(out.status(), 204);
+    let rest = within("b's stream to end", on_b.until(|_| false)).await;
+    assert!(named(&rest).is_empty(), "nothing happened before it ended: {rest:?}");
+}

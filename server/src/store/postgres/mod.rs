@@ -18,7 +18,7 @@ mod log;
 mod notify;
 mod uploads;
 
-pub use notify::{JobSignal, Wake};
+pub use notify::{Signal, Wake};
 
 pub struct PgRepo {
     pool: PgPool,
@@ -116,6 +116,14 @@ impl PgRepo {
             .bind(name)
             .fetch_one(&self.pool)
             .await?)
+    }
+}
+
+impl PgRepo {
+    /// Every node ends the streams the session opened (`store/sql/accounts.rs`).
+    async fn session_ended(&self, token_hash: &str) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        notify::session_ended(&mut conn, token_hash).await
     }
 }
 

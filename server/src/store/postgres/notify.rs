@@ -1,6 +1,6 @@
 //! How nodes wake each other. Every change's transaction sends a `NOTIFY` naming the
-//! account and the event id it appended (and the job queue one for each job pushed or to
-//! be stopped), delivered to every listening node when (and
+//! account and the event id it appended (and one for each job pushed or to be stopped,
+//! and each session ended), delivered to every listening node when (and
 //! only if) the change commits, in commit order. A notification is only a wake-up: the
 //! events themselves are read from the log, and after the listening connection is lost
 //! (a network cut, `pg_terminate_backend`, a restart of PostgreSQL) the node is told so,
@@ -18,8 +18,9 @@ use crate::store::StoreError;
 
 /// The channel of appended events.
 const EVENTS: &str = "uplink_events";
-/// The channel of the job queue: a job was pushed, or a job must stop wherever it runs.
-const JOBS: &str = "uplink_jobs";
+/// The channel of what the nodes tell each other besides events: a job was pushed, a job
+/// must stop wherever it runs, a session ended.
+const SIGNALS: &str = "uplink_signals";
 
 /// Notifications buffered for a node's follower. Past that the listener stops reading
 /// and PostgreSQL queues them in its notification queue, shared by the whole cluster: a
@@ -48,14 +49,16 @@ pub enum Wake {
     Listening,
 }
 
-/// What wakes a node's workers.
+/// What a node acts on besides events.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobSignal {
+pub enum Signal {
     /// A job was queued (or the listener reconnected, and one may have been): idle
     /// workers look at the queue.
-    Pushed,
+    JobPushed,
     /// Whoever runs the job for this upload stops it (cancelled or deleted).
-    Stop(UploadId),
+    StopJob(UploadId),
+    /// The session or API token with this hash ended: the streams it opened end.
+    SessionEnded(Arc<str>),
 }
 
 /// Announces event `id` of `owner` when the transaction on `conn` commits.
@@ -69,12 +72,17 @@ pub(super) async fn notify(
 
 /// Wakes every node's idle workers when the transaction on `conn` commits.
 pub(super) async fn job_pushed(conn: &mut PgConnection) -> Result<(), StoreError> {
-    send(conn, JOBS, "pushed").await
+    send(conn, SIGNALS, "pushed").await
 }
 
 /// Tells every node to stop the job of `upload` if it runs it.
 pub(super) async fn stop_job(conn: &mut PgConnection, upload: &UploadId) -> Result<(), StoreError> {
-    send(conn, JOBS, &format!("stop {upload}")).await
+    send(conn, SIGNALS, &format!("stop {upload}")).await
+}
+
+/// Tells every node that the session (or API token) with this hash ended.
+pub(super) async fn session_ended(conn: &mut PgConnection, hash: &str) -> Result<(), StoreError> {
+    send(conn, SIGNALS, &format!("session {hash}")).await
 }
 
 async fn send(conn: &mut PgConnection, channel: &str, payload: &str) -> Result<(), StoreError> {
@@ -87,10 +95,11 @@ fn parse_event(payload: &str) -> Option<Wake> {
     Some(Wake::Appended { owner: owner.into(), id: id.parse().ok()? })
 }
 
-fn parse_job(payload: &str) -> Option<JobSignal> {
+fn parse_signal(payload: &str) -> Option<Signal> {
     match payload.split_once(' ') {
-        None if payload == "pushed" => Some(JobSignal::Pushed),
-        Some(("stop", id)) => UploadId::parse(id).map(JobSignal::Stop),
+        None if payload == "pushed" => Some(Signal::JobPushed),
+        Some(("stop", id)) => UploadId::parse(id).map(Signal::StopJob),
+        Some(("session", hash)) => Some(Signal::SessionEnded(hash.into())),
         _ => None,
     }
 }
@@ -102,10 +111,11 @@ impl PgRepo {
         self.listen(EVENTS, parse_event, Wake::Listening)
     }
 
-    /// Every job pushed and every job to stop, from now on, by any node; `Pushed` first
-    /// and after every reconnection. Listens until the receiver is dropped.
-    pub fn job_signals(&self) -> mpsc::Receiver<JobSignal> {
-        self.listen(JOBS, parse_job, JobSignal::Pushed)
+    /// Every job pushed, job to stop and session ended, from now on, by any node;
+    /// `JobPushed` first and after every reconnection (a session that ended meanwhile is
+    /// refused at its next request anyway). Listens until the receiver is dropped.
+    pub fn signals(&self) -> mpsc::Receiver<Signal> {
+        self.listen(SIGNALS, parse_signal, Signal::JobPushed)
     }
 
     /// Listens on `channel` on a connection of its own, reconnecting whenever it is lost,
@@ -239,11 +249,12 @@ mod tests {
     }
 
     #[test]
-    fn a_job_signal_is_a_push_or_a_stop() {
+    fn a_signal_is_a_push_a_stop_or_a_session_end() {
         let id = UploadId::parse("0191c1d2-6b0e-7a3c-9f00-000000000001").unwrap();
-        assert_eq!(parse_job("pushed"), Some(JobSignal::Pushed));
-        assert_eq!(parse_job(&format!("stop {id}")), Some(JobSignal::Stop(id)));
-        assert_eq!(parse_job("stop nonsense"), None);
-        assert_eq!(parse_job("other"), None);
+        assert_eq!(parse_signal("pushed"), Some(Signal::JobPushed));
+        assert_eq!(parse_signal(&format!("stop {id}")), Some(Signal::StopJob(id)));
+        assert_eq!(parse_signal("session ab12"), Some(Signal::SessionEnded("ab12".into())));
+        assert_eq!(parse_signal("stop nonsense"), None);
+        assert_eq!(parse_signal("other"), None);
     }
 }

@@ -3,7 +3,8 @@
 //! regard to case in the column's own collation (SQLite `NOCASE`, PostgreSQL a
 //! case-insensitive ICU collation), so the statements need not lower anything.
 
-/// Implements `AccountRepo` for `$repo` (with a `pool()`), whose rows are `$row`.
+/// Implements `AccountRepo` for `$repo` (with a `pool()`, and a `session_ended(hash)`
+/// that tells whoever else serves its streams), whose rows are `$row`.
 macro_rules! account_repo {
     ($repo:ty, $row:ty) => {
         #[async_trait::async_trait]
@@ -89,7 +90,7 @@ macro_rules! account_repo {
                     .bind(token_hash)
                     .execute(self.pool())
                     .await?;
-                Ok(())
+                self.session_ended(token_hash).await
             }
 
             async fn delete_expired_sessions(

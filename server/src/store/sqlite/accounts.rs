@@ -4,5 +4,14 @@
 use sqlx::sqlite::SqliteRow;
 
 use super::SqliteRepo;
+use crate::store::StoreError;
+
+impl SqliteRepo {
+    /// Nobody else to tell: this process's own streams end through the server's own
+    /// broadcast.
+    async fn session_ended(&self, _token_hash: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
 
 crate::store::sql::account_repo!(SqliteRepo, SqliteRow);
