@@ -3,7 +3,10 @@
 //! `scripts/with-services`). A test that needs PostgreSQL never skips: without the
 //! variable it fails, saying how to get one.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::{
+    process::Command,
+    sync::atomic::{AtomicU32, Ordering},
+};
 
 use sqlx::{Connection, PgConnection};
 
@@ -20,20 +23,24 @@ pub fn cluster_url() -> String {
     })
 }
 
-/// Creates an empty database and returns its URL. Its name is unique to this process and
-/// call, so tests running at once never share one.
+/// Creates an empty database in the tests' cluster and returns its URL. Its name is
+/// unique to this process and call, so tests running at once never share one.
 pub async fn fresh_database() -> String {
+    fresh_database_in(&cluster_url()).await
+}
+
+/// [`fresh_database`] in the cluster whose maintenance database is at `cluster`.
+pub async fn fresh_database_in(cluster: &str) -> String {
     static MADE: AtomicU32 = AtomicU32::new(0);
     let name =
         format!("uplink_test_{}_{}", std::process::id(), MADE.fetch_add(1, Ordering::Relaxed));
-    let cluster = cluster_url();
-    let mut conn = PgConnection::connect(&cluster)
+    let mut conn = PgConnection::connect(cluster)
         .await
         .unwrap_or_else(|error| panic!("connecting to {cluster}: {error}"));
     // A name cannot be a bound parameter; this one is made of safe characters above.
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.unwrap();
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
-    with_database(&cluster, &name)
+    with_database(cluster, &name)
 }
 
 /// `url` signing in as `user` with `password` instead.
@@ -76,4 +83,95 @@ mod tests {
             "postgres://u@h/t?sslmode=require"
         );
     }
+}
+
+/// A PostgreSQL cluster of a test's own, for a test that restarts it (which would break
+/// every other test using a shared one): `initdb` into a temporary directory, on a free
+/// port of 127.0.0.1, stopped when dropped.
+pub struct Cluster {
+    bin: std::path::PathBuf,
+    data: std::path::PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Makes and starts one with Debian's PostgreSQL (`make postgresql` installs it).
+    pub fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL is not installed: make postgresql")
+            .filter_map(|entry| Some(entry.ok()?.path().join("bin")))
+            .filter(|bin| bin.join("initdb").exists())
+            .max()
+            .expect("no initdb under /usr/lib/postgresql");
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        // postgres will not run as root; as root, the package's user runs it.
+        if rustix::process::getuid().is_root() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+            run(Command::new("chown").arg("postgres").arg(&data));
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let cluster = Self { bin, data, port, _dir: dir };
+        run(cluster
+            .command("initdb")
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8"])
+            .arg("-D")
+            .arg(&cluster.data));
+        cluster.pg_ctl("start");
+        cluster
+    }
+
+    /// The URL of its maintenance database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Restarts it, waiting until it accepts connections again: every connection to it
+    /// is lost, as in a real restart.
+    pub fn restart(&self) {
+        self.pg_ctl("restart");
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.data.display()
+        );
+        let mut command = self.command("pg_ctl");
+        command.arg("-D").arg(&self.data).args(["-m", "fast", "-w", "-o", &options, action]);
+        command.arg("-l").arg(self.data.join("server.log"));
+        run(&mut command);
+    }
+
+    /// `program` of the cluster's binaries, as the user that may run it.
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if rustix::process::getuid().is_root() {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(path);
+            command
+        } else {
+            Command::new(path)
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn run(command: &mut Command) {
+    let output = command.output().unwrap_or_else(|error| panic!("{command:?}: {error}"));
+    assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
 }

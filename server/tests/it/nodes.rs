@@ -14,7 +14,11 @@ use uplink::AppState;
 /// Two nodes on a fresh database; the second connects as `role` when given (a role of
 /// its own, made for the test and dropped by [`drop_role`]).
 async fn two_nodes(role: Option<&str>) -> (String, TestServer, TestServer) {
-    let url = testkit::postgres::fresh_database().await;
+    two_nodes_on(testkit::postgres::fresh_database().await, role).await
+}
+
+/// [`two_nodes`] on the database at `url`.
+async fn two_nodes_on(url: String, role: Option<&str>) -> (String, TestServer, TestServer) {
     let a = TestServer::start_with(|c| {
         c.database_url = Some(url.clone());
         c.node_id = Some("a".into());
@@ -222,4 +226,34 @@ async fn logging_out_on_one_node_ends_the_sessions_streams_on_the_other() {
     assert_eq!(out.status(), 204);
     let rest = within("b's stream to end", on_b.until(|_| false)).await;
     assert!(named(&rest).is_empty(), "nothing happened before it ended: {rest:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarting_mid_run_loses_nothing() {
+    // A cluster of its own: restarting the shared one would cut every other test off.
+    let cluster = std::sync::Arc::new(testkit::postgres::Cluster::start());
+    let url = testkit::postgres::fresh_database_in(&cluster.url()).await;
+    let (_url, a, b) = two_nodes_on(url, None).await;
+    let mut on_b =
+        SseReader::started(b.client.get(b.url("/api/events")).send().await.unwrap()).await;
+    post_file(&a.client, &a.base(), "before.txt", b"before").await;
+    let mut seen = owned(&within("the first upload on b", on_b.until(until_done)).await);
+
+    let restarting = std::sync::Arc::clone(&cluster);
+    tokio::task::spawn_blocking(move || restarting.restart()).await.unwrap();
+
+    // The nodes' pools and listeners reconnect: an upload on a goes to its end on b.
+    post_file(&a.client, &a.base(), "after.pdf", &fixtures::pdf(2)).await;
+    seen.extend(owned(&within("the second upload on b", on_b.until(until_done)).await));
+    assert_eq!(seen.last().unwrap().name(), "done");
+    let ids: Vec<i64> = seen.iter().map(|e| e.id.unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order: {ids:?}");
+    let replay = b.client.get(b.url("/api/events")).header("Last-Event-ID", "0");
+    let mut replay = SseReader::new(replay.send().await.unwrap());
+    let mut finished = 0;
+    let both = replay.until(|e| {
+        finished += usize::from(until_done(e));
+        finished == 2
+    });
+    assert_eq!(owned(&within("the replay", both).await), seen, "nothing lost, nothing twice");
 }

@@ -60,18 +60,24 @@ impl EventLog for PgRepo {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        // `$3` is NULL for a whole account's events.
-        let rows = sqlx::query(
-            "SELECT seq, upload_id, name, data FROM events \
-             WHERE owner_id = $1 AND seq > $2 AND ($3::TEXT IS NULL OR upload_id = $3) \
-             ORDER BY seq LIMIT $4",
-        )
-        .bind(scope.owner().as_str())
-        .bind(after)
-        .bind(scope.upload_id().map(UploadId::as_str))
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
+        // A statement per kind of scope: one plan prepared for both could not use the
+        // upload's index for an upload's events.
+        let sql = match scope.upload_id() {
+            None => {
+                "SELECT seq, upload_id, name, data FROM events \
+                 WHERE owner_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            }
+            Some(_) => {
+                "SELECT seq, upload_id, name, data FROM events \
+                 WHERE upload_id = $4 AND owner_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            }
+        };
+        let mut query =
+            sqlx::query(sql).bind(scope.owner().as_str()).bind(after).bind(i64::from(limit));
+        if let Some(id) = scope.upload_id() {
+            query = query.bind(id.as_str());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         let owner: Arc<str> = scope.owner().as_str().into();
         rows.iter()
             .map(|row| {
