@@ -15,7 +15,9 @@ use crate::{
 ///
 /// Commit-then-publish happens under one lock so events reach the bus in id order: a
 /// stream can then skip anything at or below the last id it sent without ever dropping
-/// an event that committed earlier but was published later.
+/// an event that committed earlier but was published later. (On several nodes the bus
+/// publishes nothing itself, the follower does, in id order, and the lock only makes
+/// this node's changes take turns.)
 pub struct Recorder {
     repo: Arc<dyn MetadataRepo>,
     bus: Arc<dyn EventBus>,

@@ -4,6 +4,8 @@
 //!
 //! The embedded queue lives in memory; what makes it survive a restart is the store,
 //! where a waiting upload stays `queued` until a worker takes it (see `AppState::recover`).
+//! On several nodes the queue is PostgreSQL's, shared, and its leases matter: a node that
+//! dies or stalls loses its jobs to the others.
 
 use std::{
     collections::{HashMap, HashSet},

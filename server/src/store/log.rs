@@ -46,7 +46,8 @@ impl Scope {
 /// The present state of every upload in a scope, as of one point in the log.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    /// The newest event id of the scope's account at the time of the snapshot; live
+    /// The newest event id of the scope's account at the time of the snapshot (a backend
+    /// numbering every account's events in one sequence may give the log's newest): live
     /// events after it follow.
     pub head: i64,
     /// Each upload with the id of its newest event, oldest change first.

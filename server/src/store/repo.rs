@@ -10,7 +10,7 @@ use shared::{AccountId, Upload, UploadId};
 use super::{ChangeError, StoreError};
 use crate::domain::{Change, StoredEvent};
 
-/// Uploads and their checkpoints. SQLite now; Postgres when Uplink runs on many nodes.
+/// Uploads and their checkpoints: SQLite embedded, PostgreSQL for several nodes.
 ///
 /// Every method that changes an upload appends exactly one event in the same
 /// transaction and returns it: an event is durable before anyone can see it.

@@ -1,6 +1,6 @@
 //! An upload as a table row, for every SQL backend: each written column named once
 //! beside the value it takes (the inserts, updates and selects are made from that
-//! list), and the row read back. Only the placeholders differ between backends.
+//! list), and the row read back.
 
 use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadId, UploadStatus};
 use sqlx::{ColumnIndex, Decode, Row, Type};

@@ -106,8 +106,9 @@ impl EventLog for SqliteRepo {
         self.compact_in_batches(before).await
     }
 
-    /// One sequence numbers every account's events here, so the whole log's bounds are
-    /// each account's.
+    /// One sequence numbers every account's events here, so the whole log's bounds bound
+    /// each account's too: a horizon that may be higher than the account's own (a client
+    /// gets a snapshot it might not have needed) and a head that may be too.
     async fn log_bounds(&self, _owner: &AccountId) -> Result<(i64, i64), StoreError> {
         let (horizon, head): (Option<i64>, Option<i64>) = sqlx::query_as(
             "SELECT (SELECT value FROM store_meta WHERE key = 'compacted_through'), \
