@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version =
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test test-rust test-e2e test-release release-site bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium processing-tools postgresql clean-data
+.PHONY: run test test-rust test-e2e test-release release-site bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium processing-tools postgresql nginx clean-data
 
 ## Serve the app on http://127.0.0.1:3000 with its data in ./data.
 run: tools processing-tools
@@ -18,9 +18,9 @@ run: tools processing-tools
 ## Every test: Rust (unit, router, real listener) then Playwright in headless Chromium.
 ## The Rust tests of several nodes get a throwaway PostgreSQL cluster from
 ## scripts/with-services, or use the one UPLINK_TEST_DATABASE_URL names.
-test: tools chromium processing-tools postgresql test-rust test-e2e
+test: tools chromium processing-tools postgresql nginx test-rust test-e2e
 
-test-rust: postgresql
+test-rust: postgresql nginx
 	scripts/with-services cargo test --workspace --locked
 
 ## The debug site: bundle, styles and its server. The server must be cargo-leptos's own
@@ -130,6 +130,13 @@ postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo || true); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends postgresql; }
+
+# nginx in front of several nodes, for the tests that run deploy/nginx.conf (started by
+# the tests themselves, in a temporary directory; the package's own service stays off).
+nginx:
+	@test -x /usr/sbin/nginx || { \
+	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo || true); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends nginx-light; }
 
 clean-data:
 	rm -rf data end2end/.data

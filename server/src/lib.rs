@@ -18,7 +18,7 @@ pub mod uploads;
 
 use std::{future::Future, io, sync::Arc};
 
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -51,11 +51,18 @@ pub fn app(state: AppState) -> Router {
             app::shell(leptos_options.clone())
         })
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), http::pages::gate));
+    // On several nodes every response names the node that made it: which node did what
+    // shows in a browser's network panel, and the tests see requests spread over nodes.
+    let node = state
+        .config
+        .database_url
+        .as_ref()
+        .and_then(|_| HeaderValue::from_str(&state.config.node_id()).ok());
     let mut api = http::router();
     if let Some(cors) = http::cors::layer(&state.config.cors_origins) {
         api = api.layer(cors);
     }
-    Router::new()
+    let app = Router::new()
         .merge(api)
         .merge(pages)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
@@ -80,8 +87,16 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    match node {
+        Some(node) => app
+            .layer(SetResponseHeaderLayer::overriding(HeaderName::from_static(NODE_HEADER), node)),
+        None => app,
+    }
 }
+
+/// The response header naming the node that answered, on several nodes.
+pub const NODE_HEADER: &str = "x-uplink-node";
 
 /// Serves `state` on `listener` until `shutdown` resolves. Then every event stream
 /// ends, no new job starts, and open requests and running jobs get the shutdown grace

@@ -26,6 +26,7 @@ mod hostile_pdfs;
 mod isolation;
 mod multipart_race;
 mod nodes;
+mod proxy;
 mod replay;
 mod restart;
 mod retry;

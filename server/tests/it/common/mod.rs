@@ -1,6 +1,7 @@
 //! Test harness: the real server on 127.0.0.1:0 with a fresh data directory and a
 //! logged-in account, plus a multipart builder; the SSE reader is the test kit's.
 
+pub mod cluster;
 pub mod process;
 pub mod raw;
 

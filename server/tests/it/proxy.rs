@@ -1,0 +1,159 @@
+//! Three `uplink` processes on one PostgreSQL database behind nginx running
+//! `deploy/nginx.conf`, round-robin: a client never knows or cares which node answers.
+
+use std::collections::HashSet;
+
+use futures_util::future::join_all;
+use reqwest::header;
+use sha2::{Digest, Sha256};
+
+use crate::common::{
+    assert_ordered, cluster::Cluster, named, post_file, within, Account, Sse, SseReader,
+};
+use testkit::pdf as fixtures;
+
+const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
+
+fn terminal(event: &Sse) -> bool {
+    matches!(event.name(), "done" | "error")
+}
+
+/// The node that answered.
+fn node(response: &reqwest::Response) -> String {
+    response.headers()[uplink::NODE_HEADER].to_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_whose_requests_land_on_other_nodes_streams_live_through_the_proxy() {
+    let cluster = Cluster::start(3).await;
+    let alice = Account::register(&cluster.url(""), "alice").await;
+    let mut live =
+        SseReader::started(alice.client.get(cluster.url("/api/events")).send().await.unwrap())
+            .await;
+
+    // A tus upload in four PATCHes: round-robin sends its requests to every node.
+    let data: Vec<u8> = (0..256 * 1024).map(|i| (i * 7 % 251) as u8).collect();
+    let created = alice
+        .client
+        .post(cluster.url("/api/tus"))
+        .header(TUS.0, TUS.1)
+        .header("upload-length", data.len().to_string())
+        .header("upload-metadata", "filename ZGF0YS5iaW4=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let mut answered_by = HashSet::from([node(&created)]);
+    let location = created.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let id = location.rsplit('/').next().unwrap().to_owned();
+    for (n, chunk) in data.chunks(64 * 1024).enumerate() {
+        let patched = alice
+            .client
+            .patch(cluster.url(&location))
+            .header(TUS.0, TUS.1)
+            .header("upload-offset", (n * 64 * 1024).to_string())
+            .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), 204, "chunk {n}");
+        answered_by.insert(node(&patched));
+    }
+    assert!(answered_by.len() >= 2, "the requests went to several nodes: {answered_by:?}");
+
+    let events = within("the upload to end", live.until(terminal)).await;
+    let events = named(&events);
+    assert!(events.iter().all(|e| e.json()["upload_id"] == id.as_str()));
+    assert_ordered(&events);
+    assert_eq!(events.last().unwrap().name(), "done");
+    let received: Vec<u64> =
+        events.iter().filter_map(|e| e.json()["bytes_received"].as_u64()).collect();
+    assert!(received.len() >= 4, "each chunk's progress, live: {received:?}");
+    let upload: serde_json::Value = alice
+        .client
+        .get(cluster.url(&format!("/api/uploads/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)), "every byte once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_resuming_through_the_proxy_while_nodes_write_at_once_see_the_same_ids() {
+    let cluster = Cluster::start(3).await;
+    let alice = Account::register(&cluster.url(""), "alice").await;
+    let uploads = 6;
+    let open = |last: Option<i64>| {
+        let request = alice.client.get(cluster.url("/api/events"));
+        let request = match last {
+            Some(last) => request.header("Last-Event-ID", last.to_string()),
+            None => request,
+        };
+        async move { SseReader::started(request.send().await.unwrap()).await }
+    };
+    // A reader that never hangs up, and five that hang up at random points and resume
+    // from their last id, each time on whichever node the proxy picks.
+    let reference = open(None).await;
+    let mut flaky = Vec::new();
+    for _ in 0..5 {
+        flaky.push(open(None).await);
+    }
+
+    // Six uploads at once through the proxy: received on several nodes, processed on
+    // whichever nodes claim them, their events appended by several nodes at once.
+    let sending = join_all((0..uploads).map(|n| {
+        let (client, base) = (alice.client.clone(), cluster.url(""));
+        async move {
+            let bytes =
+                if n % 2 == 0 { fixtures::pdf(4) } else { format!("text {n}").into_bytes() };
+            post_file(&client, &base, &format!("file-{n}"), &bytes).await;
+        }
+    }));
+    let reading_reference = async move {
+        let mut reader = reference;
+        let mut finished = 0;
+        let events = reader.until(|e| {
+            finished += usize::from(terminal(e));
+            finished == uploads
+        });
+        ids(&within("the reference reader", events).await)
+    };
+    let reading_flaky = join_all(flaky.into_iter().enumerate().map(|(n, first)| {
+        let open = &open;
+        async move {
+            let mut seed = 0x5eed_0000 + n as u64;
+            let mut reader = first;
+            let (mut seen, mut finished, mut reconnects) = (Vec::new(), 0, 0);
+            while finished < uploads {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let mut budget = 1 + (seed >> 33) % 8;
+                let batch = reader.until(|e| {
+                    budget -= u64::from(e.event.is_some());
+                    finished += usize::from(terminal(e));
+                    budget == 0 || finished == uploads
+                });
+                seen.extend(ids(&within("a resuming reader", batch).await));
+                if finished < uploads {
+                    reconnects += 1;
+                    reader = open(seen.last().copied()).await;
+                }
+            }
+            (seen, reconnects)
+        }
+    }));
+    let (_, steady, flaky) = tokio::join!(sending, reading_reference, reading_flaky);
+    let every: Vec<i64> = (steady[0]..=*steady.last().unwrap()).collect();
+    assert_eq!(steady, every, "no gap, no repeat");
+    for (seen, reconnects) in flaky {
+        assert!(reconnects >= 3, "it really hung up ({reconnects} times)");
+        assert_eq!(seen, steady, "the same ids as a reader that never hung up");
+    }
+}
+
+fn ids(events: &[Sse]) -> Vec<i64> {
+    named(events).iter().map(|e| e.id.unwrap()).collect()
+}
