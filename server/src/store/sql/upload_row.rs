@@ -1,11 +1,13 @@
 //! An upload as a table row, for every SQL backend: each written column named once
 //! beside the value it takes (the inserts, updates and selects are made from that
-//! list), and the row read back.
+//! list), and the row read back; and a logged event's row read back.
+
+use std::sync::Arc;
 
 use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadId, UploadStatus};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use crate::domain::lifecycle;
+use crate::domain::{lifecycle, StoredEvent};
 use crate::store::StoreError;
 
 /// A value bound to one column.
@@ -93,4 +95,27 @@ where
         has_thumbnail: row.try_get("has_thumbnail")?,
     };
     Ok((row.try_get("last_seq")?, upload))
+}
+
+/// A logged event of `owner` from its row (`seq, upload_id, name, data`).
+pub(in crate::store) fn event_from_row<'r, R>(
+    row: &'r R,
+    owner: &Arc<str>,
+) -> Result<StoredEvent, StoreError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let upload_id: &str = row.try_get("upload_id")?;
+    let upload_id = UploadId::parse(upload_id)
+        .ok_or_else(|| StoreError::CorruptRow("event upload_id".into()))?;
+    Ok(StoredEvent::from_parts(
+        row.try_get("seq")?,
+        upload_id,
+        Arc::clone(owner),
+        row.try_get::<&str, _>("name")?,
+        row.try_get::<&str, _>("data")?,
+    ))
 }

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shared::{AccountId, UploadEvent, UploadId};
-use sqlx::{Row, SqliteConnection};
+use shared::{AccountId, UploadEvent};
+use sqlx::SqliteConnection;
 
 use super::{uploads, SqliteRepo};
-use crate::store::sql::upload_row::upload_from_row;
+use crate::store::sql::upload_row::{self, upload_from_row};
 use crate::{
     domain::{clock, encode, StoredEvent},
     store::{EventLog, Scope, Snapshot, StoreError},
@@ -68,20 +68,7 @@ impl EventLog for SqliteRepo {
         }
         let rows = query.bind(i64::from(limit)).fetch_all(self.pool()).await?;
         let owner: Arc<str> = scope.owner().as_str().into();
-        rows.iter()
-            .map(|row| {
-                let upload_id: String = row.try_get("upload_id")?;
-                let upload_id = UploadId::parse(&upload_id)
-                    .ok_or_else(|| StoreError::CorruptRow("event upload_id".into()))?;
-                Ok(StoredEvent::from_parts(
-                    row.try_get("seq")?,
-                    upload_id,
-                    Arc::clone(&owner),
-                    row.try_get::<&str, _>("name")?,
-                    row.try_get::<&str, _>("data")?,
-                ))
-            })
-            .collect()
+        rows.iter().map(|row| upload_row::event_from_row(row, &owner)).collect()
     }
 
     async fn snapshot(&self, scope: &Scope) -> Result<Snapshot, StoreError> {
