@@ -13,37 +13,43 @@ use crate::{
 
 impl AppState {
     /// Uploads a previous run was receiving (on several nodes: or a node that is gone)
-    /// can never complete, their client's connection being gone, except resumable ones;
-    /// with `requeue`, queued and processing ones are queued again.
-    pub(super) async fn recover(&self, requeue: bool) -> Result<(), StoreError> {
+    /// can never complete, their client's connection being gone, except resumable ones.
+    /// At start, resumable ones whose bytes had all arrived are finished, and queued and
+    /// processing ones are queued again; the periodic look of several nodes does neither
+    /// (another node may be receiving a resumable upload's next request right now, and
+    /// jobs come back by themselves when their lease runs out).
+    pub(super) async fn recover(&self, at_start: bool) -> Result<(), StoreError> {
         for (owner, upload) in self.repo.unfinished().await? {
-            // A resumable upload is waiting for its client, who goes on from its offset;
-            // one whose bytes had all arrived when the server stopped is finished now.
-            let resumable = self.uploads.resumable.resumable(&upload.id).await?.is_some();
-            if upload.status == UploadStatus::Uploading && resumable {
-                let settled = resumable::settled(&self.uploads, &owner, &upload.id).await;
-                if let Err(error) = settled {
-                    tracing::warn!(upload = %upload.id, %error, "a resumable upload stays as it was");
+            if upload.status != UploadStatus::Uploading {
+                if at_start {
+                    self.jobs.enqueue(&owner, upload.id, upload.attempt).await;
                 }
                 continue;
             }
-            if upload.status == UploadStatus::Uploading {
-                let interrupted = ErrorBody::new(
-                    ErrorCode::Interrupted,
-                    "the server stopped while this upload was being received",
-                );
-                let failed = Change::failed(UploadStatus::Failed, interrupted);
-                match self.recorder.record(&upload.id, failed).await {
-                    // A refusal: it finished after all, and there is nothing to mark.
-                    Ok(_) | Err(ChangeError::Refused(_)) => {}
-                    Err(ChangeError::Store(error)) => return Err(error),
+            // A resumable upload is waiting for its client, who goes on from its offset;
+            // one whose bytes had all arrived when the server stopped is finished now.
+            if self.uploads.resumable.resumable(&upload.id).await?.is_some() {
+                if at_start {
+                    let settled = resumable::settled(&self.uploads, &owner, &upload.id).await;
+                    if let Err(error) = settled {
+                        tracing::warn!(upload = %upload.id, %error, "a resumable upload stays as it was");
+                    }
                 }
-                // Its bytes may have been committed just before the stop, ahead of the
-                // record that would have kept them: nothing can use them now.
-                self.delete_blobs(&upload.id).await;
-            } else if requeue {
-                self.jobs.enqueue(&owner, upload.id, upload.attempt).await;
+                continue;
             }
+            let interrupted = ErrorBody::new(
+                ErrorCode::Interrupted,
+                "the server stopped while this upload was being received",
+            );
+            let failed = Change::failed(UploadStatus::Failed, interrupted);
+            match self.recorder.record(&upload.id, failed).await {
+                // A refusal: it finished after all, and there is nothing to mark.
+                Ok(_) | Err(ChangeError::Refused(_)) => {}
+                Err(ChangeError::Store(error)) => return Err(error),
+            }
+            // Its bytes may have been committed just before the stop, ahead of the
+            // record that would have kept them: nothing can use them now.
+            self.delete_blobs(&upload.id).await;
         }
         Ok(())
     }
@@ -74,9 +80,8 @@ impl AppState {
         }
     }
 
-    /// Every lease, marks the uploads that were arriving on a node that stopped (its
-    /// heartbeat is older than a lease) as interrupted, until shutdown. Jobs need no such
-    /// look: their leases run out by themselves.
+    /// Every lease, marks the multipart uploads that were arriving on a node that stopped
+    /// (its heartbeat expired) as interrupted, until shutdown.
     pub(super) fn start_recovery_sweeps(&self) {
         let state = self.clone();
         tokio::spawn(async move {

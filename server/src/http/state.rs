@@ -134,7 +134,13 @@ impl AppState {
     /// Opens the embedded stores in the data directory, recovers what a previous run
     /// left unfinished, and starts the workers.
     pub async fn open(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
-        let blobs = Arc::new(FsBlobStore::open_dir(config.data_dir.join("blobs")).await?);
+        let dir = config.data_dir.join("blobs");
+        let blobs = match config.database_url {
+            None => FsBlobStore::open_dir(dir).await?,
+            // Nodes sharing a database share their bytes too (a network file system).
+            Some(_) => FsBlobStore::open_shared_dir(dir).await?,
+        };
+        let blobs = Arc::new(blobs);
         Self::open_with_blobs(config, leptos_options, blobs).await
     }
 
@@ -166,8 +172,8 @@ impl AppState {
                 config.job_timeout,
                 config.sandbox()?,
                 config.ocr()?,
+                (queue, config.job_lease),
             ),
-            (queue, config.job_lease),
             shutdown.clone(),
         ));
         let sessions_ended = broadcast::Sender::new(64);

@@ -29,6 +29,7 @@ pub fn worker_context(
     job_timeout: Duration,
     sandbox: Sandbox,
     ocr: Option<Ocr>,
+    (queue, lease): (Arc<dyn crate::store::JobQueue>, Duration),
 ) -> WorkerContext {
-    WorkerContext { recorder, blobs, job_timeout, sandbox, ocr }
+    WorkerContext { recorder, blobs, job_timeout, sandbox, ocr, queue, lease }
 }

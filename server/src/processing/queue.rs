@@ -89,17 +89,12 @@ fn shown_position(ahead: usize) -> u32 {
 }
 
 impl Jobs {
-    /// Starts `workers` workers taking jobs from `queue`. Once `shutdown` is cancelled they
-    /// take no new job; see [`Jobs::drain`] for the ones running then.
-    pub fn start(
-        workers: usize,
-        context: WorkerContext,
-        (queue, lease): (Arc<dyn JobQueue>, Duration),
-        shutdown: CancellationToken,
-    ) -> Self {
+    /// Starts `workers` workers taking jobs from the context's queue. Once `shutdown` is
+    /// cancelled they take no new job; see [`Jobs::drain`] for the ones running then.
+    pub fn start(workers: usize, context: WorkerContext, shutdown: CancellationToken) -> Self {
         let shared = Arc::new(Shared {
-            queue,
-            lease,
+            queue: Arc::clone(&context.queue),
+            lease: context.lease,
             announced: Mutex::default(),
             pushed: Notify::new(),
             running: Mutex::default(),
@@ -138,8 +133,14 @@ impl Jobs {
                         .push((claim.token, cancel.clone()));
                     let run = (claim.attempt, claim.token);
                     let work = worker::process(&context, &claim.upload, run, &cancel);
-                    shared.hold(&claim, &cancel, work).await;
-                    shared.release(&claim).await;
+                    let over = shared.hold(&claim, &cancel, work).await;
+                    // A run stopped by the end of the shutdown grace, or that could not
+                    // begin, is not over: its claim is left to lapse, and the job is
+                    // claimed again (by another node, or by this one's next start).
+                    shared.forget(&claim);
+                    if over && !abort.is_cancelled() {
+                        shared.release(&claim).await;
+                    }
                 }
             });
         }
@@ -220,14 +221,14 @@ impl Shared {
         &self,
         claim: &Claim,
         cancel: &CancellationToken,
-        work: impl Future<Output = ()>,
-    ) {
+        work: impl Future<Output = bool>,
+    ) -> bool {
         tokio::pin!(work);
         let every = self.lease / 3;
         let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tokio::select! {
-                () = &mut work => return,
+                over = &mut work => return over,
                 _ = renew.tick() => match self.queue.renew(claim, self.lease).await {
                     Ok(true) => {}
                     Ok(false) => {
@@ -242,16 +243,18 @@ impl Shared {
         }
     }
 
-    async fn release(&self, claim: &Claim) {
-        {
-            let mut running = lock(&self.running);
-            if let Some(runs) = running.get_mut(&claim.upload) {
-                runs.retain(|(token, _)| *token != claim.token);
-                if runs.is_empty() {
-                    running.remove(&claim.upload);
-                }
+    /// The run of `claim` is no longer this process's to stop.
+    fn forget(&self, claim: &Claim) {
+        let mut running = lock(&self.running);
+        if let Some(runs) = running.get_mut(&claim.upload) {
+            runs.retain(|(token, _)| *token != claim.token);
+            if runs.is_empty() {
+                running.remove(&claim.upload);
             }
         }
+    }
+
+    async fn release(&self, claim: &Claim) {
         if let Err(error) = self.queue.release(claim).await {
             tracing::warn!(upload = %claim.upload, %error, "releasing a job failed");
         }

@@ -16,7 +16,7 @@ use super::{
 use crate::{
     domain::Change,
     events::Recorder,
-    store::{BlobKey, BlobReader, BlobStore, BlobWriter, ChangeError, StoreError},
+    store::{BlobKey, BlobReader, BlobStore, BlobWriter, ChangeError, Claim, JobQueue, StoreError},
 };
 
 /// What a worker needs.
@@ -28,6 +28,9 @@ pub struct WorkerContext {
     pub sandbox: Sandbox,
     /// How pages without text are read; `None` when OCR is off.
     pub ocr: Option<Ocr>,
+    /// The queue jobs are claimed from, and how long a claim lasts unrenewed.
+    pub queue: Arc<dyn JobQueue>,
+    pub lease: Duration,
 }
 
 /// Why a job ended without `done`.
@@ -66,19 +69,21 @@ impl From<std::io::Error> for JobError {
 }
 
 /// Runs attempt `attempt` of the job for `id` to its end. Never panics the worker: every
-/// failure ends as the upload's own `failed` status.
+/// failure ends as the upload's own `failed` status. Returns whether the job is over;
+/// not when the store could not be reached to begin it or to say how it ended, so that
+/// it runs again once its claim lapses.
 pub async fn process(
     context: &WorkerContext,
     id: &UploadId,
     (attempt, claim): (u32, u64),
     cancel: &CancellationToken,
-) {
+) -> bool {
     let upload = match context.recorder.repo().get(id).await {
         Ok(Some(upload)) => upload,
-        Ok(None) => return,
+        Ok(None) => return true,
         Err(e) => {
             tracing::error!(upload = %id, error = %e, "could not load a job");
-            return;
+            return false;
         }
     };
     // Every change this job makes is fenced by the attempt it claimed: once the upload was
@@ -88,7 +93,7 @@ pub async fn process(
     let job = Job { context, id, attempt, claim };
     let outcome = run(&job, upload, cancel).await;
     let error = match outcome {
-        Ok(()) | Err(JobError::Stopped) => return,
+        Ok(()) | Err(JobError::Stopped) => return true,
         Err(JobError::Failed(error)) => error,
         Err(JobError::Store(e)) => {
             tracing::error!(upload = %id, error = %e, "processing failed in the store");
@@ -100,12 +105,19 @@ pub async fn process(
         }
     };
     if cancel.is_cancelled() {
-        return;
+        return true;
     }
     tracing::info!(upload = %id, code = error.code.as_str(), message = %error.message, "upload failed");
     let failed = Change::failed(UploadStatus::Failed, error);
-    if let Err(e) = job.record(failed).await {
-        tracing::warn!(upload = %id, error = %e, "could not record a failure");
+    match job.record(failed).await {
+        // Refused: the upload moved on (cancelled, taken over); nothing is left to do.
+        Ok(_) | Err(ChangeError::Refused(_)) | Err(ChangeError::Store(StoreError::NotFound)) => {
+            true
+        }
+        Err(ChangeError::Store(e)) => {
+            tracing::warn!(upload = %id, error = %e, "could not record a failure");
+            false
+        }
     }
 }
 
@@ -121,6 +133,34 @@ impl Job<'_> {
     pub async fn record(&self, change: Change) -> Result<Upload, ChangeError> {
         let change = Change { attempt: Some(self.attempt), claim: Some(self.claim), ..change };
         self.context.recorder.record(self.id, change).await
+    }
+
+    /// Commits a blob this job wrote, if writing it succeeded and the job is still this
+    /// run's: a run whose claim was taken over while it stalled must not replace what
+    /// the new holder stored (its changes are refused by the store, but a blob is not a
+    /// change). Otherwise the blob is thrown away.
+    async fn settle<E: From<std::io::Error> + From<JobError>>(
+        &self,
+        writer: Box<dyn BlobWriter>,
+        written: Result<(), E>,
+    ) -> Result<(), E> {
+        if written.is_ok() {
+            if let Err(lost) = self.still_held().await {
+                writer.abort().await;
+                return Err(lost.into());
+            }
+        }
+        settle(writer, written).await
+    }
+
+    /// The run's claim still holds the job: renewed now, so it holds for a lease more.
+    async fn still_held(&self) -> Result<(), JobError> {
+        let claim = Claim { upload: self.id.clone(), attempt: self.attempt, token: self.claim };
+        match self.context.queue.renew(&claim, self.context.lease).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(JobError::Stopped),
+            Err(error) => Err(JobError::Store(error)),
+        }
     }
 }
 
@@ -165,7 +205,7 @@ async fn run(job: &Job<'_>, upload: Upload, cancel: &CancellationToken) -> Resul
     let mut found = Change::default();
     let pages = match kind {
         Kind::Png | Kind::Jpeg | Kind::Gif | Kind::Webp => {
-            found = picture(context, id, (head, reader), upload.size).await?;
+            found = picture(job, (head, reader), upload.size).await?;
             None
         }
         Kind::Pdf => {
@@ -174,14 +214,14 @@ async fn run(job: &Job<'_>, upload: Upload, cancel: &CancellationToken) -> Resul
             Some(document::extract(job, first, checkpoint, cancel).await?)
         }
         Kind::Latin1Text => {
-            utf8_copy(context, id, (head, reader)).await?;
+            utf8_copy(job, (head, reader)).await?;
             None
         }
         _ => None,
     };
     job.record(stage(Stage::Finalizing, Stage::Finalizing.percent(0, 1))).await?;
     if pages.is_some() {
-        assemble_text(context, id).await?;
+        assemble_text(job).await?;
     }
     let finish = Change {
         status: Some(UploadStatus::Done),
@@ -195,8 +235,9 @@ async fn run(job: &Job<'_>, upload: Upload, cancel: &CancellationToken) -> Resul
 }
 
 /// Writes the stored page texts into the text blob, pages separated by form feeds.
-async fn assemble_text(context: &WorkerContext, id: &UploadId) -> Result<(), JobError> {
+async fn assemble_text(job: &Job<'_>) -> Result<(), JobError> {
     const BATCH: u32 = 64;
+    let (context, id) = (job.context, job.id);
     let mut text = context.blobs.create(&BlobKey::Text(id.clone())).await?;
     let mut after = 0;
     let written = async {
@@ -213,7 +254,7 @@ async fn assemble_text(context: &WorkerContext, id: &UploadId) -> Result<(), Job
         }
     }
     .await;
-    settle(text, written).await
+    job.settle(text, written).await
 }
 
 /// Commits a blob whose writing succeeded; otherwise throws the partial blob away and
@@ -235,8 +276,7 @@ async fn settle<E: From<std::io::Error>>(
 /// it will record them. Files too large to decode here get the dimensions their first
 /// MiB states (a JPEG's may follow long metadata), or none: they are still done.
 async fn picture(
-    context: &WorkerContext,
-    id: &UploadId,
+    job: &Job<'_>,
     (head, rest): (Vec<u8>, BlobReader),
     size: u64,
 ) -> Result<Change, JobError> {
@@ -257,7 +297,7 @@ async fn picture(
         return Ok(Change { dimensions, has_thumbnail: Some(false), ..Change::default() });
     };
     let picture = decoded.map_err(|error| {
-        tracing::info!(upload = %id, ?error, "unreadable image");
+        tracing::info!(upload = %job.id, ?error, "unreadable image");
         JobError::Failed(match error {
             picture::PictureError::Corrupt(_) => {
                 ErrorBody::new(ErrorCode::Corrupt, "this image is damaged and cannot be read")
@@ -269,9 +309,9 @@ async fn picture(
         })
     })?;
     if let Some(png) = &picture.thumbnail {
-        let mut thumbnail = context.blobs.create(&BlobKey::Thumbnail(id.clone())).await?;
+        let mut thumbnail = job.context.blobs.create(&BlobKey::Thumbnail(job.id.clone())).await?;
         let written = thumbnail.write(png).await;
-        settle(thumbnail, written).await?;
+        job.settle(thumbnail, written.map_err(JobError::from)).await?;
     }
     Ok(Change {
         dimensions: Some((picture.width, picture.height)),
@@ -281,12 +321,8 @@ async fn picture(
 }
 
 /// Writes a Windows-1252 text file's UTF-8 copy into the text blob, a chunk at a time.
-async fn utf8_copy(
-    context: &WorkerContext,
-    id: &UploadId,
-    (head, mut rest): (Vec<u8>, BlobReader),
-) -> Result<(), JobError> {
-    let mut text = context.blobs.create(&BlobKey::Text(id.clone())).await?;
+async fn utf8_copy(job: &Job<'_>, (head, mut rest): (Vec<u8>, BlobReader)) -> Result<(), JobError> {
+    let mut text = job.context.blobs.create(&BlobKey::Text(job.id.clone())).await?;
     let written = async {
         text.write(encoding::latin1_to_utf8(&head).as_bytes()).await?;
         let mut chunk = vec![0; 64 * 1024];
@@ -299,7 +335,7 @@ async fn utf8_copy(
         }
     }
     .await;
-    Ok(settle(text, written).await?)
+    job.settle(text, written.map_err(JobError::from)).await
 }
 
 pub(super) fn stage(stage: Stage, percent: u8) -> Change {

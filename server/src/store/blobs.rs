@@ -4,7 +4,7 @@
 //! Keys are built from validated upload ids, never from anything a client named, so no
 //! request can choose a path.
 
-use std::{io, path::PathBuf, pin::Pin};
+use std::{io, path::PathBuf, pin::Pin, time::Duration};
 
 use async_trait::async_trait;
 use shared::UploadId;
@@ -103,15 +103,31 @@ pub struct FsBlobStore {
 }
 
 impl FsBlobStore {
+    /// The store of one server: anything in its tmp/ belongs to a write that never
+    /// committed, and goes.
     pub async fn open_dir(root: impl Into<PathBuf>) -> io::Result<Self> {
-        let root = root.into();
+        Self::open_with_leftovers(root.into(), Duration::ZERO).await
+    }
+
+    /// A store several nodes share (one network file system): its tmp/ also holds the
+    /// writes other nodes are making right now, so only files nobody has written to for
+    /// an hour go (a write in progress adds to its file at least every
+    /// `UPLINK_UPLOAD_IDLE_TIMEOUT`, or is abandoned).
+    pub async fn open_shared_dir(root: impl Into<PathBuf>) -> io::Result<Self> {
+        Self::open_with_leftovers(root.into(), Duration::from_secs(3600)).await
+    }
+
+    /// Opens the store at `root`, removing what tmp/ holds untouched for `older_than`.
+    async fn open_with_leftovers(root: PathBuf, older_than: Duration) -> io::Result<Self> {
         for dir in KEY_DIRS.iter().chain(&["tmp"]) {
             fs::create_dir_all(root.join(dir)).await?;
         }
-        // Anything in tmp/ belongs to a write that never committed.
         let mut leftovers = fs::read_dir(root.join("tmp")).await?;
         while let Some(entry) = leftovers.next_entry().await? {
-            let _ = fs::remove_file(entry.path()).await;
+            let idle = entry.metadata().await?.modified()?.elapsed().unwrap_or_default();
+            if idle >= older_than {
+                let _ = fs::remove_file(entry.path()).await;
+            }
         }
         Ok(Self { root })
     }
@@ -309,5 +325,23 @@ mod tests {
         store.delete(&key).await.unwrap();
         store.delete(&key).await.unwrap();
         assert!(store.open(&key).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_node_opening_a_shared_store_leaves_the_writes_of_others_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open_dir(dir.path()).await.unwrap();
+        let mut writing = store.create(&BlobKey::Original(id())).await.unwrap();
+        writing.write(b"arriving on another node").await.unwrap();
+
+        FsBlobStore::open_shared_dir(dir.path()).await.unwrap();
+        writing.write(b", still").await.unwrap();
+        writing.commit().await.expect("its temporary file is still there");
+
+        // One server alone: whatever is in tmp/ at its start was never committed.
+        let mut left = store.create(&BlobKey::Text(id())).await.unwrap();
+        left.write(b"left behind").await.unwrap();
+        FsBlobStore::open_dir(dir.path()).await.unwrap();
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 }

@@ -1,9 +1,9 @@
 //! The job queue as a seam: what waits to be processed, in fair order, and who holds
 //! each running job. Shaped for a queue shared by several processes: a job is claimed
-//! with a lease that runs out if its holder dies, and a claim carries the attempt that
-//! every write of the job is fenced by (a change of an older attempt is refused by the
-//! lifecycle rules), so a job taken back from a holder presumed dead can never be
-//! written by both.
+//! with a lease that runs out if its holder dies, and a claim carries the attempt and
+//! the token that every write of the job is fenced by (a change of an older attempt is
+//! refused by the lifecycle rules; one of a claim no longer holding the job, by a shared
+//! store), so a job taken back from a holder presumed dead is never written by both.
 
 use std::{
     collections::HashMap,

@@ -188,7 +188,7 @@ async fn an_upload_arriving_on_a_live_node_is_left_alone_and_one_on_a_gone_node_
         move |c: &mut uplink::Config| {
             c.database_url = Some(url);
             c.node_id = Some(name.into());
-            c.job_lease = std::time::Duration::from_secs(1);
+            c.job_lease = std::time::Duration::from_secs(3);
         }
     };
     let a = TestServer::start_with(node("a")).await;
@@ -202,7 +202,7 @@ async fn an_upload_arriving_on_a_live_node_is_left_alone_and_one_on_a_gone_node_
     c.repo.close().await.unwrap();
 
     // A node starting now, and the nodes looking again every lease, leave a's upload to a
-    // and end c's once c has been silent for a lease.
+    // and end c's once c's heartbeat has expired (a lease after its last).
     let b_dir = tempfile::tempdir().unwrap();
     let _b = common::state_in(&b_dir, node("b")).await;
     let replay = a.client.get(a.url("/api/events")).header("Last-Event-ID", "0");

@@ -25,18 +25,10 @@ impl JobQueue for PgRepo {
         attempt: u32,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        // An account that starts waiting takes the last turn.
-        sqlx::query(
-            "INSERT INTO job_turns (owner_id, turn) VALUES ($1, nextval('job_turns_given')) \
-             ON CONFLICT (owner_id) DO UPDATE SET turn = excluded.turn \
-             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE owner_id = $1 AND claim IS NULL)",
-        )
-        .bind(owner.as_str())
-        .execute(&mut *tx)
-        .await?;
         // A later attempt replaces the job (a retry; the old claim's writes are over);
         // the same attempt again changes nothing, so a node starting up can push every
-        // queued upload without disturbing one that another node is running.
+        // queued upload without disturbing one that another node is running. The job's
+        // row is locked before the account's turn, in the order a claim takes them.
         sqlx::query(
             "INSERT INTO jobs (upload_id, owner_id, attempt) VALUES ($1, $2, $3) \
              ON CONFLICT (upload_id) DO UPDATE SET attempt = excluded.attempt, \
@@ -46,6 +38,17 @@ impl JobQueue for PgRepo {
         .bind(upload.as_str())
         .bind(owner.as_str())
         .bind(i64::from(attempt))
+        .execute(&mut *tx)
+        .await?;
+        // An account that starts waiting takes the last turn.
+        sqlx::query(
+            "INSERT INTO job_turns (owner_id, turn) VALUES ($1, nextval('job_turns_given')) \
+             ON CONFLICT (owner_id) DO UPDATE SET turn = excluded.turn \
+             WHERE NOT EXISTS (SELECT 1 FROM jobs \
+               WHERE owner_id = $1 AND claim IS NULL AND upload_id <> $2)",
+        )
+        .bind(owner.as_str())
+        .bind(upload.as_str())
         .execute(&mut *tx)
         .await?;
         super::notify::job_pushed(&mut tx).await?;

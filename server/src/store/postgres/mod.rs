@@ -66,17 +66,19 @@ impl PgRepo {
 
     /// Notes that this node is alive now.
     async fn beat(&self) -> Result<(), StoreError> {
+        // Its own lease, so nodes with other leases judge it by the one it keeps.
         sqlx::query(
-            "INSERT INTO nodes (id, seen) VALUES ($1, now()) \
-             ON CONFLICT (id) DO UPDATE SET seen = now()",
+            "INSERT INTO nodes (id, expires) VALUES ($1, now() + make_interval(secs => $2)) \
+             ON CONFLICT (id) DO UPDATE SET expires = excluded.expires",
         )
         .bind(&self.node)
+        .bind(self.stall_limit.as_secs_f64())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// Beats three times per stall limit until the store is closed.
+    /// Beats three times per stall limit until the pool is closed (`close`).
     fn keep_beating(&self) {
         let repo = Self {
             pool: self.pool.clone(),

@@ -115,9 +115,9 @@ impl MetadataRepo for PgRepo {
         let (owner, mut upload) =
             fetch_upload(&mut tx, id, true).await?.ok_or(StoreError::NotFound)?;
         if let Some(claim) = change.claim {
-            // Shared with the claim it checks (a new claim waits for this change to
-            // commit, and this change for a new claim): a job claimed again since is
-            // the new holder's alone.
+            // Shared with the claim it checks: a claim being made meanwhile skips the job
+            // (and takes it later), and a claim made since refuses this change, the job
+            // being the new holder's alone.
             let held: Option<Option<i64>> =
                 sqlx::query_scalar("SELECT claim FROM jobs WHERE upload_id = $1 FOR SHARE")
                     .bind(id.as_str())
@@ -230,14 +230,13 @@ impl MetadataRepo for PgRepo {
         let rows = sqlx::query(&format!(
             "SELECT {}, owner_id FROM uploads u \
              WHERE status IN ('queued', 'processing') OR (status = 'uploading' AND ( \
-               u.node_id IS NULL OR (u.node_id = $1 AND u.created_at < $3) OR NOT EXISTS ( \
-                 SELECT 1 FROM nodes n WHERE n.id = u.node_id \
-                 AND n.seen > now() - make_interval(secs => $2)))) \
+               u.node_id IS NULL OR (u.node_id = $1 AND u.created_at < $2) \
+               OR (u.node_id <> $1 AND NOT EXISTS ( \
+                 SELECT 1 FROM nodes n WHERE n.id = u.node_id AND n.expires > now())))) \
              ORDER BY status <> 'processing', created_at, id",
             upload_row::select_list()
         ))
         .bind(&self.node)
-        .bind(self.stall_limit.as_secs_f64())
         .bind(&self.started)
         .fetch_all(self.pool())
         .await?;

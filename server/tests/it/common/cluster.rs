@@ -58,7 +58,6 @@ impl Nginx {
             .arg(&conf_path)
             .args(["-g", "daemon off; master_process on;"])
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
             .expect("nginx runs (make nginx installs Debian's nginx-light)");
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
@@ -80,7 +79,13 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.start_kill();
+        // SIGTERM, not SIGKILL: the master stops its workers before it exits, so none is
+        // left holding the port.
+        if let Some(pid) =
+            self.child.id().and_then(|pid| rustix::process::Pid::from_raw(pid as i32))
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
     }
 }
 

@@ -1,9 +1,10 @@
--- The nodes that are alive: each writes its heartbeat here. An upload that was arriving
--- on a node whose heartbeat stopped can never complete (its client's connection went
--- with the node), and any other node marks it interrupted.
+-- The nodes that are alive: each moves its heartbeat's expiry (by its own lease) here.
+-- A multipart upload that was arriving on a node whose heartbeat expired can never
+-- complete (its client's connection went with the node), and any other node marks it
+-- interrupted.
 CREATE TABLE nodes (
-    id   TEXT PRIMARY KEY,
-    seen TIMESTAMPTZ NOT NULL
+    id      TEXT PRIMARY KEY,
+    expires TIMESTAMPTZ NOT NULL
 );
 
 -- The node an upload arrived on.
