@@ -24,7 +24,7 @@ pub fn follow(
             };
             match signal {
                 Some(Signal::JobPushed) => jobs.wake(),
-                Some(Signal::StopJob(id)) => jobs.stop_here(&id),
+                Some(Signal::StopJob(id, attempt)) => jobs.stop_here(&id, attempt),
                 // No receivers (no open streams here) is not an error.
                 Some(Signal::SessionEnded(hash)) => drop(sessions_ended.send(hash)),
                 None => return,

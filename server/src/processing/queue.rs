@@ -44,7 +44,7 @@ struct Shared {
     pushed: Notify,
     /// Running jobs by claim, so cancel and delete can stop one: a retried upload's next
     /// run may start while its cancelled run is still winding down.
-    running: Mutex<HashMap<UploadId, Vec<(u64, CancellationToken)>>>,
+    running: Mutex<HashMap<UploadId, Vec<(Claim, CancellationToken)>>>,
     /// Woken when the queue changed, so the announcer tells the jobs that moved.
     moved: Notify,
 }
@@ -130,7 +130,7 @@ impl Jobs {
                     lock(&shared.running)
                         .entry(claim.upload.clone())
                         .or_default()
-                        .push((claim.token, cancel.clone()));
+                        .push((claim.clone(), cancel.clone()));
                     let run = (claim.attempt, claim.token);
                     let work = worker::process(&context, &claim.upload, run, &cancel);
                     let over = shared.hold(&claim, &cancel, work).await;
@@ -170,9 +170,10 @@ impl Jobs {
         self.shared.pushed.notify_waiters();
     }
 
-    /// Stops the job for `id`: takes it out of the queue, or cancels it wherever it runs.
-    pub async fn cancel(&self, id: &UploadId) {
-        match self.shared.queue.remove(id).await {
+    /// Stops the job for attempt `attempt` (or before) of `id`: takes it out of the queue,
+    /// or cancels it wherever it runs. A retry queued meanwhile stays.
+    pub async fn cancel(&self, id: &UploadId, attempt: u32) {
+        match self.shared.queue.remove(id, attempt).await {
             Ok(true) => {
                 self.shared.moved.notify_one();
                 return;
@@ -180,18 +181,19 @@ impl Jobs {
             Ok(false) => {}
             Err(error) => tracing::error!(upload = %id, %error, "unqueueing a job failed"),
         }
-        self.stop_here(id);
-        if let Err(error) = self.shared.queue.stop_elsewhere(id).await {
+        self.stop_here(id, attempt);
+        if let Err(error) = self.shared.queue.stop_elsewhere(id, attempt).await {
             // Its changes are refused anyway (the upload is finished or gone): it stops
             // at its next one.
             tracing::warn!(upload = %id, %error, "asking other nodes to stop a job failed");
         }
     }
 
-    /// Stops this process's runs of the job for `id`, if any.
-    pub fn stop_here(&self, id: &UploadId) {
+    /// Stops this process's runs of attempt `attempt` or before of the job for `id`.
+    pub fn stop_here(&self, id: &UploadId, attempt: u32) {
         if let Some(runs) = lock(&self.shared.running).get(id) {
-            runs.iter().for_each(|(_, token)| token.cancel());
+            let stopped = runs.iter().filter(|(claim, _)| claim.attempt <= attempt);
+            stopped.for_each(|(_, token)| token.cancel());
         }
     }
 
@@ -247,7 +249,7 @@ impl Shared {
     fn forget(&self, claim: &Claim) {
         let mut running = lock(&self.running);
         if let Some(runs) = running.get_mut(&claim.upload) {
-            runs.retain(|(token, _)| *token != claim.token);
+            runs.retain(|(run, _)| run.token != claim.token);
             if runs.is_empty() {
                 running.remove(&claim.upload);
             }

@@ -47,16 +47,18 @@ pub trait JobQueue: Send + Sync + 'static {
     /// The job is over, whatever its outcome: the claim ends.
     async fn release(&self, claim: &Claim) -> Result<(), StoreError>;
 
-    /// Takes a waiting job out of the queue (cancelled or deleted); `false` when it was
-    /// not waiting.
-    async fn remove(&self, upload: &UploadId) -> Result<bool, StoreError>;
+    /// Takes a waiting job of attempt `attempt` or before out of the queue (cancelled or
+    /// deleted); `false` when none was waiting. A later attempt (a retry queued
+    /// meanwhile) stays.
+    async fn remove(&self, upload: &UploadId, attempt: u32) -> Result<bool, StoreError>;
 
     /// The waiting jobs in the order they will be claimed: an index is how many are ahead.
     async fn waiting(&self) -> Result<Vec<UploadId>, StoreError>;
 
     /// Asks the other processes sharing this queue to stop the job of `upload` if they run
-    /// it (cancelled or deleted); this process stops its own runs itself.
-    async fn stop_elsewhere(&self, upload: &UploadId) -> Result<(), StoreError>;
+    /// attempt `attempt` or before (cancelled or deleted); this process stops its own runs
+    /// itself.
+    async fn stop_elsewhere(&self, upload: &UploadId, attempt: u32) -> Result<(), StoreError>;
 }
 
 /// The embedded queue, in memory. It needs no durability of its own: a waiting upload
@@ -157,8 +159,11 @@ impl JobQueue for MemoryQueue {
         Ok(())
     }
 
-    async fn remove(&self, upload: &UploadId) -> Result<bool, StoreError> {
+    async fn remove(&self, upload: &UploadId, attempt: u32) -> Result<bool, StoreError> {
         let mut inner = self.lock();
+        if inner.jobs.get(upload).is_some_and(|(_, queued)| *queued > attempt) {
+            return Ok(false);
+        }
         let removed = inner.fair.remove(upload);
         if removed && !inner.claimed.values().any(|(c, _)| c.upload == *upload) {
             inner.jobs.remove(upload);
@@ -170,7 +175,7 @@ impl JobQueue for MemoryQueue {
         Ok(self.lock().fair.order().into_iter().cloned().collect())
     }
 
-    async fn stop_elsewhere(&self, _upload: &UploadId) -> Result<(), StoreError> {
+    async fn stop_elsewhere(&self, _upload: &UploadId, _attempt: u32) -> Result<(), StoreError> {
         // Nobody else takes from a queue in this process's memory.
         Ok(())
     }

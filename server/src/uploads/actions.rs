@@ -46,7 +46,7 @@ impl Uploads {
                 },
             )?;
         // Then the work stops: out of the queue, or the running job and its parser.
-        self.jobs.cancel(&upload.id).await;
+        self.jobs.cancel(&upload.id, upload.attempt).await;
         // A resumable upload's bytes so far go too: it will not be finished.
         self.digests.forget(&upload.id);
         self.blobs.delete(&BlobKey::Partial(upload.id.clone())).await?;
@@ -70,7 +70,7 @@ impl Uploads {
     /// counting against the quota.
     pub async fn remove(&self, owner: &AccountId, id: &UploadId) -> Result<(), UploadError> {
         let upload = self.find(owner, id).await?;
-        self.jobs.cancel(&upload.id).await;
+        self.jobs.cancel(&upload.id, upload.attempt).await;
         self.digests.forget(&upload.id);
         self.recorder.remove(&upload.id).await?;
         for key in BlobKey::all_of(&upload.id) {

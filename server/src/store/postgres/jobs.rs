@@ -111,12 +111,14 @@ impl JobQueue for PgRepo {
         Ok(())
     }
 
-    async fn remove(&self, upload: &UploadId) -> Result<bool, StoreError> {
-        let removed =
-            sqlx::query(&format!("DELETE FROM jobs j WHERE j.upload_id = $1 AND {CLAIMABLE}"))
-                .bind(upload.as_str())
-                .execute(self.pool())
-                .await?;
+    async fn remove(&self, upload: &UploadId, attempt: u32) -> Result<bool, StoreError> {
+        let removed = sqlx::query(&format!(
+            "DELETE FROM jobs j WHERE j.upload_id = $1 AND j.attempt <= $2 AND {CLAIMABLE}"
+        ))
+        .bind(upload.as_str())
+        .bind(i64::from(attempt))
+        .execute(self.pool())
+        .await?;
         Ok(removed.rows_affected() == 1)
     }
 
@@ -136,8 +138,8 @@ impl JobQueue for PgRepo {
         Ok(ids.iter().filter_map(|id| UploadId::parse(id)).collect())
     }
 
-    async fn stop_elsewhere(&self, upload: &UploadId) -> Result<(), StoreError> {
+    async fn stop_elsewhere(&self, upload: &UploadId, attempt: u32) -> Result<(), StoreError> {
         let mut conn = self.pool().acquire().await?;
-        super::notify::stop_job(&mut conn, upload).await
+        super::notify::stop_job(&mut conn, upload, attempt).await
     }
 }

@@ -55,8 +55,9 @@ pub enum Signal {
     /// A job was queued (or the listener reconnected, and one may have been): idle
     /// workers look at the queue.
     JobPushed,
-    /// Whoever runs the job for this upload stops it (cancelled or deleted).
-    StopJob(UploadId),
+    /// Whoever runs the job for this upload, at this attempt or before, stops it
+    /// (cancelled or deleted; a retry's run goes on).
+    StopJob(UploadId, u32),
     /// The session or API token with this hash ended: the streams it opened end.
     SessionEnded(Arc<str>),
 }
@@ -75,9 +76,13 @@ pub(super) async fn job_pushed(conn: &mut PgConnection) -> Result<(), StoreError
     send(conn, SIGNALS, "pushed").await
 }
 
-/// Tells every node to stop the job of `upload` if it runs it.
-pub(super) async fn stop_job(conn: &mut PgConnection, upload: &UploadId) -> Result<(), StoreError> {
-    send(conn, SIGNALS, &format!("stop {upload}")).await
+/// Tells every node to stop the job of `upload` if it runs attempt `attempt` or before.
+pub(super) async fn stop_job(
+    conn: &mut PgConnection,
+    upload: &UploadId,
+    attempt: u32,
+) -> Result<(), StoreError> {
+    send(conn, SIGNALS, &format!("stop {upload} {attempt}")).await
 }
 
 /// Tells every node that the session (or API token) with this hash ended.
@@ -98,7 +103,10 @@ fn parse_event(payload: &str) -> Option<Wake> {
 fn parse_signal(payload: &str) -> Option<Signal> {
     match payload.split_once(' ') {
         None if payload == "pushed" => Some(Signal::JobPushed),
-        Some(("stop", id)) => UploadId::parse(id).map(Signal::StopJob),
+        Some(("stop", job)) => {
+            let (id, attempt) = job.split_once(' ')?;
+            Some(Signal::StopJob(UploadId::parse(id)?, attempt.parse().ok()?))
+        }
         Some(("session", hash)) => Some(Signal::SessionEnded(hash.into())),
         _ => None,
     }
@@ -252,7 +260,7 @@ mod tests {
     fn a_signal_is_a_push_a_stop_or_a_session_end() {
         let id = UploadId::parse("0191c1d2-6b0e-7a3c-9f00-000000000001").unwrap();
         assert_eq!(parse_signal("pushed"), Some(Signal::JobPushed));
-        assert_eq!(parse_signal(&format!("stop {id}")), Some(Signal::StopJob(id)));
+        assert_eq!(parse_signal(&format!("stop {id} 2")), Some(Signal::StopJob(id, 2)));
         assert_eq!(parse_signal("session ab12"), Some(Signal::SessionEnded("ab12".into())));
         assert_eq!(parse_signal("stop nonsense"), None);
         assert_eq!(parse_signal("other"), None);

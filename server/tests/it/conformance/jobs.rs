@@ -44,8 +44,11 @@ pub async fn suite<Q: JobQueue + ?Sized>(queue: &Q) {
 
     // A waiting job can be taken out, and is never claimed; one not waiting cannot.
     queue.push(&account("ada"), id(5), 1).await.unwrap();
-    assert!(queue.remove(&id(5)).await.unwrap());
-    assert!(!queue.remove(&id(5)).await.unwrap(), "already gone");
+    assert!(queue.remove(&id(5), 1).await.unwrap());
+    assert!(!queue.remove(&id(5), 1).await.unwrap(), "already gone");
+    queue.push(&account("ada"), id(7), 2).await.unwrap();
+    assert!(!queue.remove(&id(7), 1).await.unwrap(), "a retry queued since stays");
+    assert!(queue.remove(&id(7), 2).await.unwrap());
     assert_eq!(queue.claim(LEASE).await.unwrap(), None);
 
     // A claim that lapses after a retry was queued is not queued again: the retry runs,
