@@ -12,7 +12,6 @@ mod events;
 mod extract;
 mod health;
 mod linger;
-
 pub mod listener;
 pub mod origin;
 pub mod pace;

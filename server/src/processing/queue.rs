@@ -234,8 +234,10 @@ impl Shared {
                 _ = renew.tick() => match self.queue.renew(claim, self.lease).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        tracing::warn!(upload = %claim.upload, "a job's claim was lost; stopping this run");
-                        cancel.cancel();
+                        if !cancel.is_cancelled() {
+                            tracing::warn!(upload = %claim.upload, "a job's claim was lost; stopping this run");
+                            cancel.cancel();
+                        }
                     }
                     // The queue cannot be reached: the run goes on, and a queue shared by
                     // several processes may give the job to another worker meanwhile.

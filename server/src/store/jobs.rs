@@ -118,8 +118,15 @@ impl JobQueue for MemoryQueue {
         attempt: u32,
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();
+        // The same attempt again changes nothing (as on a shared queue); a later one
+        // replaces it, and the earlier claim's writes are refused by the rules.
+        if inner.jobs.get(&upload).is_some_and(|(_, queued)| *queued >= attempt) {
+            return Ok(());
+        }
         inner.jobs.insert(upload.clone(), (owner.clone(), attempt));
-        inner.fair.push(owner.as_str(), upload);
+        if !inner.fair.contains(&upload) {
+            inner.fair.push(owner.as_str(), upload);
+        }
         Ok(())
     }
 

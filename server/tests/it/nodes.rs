@@ -7,7 +7,7 @@
 use reqwest::Client;
 use sqlx::{Connection, PgConnection};
 
-use crate::common::{self, named, post_file, read_sse, within, Sse, SseReader, TestServer};
+use crate::common::{self, named, owned, post_file, read_sse, within, Sse, SseReader, TestServer};
 use testkit::pdf as fixtures;
 use uplink::AppState;
 
@@ -48,11 +48,6 @@ async fn two_nodes_on(url: String, role: Option<&str>) -> (String, TestServer, T
 
 fn until_done(event: &Sse) -> bool {
     matches!(event.name(), "done" | "error")
-}
-
-/// The named events of a sequence, as owned values.
-fn owned(events: &[Sse]) -> Vec<Sse> {
-    named(events).into_iter().cloned().collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,13 +160,8 @@ async fn two_nodes_writing_for_one_account_at_once_give_every_reader_every_id_on
     );
     let mut sequences = Vec::new();
     for mut reader in readers {
-        let mut finished = 0;
-        let both_done = reader.until(|e| {
-            finished += usize::from(until_done(e));
-            finished == 2
-        });
-        let events = within("both uploads on every reader", both_done).await;
-        sequences.push(named(&events).iter().map(|e| e.id.unwrap()).collect::<Vec<i64>>());
+        let events = within("both uploads on every reader", reader.until_finished(2)).await;
+        sequences.push(events.iter().map(|e| e.id.unwrap()).collect::<Vec<i64>>());
     }
     let every: Vec<i64> =
         (1..=sequences[0].len() as i64).map(|n| n + sequences[0][0] - 1).collect();
@@ -250,10 +240,6 @@ async fn postgres_restarting_mid_run_loses_nothing() {
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order: {ids:?}");
     let replay = b.client.get(b.url("/api/events")).header("Last-Event-ID", "0");
     let mut replay = SseReader::new(replay.send().await.unwrap());
-    let mut finished = 0;
-    let both = replay.until(|e| {
-        finished += usize::from(until_done(e));
-        finished == 2
-    });
-    assert_eq!(owned(&within("the replay", both).await), seen, "nothing lost, nothing twice");
+    let replayed = within("the replay", replay.until_finished(2)).await;
+    assert_eq!(replayed, seen, "nothing lost, nothing twice");
 }

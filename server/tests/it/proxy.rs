@@ -115,12 +115,8 @@ async fn readers_resuming_through_the_proxy_while_nodes_write_at_once_see_the_sa
     }));
     let reading_reference = async move {
         let mut reader = reference;
-        let mut finished = 0;
-        let events = reader.until(|e| {
-            finished += usize::from(terminal(e));
-            finished == uploads
-        });
-        ids(&within("the reference reader", events).await)
+        let events = within("the reference reader", reader.until_finished(uploads)).await;
+        events.iter().map(|e| e.id.unwrap()).collect::<Vec<i64>>()
     };
     let reading_flaky = join_all(flaky.into_iter().enumerate().map(|(n, first)| {
         let open = &open;
@@ -156,4 +152,38 @@ async fn readers_resuming_through_the_proxy_while_nodes_write_at_once_see_the_sa
 
 fn ids(events: &[Sse]) -> Vec<i64> {
     named(events).iter().map(|e| e.id.unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_goes_through_the_proxy_as_it_is_sent() {
+    let cluster = Cluster::start(3).await;
+    let alice = Account::register(&cluster.url(""), "alice").await;
+    let mut live =
+        SseReader::started(alice.client.get(cluster.url("/api/events")).send().await.unwrap())
+            .await;
+    // The form's head and a first part of the file, then nothing until the upload has
+    // been announced: a proxy that buffered request bodies would wait for the rest first,
+    // and the upload would never begin.
+    let (content_type, body) = crate::common::multipart("file", "slow.bin", &[7u8; 256 * 1024]);
+    let (part, rest) = body.split_at(64 * 1024);
+    let (send, receive) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let stream = futures_util::stream::unfold(receive, |mut receive| async move {
+        receive.recv().await.map(|chunk| (chunk, receive))
+    });
+    let request = alice
+        .client
+        .post(cluster.url("/api/uploads"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send();
+    let sending = tokio::spawn(request);
+    send.send(Ok(part.to_vec())).await.unwrap();
+    let announced =
+        within("the upload to be announced", live.until(|e| e.name() == "progress")).await;
+    assert_eq!(named(&announced)[0].json()["status"], "uploading");
+    send.send(Ok(rest.to_vec())).await.unwrap();
+    drop(send);
+    assert_eq!(sending.await.unwrap().unwrap().status(), 202);
+    let events = within("the upload to end", live.until(terminal)).await;
+    assert_eq!(named(&events).last().unwrap().name(), "done");
 }

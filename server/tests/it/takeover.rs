@@ -7,7 +7,7 @@
 use rustix::process::Signal;
 
 use crate::common::{
-    assert_ordered, named, post_file, process::Process, within, Account, Sse, SseReader,
+    assert_ordered, named, owned, post_file, process::Process, within, Account, Sse, SseReader,
 };
 use testkit::pdf as fixtures;
 
@@ -98,8 +98,4 @@ async fn a_node_frozen_past_its_lease_writes_nothing_more_for_the_job_it_lost() 
     assert_whole(&sequence);
     a.kill().await;
     b.kill().await;
-}
-
-fn owned(events: &[Sse]) -> Vec<Sse> {
-    named(events).into_iter().cloned().collect()
 }

@@ -141,6 +141,11 @@ impl Account {
     }
 }
 
+/// The named events of a sequence (no `retry:` or comments), as owned values.
+pub fn owned(events: &[Sse]) -> Vec<Sse> {
+    named(events).into_iter().cloned().collect()
+}
+
 /// `work`, which a broken server could make wait for good, given a minute: the test fails
 /// saying what it was waiting for instead of hanging.
 pub async fn within<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {

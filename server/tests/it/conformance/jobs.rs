@@ -62,6 +62,14 @@ pub async fn suite<Q: JobQueue + ?Sized>(queue: &Q) {
     queue.release(&superseded).await.unwrap();
     queue.release(&retry).await.unwrap();
 
+    // The same attempt pushed again (a node starting up pushes every queued upload) is
+    // one job, claimed once.
+    queue.push(&account("ada"), id(8), 1).await.unwrap();
+    queue.push(&account("ada"), id(8), 1).await.unwrap();
+    let once = queue.claim(LEASE).await.unwrap().unwrap();
+    assert_eq!(queue.claim(LEASE).await.unwrap(), None, "pushed twice, one job");
+    queue.release(&once).await.unwrap();
+
     // A retry queues the next attempt of the same upload, and its claim carries it.
     queue.push(&account("bob"), id(3), 2).await.unwrap();
     let retried = queue.claim(LEASE).await.unwrap().unwrap();
