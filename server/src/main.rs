@@ -1,7 +1,8 @@
 //! `uplink`: reads configuration and serves until Ctrl-C or SIGTERM. Started with
-//! `__confined`, it is instead a running server's confined processing tool.
+//! `__confined`, it is instead a running server's confined processing tool; with
+//! `migrate`, it copies an embedded deployment's metadata into PostgreSQL.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -12,6 +13,7 @@ fn main() -> ExitCode {
     if args.get(1).map(String::as_str) == Some(processing::CHILD_COMMAND) {
         return processing::run_child(&args[2..]);
     }
+    let migrating = args.get(1).map(String::as_str) == Some("migrate");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -19,13 +21,48 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve()) {
+    let done = if migrating {
+        runtime.block_on(migrate(Migrate::parse_from(args.iter().skip(1))))
+    } else {
+        runtime.block_on(serve())
+    };
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("uplink: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `uplink migrate`: an embedded deployment's metadata into the PostgreSQL database
+/// several nodes will share.
+#[derive(Parser)]
+#[command(name = "uplink migrate")]
+struct Migrate {
+    /// The PostgreSQL database to copy into: `postgres://user:password@host/database`.
+    #[arg(long)]
+    to: String,
+    /// Where the bytes go (`s3://bucket/prefix`): not supported yet; they stay in the
+    /// data directory, which the nodes share.
+    #[arg(long)]
+    blobs_to: Option<String>,
+    /// The embedded deployment's data directory.
+    #[arg(long, env = "UPLINK_DATA_DIR", default_value = "./data")]
+    data_dir: std::path::PathBuf,
+}
+
+async fn migrate(args: Migrate) -> Result<(), Box<dyn std::error::Error>> {
+    if args.blobs_to.is_some() {
+        return Err("--blobs-to: S3-compatible storage is not supported yet; \
+                    the bytes stay in the data directory, which the nodes share"
+            .into());
+    }
+    let to = uplink::store::PgRepo::open(&args.to, 4, "migrate", Duration::from_secs(60)).await?;
+    let moved = uplink::store::migrate::sqlite_to_postgres(&args.data_dir, &to).await?;
+    println!("{moved}");
+    uplink::store::MetadataRepo::close(&to).await?;
+    Ok(())
 }
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {

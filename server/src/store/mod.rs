@@ -6,6 +6,7 @@ mod blobs;
 mod fair;
 mod jobs;
 mod log;
+pub mod migrate;
 mod postgres;
 mod repo;
 mod resumable;

@@ -24,6 +24,7 @@ mod hostile;
 mod hostile_clients;
 mod hostile_pdfs;
 mod isolation;
+mod migrate;
 mod multipart_race;
 mod nodes;
 mod proxy;

@@ -99,7 +99,7 @@ impl PgRepo {
         });
     }
 
-    fn pool(&self) -> &PgPool {
+    pub(in crate::store) fn pool(&self) -> &PgPool {
         &self.pool
     }
 

@@ -48,7 +48,7 @@ impl SqliteRepo {
         Ok(repo)
     }
 
-    fn pool(&self) -> &SqlitePool {
+    pub(in crate::store) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 

@@ -1,0 +1,246 @@
+//! `uplink migrate --to postgres://…`: copies an embedded deployment's metadata (accounts,
+//! sessions, API tokens, uploads, resumable and partial uploads, page checkpoints, the
+//! event log, the events-token key) from its SQLite database into PostgreSQL, where
+//! several nodes can share it. Every row is inserted only if it is not there yet, so a
+//! copy that was interrupted is simply run again, and one run twice copies nothing new.
+//!
+//! Event ids stay what clients have seen: SQLite numbers every account's events in one
+//! sequence, so each account's ids already grow, and PostgreSQL's counter for the account
+//! goes on from its highest. The bytes stay in the data directory, which the nodes share.
+
+use std::{fmt, path::Path};
+
+use shared::AccountId;
+use sqlx::{sqlite::SqliteRow, Row};
+
+use super::{EventLog, PgRepo, SqliteRepo, StoreError};
+
+/// Rows read and written per statement batch.
+const BATCH: i64 = 500;
+
+/// How a column's values are read from SQLite and bound for PostgreSQL.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Int,
+    Bool,
+}
+
+/// A table copied as it is, its columns named the same on both sides.
+struct Table {
+    name: &'static str,
+    columns: &'static [(&'static str, Kind)],
+    /// Only rows that match (SQLite), e.g. not the ownerless uploads of before accounts.
+    filter: &'static str,
+    /// What a column reads as where SQLite has it NULL and PostgreSQL may not.
+    defaults: &'static [(&'static str, &'static str)],
+}
+
+use Kind::{Bool, Int, Text};
+
+const TABLES: &[Table] = &[
+    Table {
+        name: "users",
+        columns: &[("id", Text), ("username", Text), ("password_hash", Text), ("created_at", Text)],
+        filter: "1",
+        defaults: &[],
+    },
+    Table {
+        name: "sessions",
+        columns: &[
+            ("token_hash", Text),
+            ("user_id", Text),
+            ("created_at", Text),
+            ("expires_at", Text),
+        ],
+        filter: "1",
+        defaults: &[],
+    },
+    Table {
+        name: "api_tokens",
+        columns: &[
+            ("id", Text),
+            ("user_id", Text),
+            ("name", Text),
+            ("token_hash", Text),
+            ("created_at", Text),
+        ],
+        filter: "1",
+        defaults: &[],
+    },
+    Table {
+        name: "uploads",
+        columns: &[
+            ("id", Text),
+            ("owner_id", Text),
+            ("filename", Text),
+            ("size", Int),
+            ("content_type", Text),
+            ("sha256", Text),
+            ("status", Text),
+            ("stage", Text),
+            ("percent", Int),
+            ("pages", Int),
+            ("error_code", Text),
+            ("error_message", Text),
+            ("created_at", Text),
+            ("updated_at", Text),
+            ("client_ref", Text),
+            ("has_text", Bool),
+            ("attempt", Int),
+            ("width", Int),
+            ("height", Int),
+            ("has_thumbnail", Bool),
+            ("last_seq", Int),
+        ],
+        // Uploads from before accounts belong to nobody, and nobody could see them.
+        filter: "owner_id IS NOT NULL",
+        defaults: &[],
+    },
+    Table {
+        name: "resumable_uploads",
+        columns: &[
+            ("upload_id", Text),
+            ("length", Int),
+            ("metadata", Text),
+            ("expires_at", Text),
+            ("concat", Text),
+        ],
+        filter: "upload_id IN (SELECT id FROM uploads WHERE owner_id IS NOT NULL)",
+        defaults: &[],
+    },
+    Table {
+        name: "tus_partials",
+        columns: &[
+            ("id", Text),
+            ("owner_id", Text),
+            ("length", Int),
+            ("stored", Int),
+            ("metadata", Text),
+            ("expires_at", Text),
+            ("created_at", Text),
+        ],
+        filter: "1",
+        defaults: &[],
+    },
+    Table {
+        name: "page_texts",
+        columns: &[("upload_id", Text), ("page", Int), ("text", Text)],
+        filter: "upload_id IN (SELECT id FROM uploads WHERE owner_id IS NOT NULL)",
+        defaults: &[],
+    },
+    Table {
+        name: "events",
+        columns: &[
+            ("owner_id", Text),
+            ("seq", Int),
+            ("upload_id", Text),
+            ("name", Text),
+            ("data", Text),
+            ("recorded_at", Text),
+        ],
+        filter: "owner_id IS NOT NULL",
+        // Events from before their time was kept count as old ones.
+        defaults: &[("recorded_at", "''")],
+    },
+];
+
+/// What a migration copied: rows new to PostgreSQL, per table, in copying order.
+#[derive(Debug, Default)]
+pub struct Moved {
+    pub tables: Vec<(&'static str, u64)>,
+    /// Whether the events-token key was copied (false: PostgreSQL had one already).
+    pub token_key: bool,
+}
+
+impl fmt::Display for Moved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (table, rows) in &self.tables {
+            writeln!(f, "{table}: {rows} new rows")?;
+        }
+        let key = if self.token_key { "copied" } else { "already there, kept" };
+        write!(f, "events-token key: {key}")
+    }
+}
+
+/// Copies the metadata in `data_dir`'s SQLite database into `to`'s PostgreSQL database.
+pub async fn sqlite_to_postgres(data_dir: &Path, to: &PgRepo) -> Result<Moved, StoreError> {
+    let from = SqliteRepo::open(data_dir).await?;
+    let mut moved = Moved::default();
+    for table in TABLES {
+        moved.tables.push((table.name, copy(&from, to, table).await?));
+    }
+    // Each account's counter goes on from its highest id; what compaction removed stays
+    // behind the horizon (SQLite keeps one horizon for all: each account gets it).
+    sqlx::query(
+        "INSERT INTO event_counters (owner_id, last_id, compacted_through) \
+         SELECT owner_id, MAX(seq), $1 FROM events GROUP BY owner_id \
+         ON CONFLICT (owner_id) DO UPDATE SET \
+           last_id = GREATEST(event_counters.last_id, excluded.last_id), \
+           compacted_through = GREATEST(event_counters.compacted_through, excluded.compacted_through)",
+    )
+    .bind(EventLog::log_bounds(&from, &AccountId::new("")).await?.0)
+    .execute(to.pool())
+    .await?;
+    let key = tokio::fs::read_to_string(data_dir.join("token.key")).await.ok();
+    if let Some(key) = key.and_then(|hex_key| hex::decode(hex_key.trim()).ok()) {
+        let copied = sqlx::query(
+            "INSERT INTO cluster_secrets (name, value) VALUES ('events-token-key', $1) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(key)
+        .execute(to.pool())
+        .await?;
+        moved.token_key = copied.rows_affected() == 1;
+    }
+    from.close().await?;
+    Ok(moved)
+}
+
+/// Copies one table, a batch at a time in SQLite's row order; returns the rows that
+/// were new.
+async fn copy(from: &SqliteRepo, to: &PgRepo, table: &Table) -> Result<u64, StoreError> {
+    let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
+    let read: Vec<String> = names
+        .iter()
+        .map(|name| match table.defaults.iter().find(|(column, _)| column == name) {
+            Some((_, default)) => format!("COALESCE({name}, {default}) AS {name}"),
+            None => (*name).to_owned(),
+        })
+        .collect();
+    let select = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {BATCH} OFFSET $1",
+        read.join(", "),
+        table.name,
+        table.filter,
+        names[..2].join(", ")
+    );
+    let placeholders: Vec<String> = (1..=names.len()).map(|n| format!("${n}")).collect();
+    let insert = format!(
+        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
+        table.name,
+        names.join(", "),
+        placeholders.join(", ")
+    );
+    let (mut offset, mut new) = (0_i64, 0);
+    loop {
+        let rows: Vec<SqliteRow> = sqlx::query(&select).bind(offset).fetch_all(from.pool()).await?;
+        let mut tx = to.pool().begin().await?;
+        for row in &rows {
+            let mut query = sqlx::query(&insert);
+            for (name, kind) in table.columns {
+                query = match kind {
+                    Text => query.bind(row.try_get::<Option<String>, _>(*name)?),
+                    Int => query.bind(row.try_get::<Option<i64>, _>(*name)?),
+                    Bool => query.bind(row.try_get::<bool, _>(*name)?),
+                };
+            }
+            new += query.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        if (rows.len() as i64) < BATCH {
+            return Ok(new);
+        }
+        offset += BATCH;
+    }
+}
