@@ -65,26 +65,6 @@ fn with_database(url: &str, name: &str) -> String {
     made
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{as_user, with_database};
-
-    #[test]
-    fn the_database_name_is_replaced_and_the_options_kept() {
-        assert_eq!(
-            with_database("postgres://u@127.0.0.1:5/postgres", "t"),
-            "postgres://u@127.0.0.1:5/t"
-        );
-        assert_eq!(with_database("postgres://u@h:5", "t"), "postgres://u@h:5/t");
-        assert_eq!(as_user("postgres://u:p@h:5/d?x=1", "v", "q"), "postgres://v:q@h:5/d?x=1");
-        assert_eq!(as_user("postgres://h/d", "v", "q"), "postgres://v:q@h/d");
-        assert_eq!(
-            with_database("postgres://u@h/x?sslmode=require", "t"),
-            "postgres://u@h/t?sslmode=require"
-        );
-    }
-}
-
 /// A PostgreSQL cluster of a test's own, for a test that restarts it (which would break
 /// every other test using a shared one): `initdb` into a temporary directory, on a free
 /// port of 127.0.0.1, stopped when dropped.
@@ -174,4 +154,24 @@ impl Drop for Cluster {
 fn run(command: &mut Command) {
     let output = command.output().unwrap_or_else(|error| panic!("{command:?}: {error}"));
     assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{as_user, with_database};
+
+    #[test]
+    fn the_database_name_is_replaced_and_the_options_kept() {
+        assert_eq!(
+            with_database("postgres://u@127.0.0.1:5/postgres", "t"),
+            "postgres://u@127.0.0.1:5/t"
+        );
+        assert_eq!(with_database("postgres://u@h:5", "t"), "postgres://u@h:5/t");
+        assert_eq!(as_user("postgres://u:p@h:5/d?x=1", "v", "q"), "postgres://v:q@h:5/d?x=1");
+        assert_eq!(as_user("postgres://h/d", "v", "q"), "postgres://v:q@h/d");
+        assert_eq!(
+            with_database("postgres://u@h/x?sslmode=require", "t"),
+            "postgres://u@h/t?sslmode=require"
+        );
+    }
 }
