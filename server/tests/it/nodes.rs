@@ -193,8 +193,9 @@ async fn an_upload_arriving_on_a_live_node_is_left_alone_and_one_on_a_gone_node_
 
     // A node starting now, and the nodes looking again every lease, leave a's upload to a
     // and end c's once c's heartbeat has expired (a lease after its last).
+    // (b is even given a's name, by mistake: a process is a life of its own.)
     let b_dir = tempfile::tempdir().unwrap();
-    let _b = common::state_in(&b_dir, node("b")).await;
+    let _b = common::state_in(&b_dir, node("a")).await;
     let replay = a.client.get(a.url("/api/events")).header("Last-Event-ID", "0");
     let mut stream = SseReader::new(replay.send().await.unwrap());
     let ended = within("c's upload to end", stream.until(until_done)).await;

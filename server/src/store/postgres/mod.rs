@@ -11,7 +11,6 @@ use sqlx::{
 };
 
 use super::StoreError;
-use crate::domain::clock;
 
 mod jobs;
 mod log;
@@ -22,13 +21,13 @@ pub use notify::{Signal, Wake};
 
 pub struct PgRepo {
     pool: PgPool,
-    /// This node's name: on the uploads it receives, and on its heartbeat.
-    node: String,
+    /// This process's life as a node: its name and an id of this start alone, on the
+    /// uploads it receives and on its heartbeat. A restart is a new life, so what the
+    /// last one was receiving ends once its heartbeat expires, whatever the clock did
+    /// meanwhile, and two processes given one name never take each other for dead.
+    life: String,
     /// How long a node may go without a heartbeat before the others count it gone.
     stall_limit: Duration,
-    /// When this node started (RFC 3339, its own clock, as uploads' times are): what it
-    /// received before then, it received in an earlier life.
-    started: String,
 }
 
 impl PgRepo {
@@ -58,7 +57,8 @@ impl PgRepo {
             .connect_with(options)
             .await?;
         sqlx::migrate!("src/store/postgres/migrations").run(&pool).await?;
-        let repo = Self { pool, node: node.to_owned(), stall_limit, started: clock::now() };
+        let life = format!("{node}/{}", uuid::Uuid::now_v7());
+        let repo = Self { pool, life, stall_limit };
         repo.beat().await?;
         repo.keep_beating();
         Ok(repo)
@@ -71,21 +71,20 @@ impl PgRepo {
             "INSERT INTO nodes (id, expires) VALUES ($1, now() + make_interval(secs => $2)) \
              ON CONFLICT (id) DO UPDATE SET expires = excluded.expires",
         )
-        .bind(&self.node)
+        .bind(&self.life)
         .bind(self.stall_limit.as_secs_f64())
         .execute(&self.pool)
         .await?;
+        // Lives long over, whose uploads were ended by then, are forgotten.
+        sqlx::query("DELETE FROM nodes WHERE expires < now() - interval '1 day'")
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Beats three times per stall limit until the pool is closed (`close`).
     fn keep_beating(&self) {
-        let repo = Self {
-            pool: self.pool.clone(),
-            node: self.node.clone(),
-            started: self.started.clone(),
-            ..*self
-        };
+        let repo = Self { pool: self.pool.clone(), life: self.life.clone(), ..*self };
         tokio::spawn(async move {
             let mut every = tokio::time::interval(repo.stall_limit / 3);
             loop {

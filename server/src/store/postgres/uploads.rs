@@ -100,7 +100,7 @@ impl MetadataRepo for PgRepo {
         let event = lifecycle::apply(&mut upload, change, &clock::now())?;
         let mut tx = self.pool().begin().await?;
         let stored = append_event(&mut tx, owner.as_str().into(), &event).await?;
-        write_upload(&mut tx, &upload, stored.id, Some((owner, &self.node))).await?;
+        write_upload(&mut tx, &upload, stored.id, Some((owner, &self.life))).await?;
         tx.commit().await?;
         Ok((upload, stored))
     }
@@ -224,20 +224,18 @@ impl MetadataRepo for PgRepo {
     }
 
     async fn unfinished(&self) -> Result<Vec<(AccountId, Upload)>, StoreError> {
-        // Those arriving only if they arrived on this node in an earlier life, or on a node
-        // whose heartbeat stopped: a live node is still receiving the rest (this one
-        // included: the server asks again while it runs, for other nodes' leftovers).
+        // Those arriving only if they arrived on a node (or an earlier life of this one)
+        // whose heartbeat expired: a live node is still receiving the rest, this one
+        // included (the server asks again while it runs, for other nodes' leftovers).
         let rows = sqlx::query(&format!(
             "SELECT {}, owner_id FROM uploads u \
              WHERE status IN ('queued', 'processing') OR (status = 'uploading' AND ( \
-               u.node_id IS NULL OR (u.node_id = $1 AND u.created_at < $2) \
-               OR (u.node_id <> $1 AND NOT EXISTS ( \
+               u.node_id IS NULL OR (u.node_id <> $1 AND NOT EXISTS ( \
                  SELECT 1 FROM nodes n WHERE n.id = u.node_id AND n.expires > now())))) \
              ORDER BY status <> 'processing', created_at, id",
             upload_row::select_list()
         ))
-        .bind(&self.node)
-        .bind(&self.started)
+        .bind(&self.life)
         .fetch_all(self.pool())
         .await?;
         rows.iter()

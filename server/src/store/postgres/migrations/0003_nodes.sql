@@ -1,4 +1,5 @@
--- The nodes that are alive: each moves its heartbeat's expiry (by its own lease) here.
+-- The nodes that are alive, one row per life (a name and an id of one start): each moves
+-- its heartbeat's expiry (by its own lease) here.
 -- A multipart upload that was arriving on a node whose heartbeat expired can never
 -- complete (its client's connection went with the node), and any other node marks it
 -- interrupted.
@@ -7,5 +8,5 @@ CREATE TABLE nodes (
     expires TIMESTAMPTZ NOT NULL
 );
 
--- The node an upload arrived on.
+-- The node (its life) an upload arrived on.
 ALTER TABLE uploads ADD COLUMN node_id TEXT;
