@@ -60,7 +60,9 @@ pub trait MetadataRepo: Send + Sync + 'static {
     async fn stored_bytes(&self, owner: &AccountId) -> Result<u64, StoreError>;
 
     /// Uploads not yet finished with their owners, those that were processing first, then
-    /// oldest first (for recovery at start-up).
+    /// oldest first (for recovery): every queued and processing one, and those still
+    /// arriving that nobody is receiving any more (with one process, all of them; with
+    /// several, those of a process whose heartbeat expired).
     async fn unfinished(&self) -> Result<Vec<(AccountId, Upload)>, StoreError>;
 
     /// The highest page whose text is stored for `id` (0 when none): where a resumed
