@@ -13,7 +13,7 @@ use std::{fmt, path::Path};
 use shared::AccountId;
 use sqlx::{sqlite::SqliteRow, Row};
 
-use super::{EventLog, PgRepo, SqliteRepo, StoreError};
+use super::{EventLog, MetadataRepo, PgRepo, SqliteRepo, StoreError};
 
 /// Rows read and written per statement batch.
 const BATCH: i64 = 500;
@@ -193,7 +193,7 @@ pub async fn sqlite_to_postgres(data_dir: &Path, to: &PgRepo) -> Result<Moved, S
         .await?;
         moved.token_key = copied.rows_affected() == 1;
     }
-    from.close().await?;
+    MetadataRepo::close(&from).await?;
     Ok(moved)
 }
 

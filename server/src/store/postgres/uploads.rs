@@ -5,16 +5,15 @@
 
 use std::{collections::HashSet, sync::Arc};
 
-use async_trait::async_trait;
 use shared::{AccountId, ErrorBody, ErrorCode, Upload, UploadId, UploadStatus};
-use sqlx::{PgConnection, Row};
+use sqlx::{postgres::PgRow, PgConnection, Row};
 
 use super::{log::append_event, PgRepo};
 use crate::{
     domain::{clock, lifecycle, Change, Refused, StoredEvent},
     store::{
         sql::upload_row::{self, upload_from_row, Value},
-        ChangeError, MetadataRepo, StoreError,
+        ChangeError, StoreError,
     },
 };
 
@@ -89,9 +88,12 @@ async fn drop_checkpoint(conn: &mut PgConnection, id: &UploadId) -> Result<(), S
     Ok(())
 }
 
-#[async_trait]
-impl MetadataRepo for PgRepo {
-    async fn insert(
+crate::store::sql::metadata_repo!(PgRepo, PgRow);
+
+/// The changes, each locking its upload's row first, and the unfinished uploads a node
+/// may end: those of nodes whose heartbeat expired.
+impl PgRepo {
+    pub(super) async fn insert_upload(
         &self,
         owner: &AccountId,
         mut upload: Upload,
@@ -105,7 +107,7 @@ impl MetadataRepo for PgRepo {
         Ok((upload, stored))
     }
 
-    async fn record(
+    pub(super) async fn record_change(
         &self,
         id: &UploadId,
         mut change: Change,
@@ -149,7 +151,10 @@ impl MetadataRepo for PgRepo {
         Ok((upload, stored))
     }
 
-    async fn remove(&self, id: &UploadId) -> Result<Option<StoredEvent>, StoreError> {
+    pub(super) async fn remove_upload(
+        &self,
+        id: &UploadId,
+    ) -> Result<Option<StoredEvent>, StoreError> {
         let mut tx = self.pool().begin().await?;
         let (owner, mut upload) =
             fetch_upload(&mut tx, id, true).await?.ok_or(StoreError::NotFound)?;
@@ -171,59 +176,7 @@ impl MetadataRepo for PgRepo {
         Ok(stored)
     }
 
-    async fn get(&self, id: &UploadId) -> Result<Option<Upload>, StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        Ok(fetch_upload(&mut conn, id, false).await?.map(|(_, upload)| upload))
-    }
-
-    async fn get_owned(
-        &self,
-        owner: &AccountId,
-        id: &UploadId,
-    ) -> Result<Option<Upload>, StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        Ok(fetch_upload(&mut conn, id, false)
-            .await?
-            .filter(|(found, _)| !owner.as_str().is_empty() && **found == *owner.as_str())
-            .map(|(_, upload)| upload))
-    }
-
-    async fn owner_of(&self, id: &UploadId) -> Result<Option<AccountId>, StoreError> {
-        let owner: Option<String> =
-            sqlx::query_scalar("SELECT owner_id FROM uploads WHERE id = $1")
-                .bind(id.as_str())
-                .fetch_optional(self.pool())
-                .await?;
-        Ok(owner.map(AccountId::new))
-    }
-
-    async fn list(&self, owner: &AccountId) -> Result<Vec<Upload>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {} FROM uploads WHERE owner_id = $1 ORDER BY created_at DESC, id DESC",
-            upload_row::select_list()
-        ))
-        .bind(owner.as_str())
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(|row| upload_from_row(row).map(|(_, u)| u)).collect()
-    }
-
-    async fn stored_bytes(&self, owner: &AccountId) -> Result<u64, StoreError> {
-        // As on SQLite: files received whole, what resumable uploads hold so far, and
-        // what partial uploads hold.
-        let bytes: i64 = sqlx::query_scalar(
-            "SELECT CAST((SELECT COALESCE(SUM(size), 0) FROM uploads WHERE owner_id = $1 \
-               AND (sha256 IS NOT NULL OR (status = 'uploading' \
-                 AND id IN (SELECT upload_id FROM resumable_uploads)))) \
-             + (SELECT COALESCE(SUM(stored), 0) FROM tus_partials WHERE owner_id = $1) AS BIGINT)",
-        )
-        .bind(owner.as_str())
-        .fetch_one(self.pool())
-        .await?;
-        Ok(bytes.max(0) as u64)
-    }
-
-    async fn unfinished(&self) -> Result<Vec<(AccountId, Upload)>, StoreError> {
+    pub(super) async fn unfinished_uploads(&self) -> Result<Vec<(AccountId, Upload)>, StoreError> {
         // Those arriving only if they arrived on a node (or an earlier life of this one)
         // whose heartbeat expired: a live node is still receiving the rest, this one
         // included (the server asks again while it runs, for other nodes' leftovers).
@@ -246,36 +199,10 @@ impl MetadataRepo for PgRepo {
             .collect()
     }
 
-    async fn pages_done(&self, id: &UploadId) -> Result<u32, StoreError> {
-        let done: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(page) FROM page_texts WHERE upload_id = $1")
-                .bind(id.as_str())
-                .fetch_one(self.pool())
-                .await?;
-        Ok(done.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32)
-    }
-
-    async fn page_texts(
+    pub(super) async fn existing_ids(
         &self,
-        id: &UploadId,
-        after: u32,
-        limit: u32,
-    ) -> Result<Vec<(u32, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT page, text FROM page_texts WHERE upload_id = $1 AND page > $2 \
-             ORDER BY page LIMIT $3",
-        )
-        .bind(id.as_str())
-        .bind(i64::from(after))
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get::<i64, _>("page")? as u32, row.try_get("text")?)))
-            .collect()
-    }
-
-    async fn existing(&self, ids: &[UploadId]) -> Result<HashSet<UploadId>, StoreError> {
+        ids: &[UploadId],
+    ) -> Result<HashSet<UploadId>, StoreError> {
         let ids: Vec<&str> = ids.iter().map(UploadId::as_str).collect();
         // A partial upload's bytes wait for the final upload that takes them over.
         let found: Vec<String> = sqlx::query_scalar(
@@ -288,13 +215,9 @@ impl MetadataRepo for PgRepo {
         Ok(found.iter().filter_map(|id| UploadId::parse(id)).collect())
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(self.pool()).await?;
-        Ok(())
-    }
-
-    async fn close(&self) -> Result<(), StoreError> {
-        // Every commit is durable when it returns; there is nothing to mark.
+    /// Every commit is durable when it returns: there is nothing to mark, only the
+    /// connections to end.
+    pub(super) async fn close_store(&self) -> Result<(), StoreError> {
         self.pool().close().await;
         Ok(())
     }

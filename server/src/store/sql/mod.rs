@@ -7,6 +7,8 @@
 mod accounts;
 mod resumable;
 pub(super) mod upload_row;
+mod uploads;
 
 pub(super) use accounts::account_repo;
 pub(super) use resumable::resumable_repo;
+pub(super) use uploads::metadata_repo;

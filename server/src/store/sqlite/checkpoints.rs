@@ -1,8 +1,9 @@
 //! A running job's checkpoint: the text of each page extracted so far, so a job stopped
-//! midway (a restart) resumes after its last stored page instead of from the start.
+//! midway (a restart) resumes after its last stored page instead of from the start. Read
+//! back by the statements both SQL backends share (`store/sql/uploads.rs`).
 
 use shared::UploadId;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::SqliteConnection;
 
 use crate::store::StoreError;
 
@@ -29,32 +30,4 @@ pub(super) async fn delete(conn: &mut SqliteConnection, id: &UploadId) -> Result
         .execute(conn)
         .await?;
     Ok(())
-}
-
-pub(super) async fn pages_done(pool: &SqlitePool, id: &UploadId) -> Result<u32, StoreError> {
-    let done: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(page) FROM page_texts WHERE upload_id = ?")
-            .bind(id.as_str())
-            .fetch_one(pool)
-            .await?;
-    Ok(done.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32)
-}
-
-pub(super) async fn page_texts(
-    pool: &SqlitePool,
-    id: &UploadId,
-    after: u32,
-    limit: u32,
-) -> Result<Vec<(u32, String)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT page, text FROM page_texts WHERE upload_id = ? AND page > ? ORDER BY page LIMIT ?",
-    )
-    .bind(id.as_str())
-    .bind(i64::from(after))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get::<i64, _>("page")? as u32, row.try_get("text")?)))
-        .collect()
 }

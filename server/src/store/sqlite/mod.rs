@@ -109,13 +109,8 @@ impl SqliteRepo {
         Ok(())
     }
 
-    pub(super) async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     /// The server is stopping cleanly: the next start need not skip ids ahead.
-    pub(super) async fn close(&self) -> Result<(), StoreError> {
+    pub(super) async fn close_store(&self) -> Result<(), StoreError> {
         self.set_running(false).await
     }
 }

@@ -1,21 +1,17 @@
 //! Upload rows, and the changes that move them, each committed with its event. The
 //! columns are named once, in [`upload_row`], for both SQL backends.
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, LazyLock},
-};
+use std::sync::{Arc, LazyLock};
 
-use async_trait::async_trait;
 use shared::{AccountId, ErrorBody, ErrorCode, Upload, UploadId, UploadStatus};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{sqlite::SqliteRow, Row, SqliteConnection};
 
 use super::{checkpoints, log::append_event, SqliteRepo};
 use crate::{
     domain::{clock, lifecycle, Change, StoredEvent},
     store::{
         sql::upload_row::{self, upload_from_row, Value},
-        ChangeError, MetadataRepo, StoreError,
+        ChangeError, StoreError,
     },
 };
 
@@ -74,9 +70,12 @@ async fn write_upload(
     Ok(())
 }
 
-#[async_trait]
-impl MetadataRepo for SqliteRepo {
-    async fn insert(
+crate::store::sql::metadata_repo!(SqliteRepo, SqliteRow);
+
+/// The changes, which take SQLite's write lock up front, and the unfinished uploads of a
+/// previous run: all of them, this being the one process.
+impl SqliteRepo {
+    pub(super) async fn insert_upload(
         &self,
         owner: &AccountId,
         mut upload: Upload,
@@ -91,7 +90,7 @@ impl MetadataRepo for SqliteRepo {
         Ok((upload, stored))
     }
 
-    async fn record(
+    pub(super) async fn record_change(
         &self,
         id: &UploadId,
         mut change: Change,
@@ -113,7 +112,10 @@ impl MetadataRepo for SqliteRepo {
         Ok((upload, stored))
     }
 
-    async fn remove(&self, id: &UploadId) -> Result<Option<StoredEvent>, StoreError> {
+    pub(super) async fn remove_upload(
+        &self,
+        id: &UploadId,
+    ) -> Result<Option<StoredEvent>, StoreError> {
         let mut tx = self.write_tx().await?;
         let (owner, mut upload) = fetch_upload(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         let deleted = Change::failed(
@@ -131,61 +133,7 @@ impl MetadataRepo for SqliteRepo {
         Ok(stored)
     }
 
-    async fn get(&self, id: &UploadId) -> Result<Option<Upload>, StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        Ok(fetch_upload(&mut conn, id).await?.map(|(_, upload)| upload))
-    }
-
-    async fn get_owned(
-        &self,
-        owner: &AccountId,
-        id: &UploadId,
-    ) -> Result<Option<Upload>, StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        Ok(fetch_upload(&mut conn, id)
-            .await?
-            .filter(|(found, _)| !owner.as_str().is_empty() && **found == *owner.as_str())
-            .map(|(_, upload)| upload))
-    }
-
-    async fn owner_of(&self, id: &UploadId) -> Result<Option<AccountId>, StoreError> {
-        let owner: Option<Option<String>> =
-            sqlx::query_scalar("SELECT owner_id FROM uploads WHERE id = ?")
-                .bind(id.as_str())
-                .fetch_optional(self.pool())
-                .await?;
-        Ok(owner.flatten().map(AccountId::new))
-    }
-
-    async fn list(&self, owner: &AccountId) -> Result<Vec<Upload>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {} FROM uploads WHERE owner_id = ? ORDER BY created_at DESC, id DESC",
-            *SELECT
-        ))
-        .bind(owner.as_str())
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(|row| upload_from_row(row).map(|(_, u)| u)).collect()
-    }
-
-    async fn stored_bytes(&self, owner: &AccountId) -> Result<u64, StoreError> {
-        let bytes: Option<i64> = sqlx::query_scalar(
-            // Only bytes that were stored count: an upload that failed or was cancelled while
-            // arriving keeps the size it had reached, but none of its bytes.
-            // Stored: every file received whole, and the bytes resumable uploads hold
-            // so far (they sit on disk until they finish or expire).
-            // Partial uploads (tus concatenation) hold bytes too.
-            "SELECT (SELECT COALESCE(SUM(size), 0) FROM uploads WHERE owner_id = ?1 AND (sha256 IS NOT NULL OR \
-             (status = 'uploading' AND id IN (SELECT upload_id FROM resumable_uploads)))) \
-             + (SELECT COALESCE(SUM(stored), 0) FROM tus_partials WHERE owner_id = ?1)",
-        )
-        .bind(owner.as_str())
-        .fetch_one(self.pool())
-        .await?;
-        Ok(bytes.unwrap_or(0).max(0) as u64)
-    }
-
-    async fn unfinished(&self) -> Result<Vec<(AccountId, Upload)>, StoreError> {
+    pub(super) async fn unfinished_uploads(&self) -> Result<Vec<(AccountId, Upload)>, StoreError> {
         // Jobs a restart interrupted first: they were already running.
         let rows = sqlx::query(&format!(
             "SELECT {}, COALESCE(owner_id, '') AS owner FROM uploads \
@@ -201,30 +149,5 @@ impl MetadataRepo for SqliteRepo {
                 Ok((owner, upload_from_row(row)?.1))
             })
             .collect()
-    }
-
-    async fn pages_done(&self, id: &UploadId) -> Result<u32, StoreError> {
-        checkpoints::pages_done(self.pool(), id).await
-    }
-
-    async fn page_texts(
-        &self,
-        id: &UploadId,
-        after: u32,
-        limit: u32,
-    ) -> Result<Vec<(u32, String)>, StoreError> {
-        checkpoints::page_texts(self.pool(), id, after, limit).await
-    }
-
-    async fn existing(&self, ids: &[UploadId]) -> Result<HashSet<UploadId>, StoreError> {
-        self.existing_ids(ids).await
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        SqliteRepo::ping(self).await
-    }
-
-    async fn close(&self) -> Result<(), StoreError> {
-        SqliteRepo::close(self).await
     }
 }
