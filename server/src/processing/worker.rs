@@ -39,6 +39,9 @@ pub(super) enum JobError {
     Failed(ErrorBody),
     /// Cancelled, deleted or shut down: someone else already said what happened.
     Stopped,
+    /// The store could not say whether this run still holds its job: the run stops
+    /// without a word, and the job runs again once its claim lapses.
+    Unsure(StoreError),
     Store(StoreError),
     Io(std::io::Error),
 }
@@ -94,6 +97,10 @@ pub async fn process(
     let outcome = run(&job, upload, cancel).await;
     let error = match outcome {
         Ok(()) | Err(JobError::Stopped) => return true,
+        Err(JobError::Unsure(e)) => {
+            tracing::warn!(upload = %id, error = %e, "could not tell whether this run still holds its job");
+            return false;
+        }
         Err(JobError::Failed(error)) => error,
         Err(JobError::Store(e)) => {
             tracing::error!(upload = %id, error = %e, "processing failed in the store");
@@ -159,7 +166,7 @@ impl Job<'_> {
         match self.context.queue.renew(&claim, self.context.lease).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(JobError::Stopped),
-            Err(error) => Err(JobError::Store(error)),
+            Err(error) => Err(JobError::Unsure(error)),
         }
     }
 }

@@ -124,8 +124,12 @@ impl FsBlobStore {
         }
         let mut leftovers = fs::read_dir(root.join("tmp")).await?;
         while let Some(entry) = leftovers.next_entry().await? {
-            let idle = entry.metadata().await?.modified()?.elapsed().unwrap_or_default();
-            if idle >= older_than {
+            // A file another node committed (renamed away) meanwhile has no age to read.
+            let idle = || async {
+                entry.metadata().await?.modified()?.elapsed().map_err(io::Error::other)
+            };
+            let old = older_than.is_zero() || idle().await.is_ok_and(|idle| idle >= older_than);
+            if old {
                 let _ = fs::remove_file(entry.path()).await;
             }
         }

@@ -1,8 +1,8 @@
 //! `uplink migrate --to postgres://…` on an embedded deployment that has been used: its
 //! clients go on as if nothing happened against a server on PostgreSQL over the same
 //! data directory: the same session, API token and events token, the same event ids
-//! replayed, the text, and new events after the old ones. Run twice, it copies nothing
-//! new.
+//! replayed, the text, and new events after the old ones. It refuses a directory
+//! without a deployment, and a second run once the first finished.
 
 use std::process::Command;
 
@@ -13,14 +13,17 @@ use crate::common::{self, post_file, within, SseReader, TestServer};
 use testkit::pdf as fixtures;
 use uplink::AppState;
 
-fn migrate(data_dir: &std::path::Path, to: &str) -> String {
+/// Runs `uplink migrate`: what it printed, or what it said when it refused.
+fn migrate(data_dir: &std::path::Path, to: &str) -> Result<String, String> {
     let output = Command::new(env!("CARGO_BIN_EXE_uplink"))
         .args(["migrate", "--to", to, "--data-dir"])
         .arg(data_dir)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
+    match output.status.success() {
+        true => Ok(String::from_utf8(output.stdout).unwrap()),
+        false => Err(String::from_utf8(output.stderr).unwrap()),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,18 +44,18 @@ async fn an_embedded_deployment_moves_to_postgres_and_its_clients_go_on() {
     embedded.shut_down().await;
 
     let database = testkit::postgres::fresh_database().await;
-    let said = migrate(embedded.dir.path(), &database);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let nothing = migrate(elsewhere.path(), &database).unwrap_err();
+    assert!(nothing.contains("no Uplink database"), "{nothing}");
+    let said = migrate(embedded.dir.path(), &database).unwrap();
     for moved in ["users: 1 new rows", "uploads: 1 new rows", "events-token key: copied"] {
         assert!(said.contains(moved), "{said}");
     }
     assert!(said.contains(&format!("events: {} new rows", before.len())), "{said}");
-    let again = migrate(embedded.dir.path(), &database);
-    assert!(
-        !again.lines().any(|line| line.contains(": ")
-            && !line.contains(": 0 new rows")
-            && !line.contains("kept")),
-        "nothing new the second time: {again}"
-    );
+    // Once it finished, the nodes own the data: copying again would bring back what they
+    // deleted (a revoked token), so it is refused.
+    let again = migrate(embedded.dir.path(), &database).unwrap_err();
+    assert!(again.contains("migrated already"), "{again}");
 
     // A server on PostgreSQL over the same data directory (the bytes stay there).
     let config = common::test_config(&embedded.dir, |c| c.database_url = Some(database.clone()));

@@ -29,7 +29,7 @@ impl JobQueue for PgRepo {
         // the same attempt again changes nothing, so a node starting up can push every
         // queued upload without disturbing one that another node is running. The job's
         // row is locked before the account's turn, in the order a claim takes them.
-        sqlx::query(
+        let queued = sqlx::query(
             "INSERT INTO jobs (upload_id, owner_id, attempt) VALUES ($1, $2, $3) \
              ON CONFLICT (upload_id) DO UPDATE SET attempt = excluded.attempt, \
                queued = excluded.queued, claim = NULL, lease_until = NULL \
@@ -40,6 +40,10 @@ impl JobQueue for PgRepo {
         .bind(i64::from(attempt))
         .execute(&mut *tx)
         .await?;
+        if queued.rows_affected() == 0 {
+            // Already queued (or running): nothing moves, the account's turn included.
+            return Ok(());
+        }
         // An account that starts waiting takes the last turn.
         sqlx::query(
             "INSERT INTO job_turns (owner_id, turn) VALUES ($1, nextval('job_turns_given')) \

@@ -65,7 +65,7 @@ impl PgRepo {
     }
 
     /// Notes that this node is alive now.
-    async fn beat(&self) -> Result<(), StoreError> {
+    pub(super) async fn beat(&self) -> Result<(), StoreError> {
         // Its own lease, so nodes with other leases judge it by the one it keeps.
         sqlx::query(
             "INSERT INTO nodes (id, expires) VALUES ($1, now() + make_interval(secs => $2)) \
@@ -121,10 +121,18 @@ impl PgRepo {
 }
 
 impl PgRepo {
-    /// Every node ends the streams the session opened (`store/sql/accounts.rs`).
+    /// Every node ends the streams the session opened (`store/sql/accounts.rs`). The
+    /// session is gone either way: a failure to tell is logged, and those streams end
+    /// when they next reconnect.
     async fn session_ended(&self, token_hash: &str) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        notify::session_ended(&mut conn, token_hash).await
+        let told = async {
+            let mut conn = self.pool.acquire().await?;
+            notify::session_ended(&mut conn, token_hash).await
+        };
+        if let Err(error) = told.await {
+            tracing::warn!(%error, "could not tell the other nodes that a session ended");
+        }
+        Ok(())
     }
 }
 

@@ -178,17 +178,22 @@ impl PgRepo {
 
     pub(super) async fn unfinished_uploads(&self) -> Result<Vec<(AccountId, Upload)>, StoreError> {
         // Those arriving only if they arrived on a node (or an earlier life of this one)
-        // whose heartbeat expired: a live node is still receiving the rest, this one
-        // included (the server asks again while it runs, for other nodes' leftovers).
+        // whose heartbeat expired a lease ago: a live node is still receiving the rest,
+        // this one included (the server asks again while it runs, for other nodes'
+        // leftovers). This node beats first, and the lease of grace spares the nodes
+        // that could not beat while the database was away, as this one could not.
+        self.beat().await?;
         let rows = sqlx::query(&format!(
             "SELECT {}, owner_id FROM uploads u \
              WHERE status IN ('queued', 'processing') OR (status = 'uploading' AND ( \
                u.node_id IS NULL OR (u.node_id <> $1 AND NOT EXISTS ( \
-                 SELECT 1 FROM nodes n WHERE n.id = u.node_id AND n.expires > now())))) \
+                 SELECT 1 FROM nodes n WHERE n.id = u.node_id \
+                 AND n.expires > now() - make_interval(secs => $2))))) \
              ORDER BY status <> 'processing', created_at, id",
             upload_row::select_list()
         ))
         .bind(&self.life)
+        .bind(self.stall_limit.as_secs_f64())
         .fetch_all(self.pool())
         .await?;
         rows.iter()

@@ -48,6 +48,21 @@ impl SqliteRepo {
         Ok(repo)
     }
 
+    /// The store in `dir` as it is, to read only (`uplink migrate`): neither created,
+    /// migrated nor marked open; `None` when there is none.
+    pub async fn open_read_only(dir: &Path) -> Result<Option<Self>, StoreError> {
+        let file = dir.join("uplink.db");
+        if !file.exists() {
+            return Ok(None);
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://uplink.db")?
+            .filename(file)
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await?;
+        Ok(Some(Self { pool }))
+    }
+
     pub(in crate::store) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
