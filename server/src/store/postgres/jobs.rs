@@ -25,45 +25,49 @@ impl JobQueue for PgRepo {
         attempt: u32,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        // A later attempt replaces the job (a retry; the old claim's writes are over);
-        // the same attempt again changes nothing, so a node starting up can push every
-        // queued upload without disturbing one that another node is running. The job's
-        // row is locked before the account's turn, in the order a claim takes them.
-        let queued = sqlx::query(
-            "INSERT INTO jobs (upload_id, owner_id, attempt) VALUES ($1, $2, $3) \
+        let outcome = async {
+            // A later attempt replaces the job (a retry; the old claim's writes are over);
+            // the same attempt again changes nothing, so a node starting up can push every
+            // queued upload without disturbing one that another node is running. The job's
+            // row is locked before the account's turn, in the order a claim takes them.
+            let queued = sqlx::query(
+                "INSERT INTO jobs (upload_id, owner_id, attempt) VALUES ($1, $2, $3) \
              ON CONFLICT (upload_id) DO UPDATE SET attempt = excluded.attempt, \
                queued = excluded.queued, claim = NULL, lease_until = NULL \
              WHERE jobs.attempt < excluded.attempt",
-        )
-        .bind(upload.as_str())
-        .bind(owner.as_str())
-        .bind(i64::from(attempt))
-        .execute(&mut *tx)
-        .await?;
-        if queued.rows_affected() == 0 {
-            // Already queued (or running): nothing moves, the account's turn included.
-            return Ok(());
-        }
-        // An account that starts waiting takes the last turn.
-        sqlx::query(
-            "INSERT INTO job_turns (owner_id, turn) VALUES ($1, nextval('job_turns_given')) \
+            )
+            .bind(upload.as_str())
+            .bind(owner.as_str())
+            .bind(i64::from(attempt))
+            .execute(&mut *tx)
+            .await?;
+            if queued.rows_affected() == 0 {
+                // Already queued (or running): nothing moves, the account's turn included.
+                return Ok::<_, StoreError>(());
+            }
+            // An account that starts waiting takes the last turn.
+            sqlx::query(
+                "INSERT INTO job_turns (owner_id, turn) VALUES ($1, nextval('job_turns_given')) \
              ON CONFLICT (owner_id) DO UPDATE SET turn = excluded.turn \
              WHERE NOT EXISTS (SELECT 1 FROM jobs \
                WHERE owner_id = $1 AND claim IS NULL AND upload_id <> $2)",
-        )
-        .bind(owner.as_str())
-        .bind(upload.as_str())
-        .execute(&mut *tx)
-        .await?;
-        super::notify::job_pushed(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
+            )
+            .bind(owner.as_str())
+            .bind(upload.as_str())
+            .execute(&mut *tx)
+            .await?;
+            super::notify::job_pushed(&mut tx).await?;
+            Ok(())
+        }
+        .await;
+        PgRepo::finish(tx, outcome).await
     }
 
     async fn claim(&self, lease: Duration) -> Result<Option<Claim>, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let claimed = sqlx::query(&format!(
-            "WITH next AS ( \
+        let outcome = async {
+            let claimed = sqlx::query(&format!(
+                "WITH next AS ( \
                SELECT j.upload_id FROM jobs j JOIN job_turns t ON t.owner_id = j.owner_id \
                WHERE {CLAIMABLE} \
                ORDER BY (j.claim IS NOT NULL) DESC, t.turn, j.queued \
@@ -72,18 +76,23 @@ impl JobQueue for PgRepo {
                lease_until = now() + make_interval(secs => $1) \
              FROM next WHERE jobs.upload_id = next.upload_id \
              RETURNING jobs.upload_id, jobs.owner_id, jobs.attempt, jobs.claim"
-        ))
-        .bind(lease.as_secs_f64())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = claimed else { return Ok(None) };
-        let owner: String = row.try_get("owner_id")?;
-        // The account goes to the back of the turns.
-        sqlx::query("UPDATE job_turns SET turn = nextval('job_turns_given') WHERE owner_id = $1")
+            ))
+            .bind(lease.as_secs_f64())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = claimed else { return Ok::<_, StoreError>(None) };
+            let owner: String = row.try_get("owner_id")?;
+            // The account goes to the back of the turns.
+            sqlx::query(
+                "UPDATE job_turns SET turn = nextval('job_turns_given') WHERE owner_id = $1",
+            )
             .bind(&owner)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+            Ok(Some(row))
+        }
+        .await;
+        let Some(row) = PgRepo::finish(tx, outcome).await? else { return Ok(None) };
         let upload: String = row.try_get("upload_id")?;
         Ok(Some(Claim {
             upload: UploadId::parse(&upload)

@@ -119,6 +119,7 @@ impl EventLog for PgRepo {
             .fetch_one(&mut *tx)
             .await?;
             if !ours {
+                tx.rollback().await?;
                 return Ok(removed);
             }
             // Events of uploads finished by the cutoff, and of deleted uploads recorded

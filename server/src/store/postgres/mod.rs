@@ -98,6 +98,28 @@ impl PgRepo {
         });
     }
 
+    /// Ends `tx` as `outcome` says: committed when it succeeded, rolled back now when it
+    /// did not. A transaction merely dropped is rolled back only when its connection is
+    /// next used, and until then it keeps its row locks, in the pool, for nobody: a
+    /// refused change left its upload locked, and a claim skipped the job for good.
+    pub(super) async fn finish<T, E: From<StoreError>>(
+        tx: sqlx::Transaction<'_, sqlx::Postgres>,
+        outcome: Result<T, E>,
+    ) -> Result<T, E> {
+        match outcome {
+            Ok(value) => {
+                tx.commit().await.map_err(|e| E::from(e.into()))?;
+                Ok(value)
+            }
+            Err(error) => {
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "rolling back a transaction failed");
+                }
+                Err(error)
+            }
+        }
+    }
+
     pub(in crate::store) fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -101,10 +101,13 @@ impl PgRepo {
     ) -> Result<(Upload, StoredEvent), ChangeError> {
         let event = lifecycle::apply(&mut upload, change, &clock::now())?;
         let mut tx = self.pool().begin().await?;
-        let stored = append_event(&mut tx, owner.as_str().into(), &event).await?;
-        write_upload(&mut tx, &upload, stored.id, Some((owner, &self.life))).await?;
-        tx.commit().await?;
-        Ok((upload, stored))
+        let outcome = async {
+            let stored = append_event(&mut tx, owner.as_str().into(), &event).await?;
+            write_upload(&mut tx, &upload, stored.id, Some((owner, &self.life))).await?;
+            Ok::<_, StoreError>(stored)
+        }
+        .await;
+        Ok((upload, PgRepo::finish(tx, outcome).await?))
     }
 
     pub(super) async fn record_change(
@@ -114,41 +117,44 @@ impl PgRepo {
     ) -> Result<(Upload, StoredEvent), ChangeError> {
         let page_text = change.page_text.take().zip(change.page);
         let mut tx = self.pool().begin().await?;
-        let (owner, mut upload) =
-            fetch_upload(&mut tx, id, true).await?.ok_or(StoreError::NotFound)?;
-        if let Some(claim) = change.claim {
-            // Shared with the claim it checks: a claim being made meanwhile skips the job
-            // (and takes it later), and a claim made since refuses this change, the job
-            // being the new holder's alone.
-            let held: Option<Option<i64>> =
-                sqlx::query_scalar("SELECT claim FROM jobs WHERE upload_id = $1 FOR SHARE")
-                    .bind(id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if held.flatten() != Some(claim as i64) {
-                return Err(Refused::Finished.into());
+        let outcome = async {
+            let (owner, mut upload) =
+                fetch_upload(&mut tx, id, true).await?.ok_or(StoreError::NotFound)?;
+            if let Some(claim) = change.claim {
+                // Shared with the claim it checks: a claim being made meanwhile skips the job
+                // (and takes it later), and a claim made since refuses this change, the job
+                // being the new holder's alone.
+                let held: Option<Option<i64>> =
+                    sqlx::query_scalar("SELECT claim FROM jobs WHERE upload_id = $1 FOR SHARE")
+                        .bind(id.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if held.flatten() != Some(claim as i64) {
+                    return Err(Refused::Finished.into());
+                }
             }
-        }
-        let event = lifecycle::apply(&mut upload, change, &clock::now())?;
-        if let Some((text, page)) = page_text {
-            sqlx::query(
-                "INSERT INTO page_texts (upload_id, page, text) VALUES ($1, $2, $3) \
+            let event = lifecycle::apply(&mut upload, change, &clock::now())?;
+            if let Some((text, page)) = page_text {
+                sqlx::query(
+                    "INSERT INTO page_texts (upload_id, page, text) VALUES ($1, $2, $3) \
                  ON CONFLICT (upload_id, page) DO UPDATE SET text = excluded.text",
-            )
-            .bind(id.as_str())
-            .bind(i64::from(page))
-            .bind(&text)
-            .execute(&mut *tx)
-            .await?;
+                )
+                .bind(id.as_str())
+                .bind(i64::from(page))
+                .bind(&text)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if upload.status.is_terminal() {
+                // The text is assembled (done) or never will be: the checkpoint is spent.
+                drop_checkpoint(&mut tx, id).await?;
+            }
+            let stored = append_event(&mut tx, owner, &event).await?;
+            write_upload(&mut tx, &upload, stored.id, None).await?;
+            Ok((upload, stored))
         }
-        if upload.status.is_terminal() {
-            // The text is assembled (done) or never will be: the checkpoint is spent.
-            drop_checkpoint(&mut tx, id).await?;
-        }
-        let stored = append_event(&mut tx, owner, &event).await?;
-        write_upload(&mut tx, &upload, stored.id, None).await?;
-        tx.commit().await?;
-        Ok((upload, stored))
+        .await;
+        PgRepo::finish(tx, outcome).await
     }
 
     pub(super) async fn remove_upload(
@@ -156,24 +162,27 @@ impl PgRepo {
         id: &UploadId,
     ) -> Result<Option<StoredEvent>, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let (owner, mut upload) =
-            fetch_upload(&mut tx, id, true).await?.ok_or(StoreError::NotFound)?;
-        let deleted = Change::failed(
-            UploadStatus::Cancelled,
-            ErrorBody::new(ErrorCode::Deleted, "the upload was deleted"),
-        );
-        // A finished upload already had its one terminal event; it just disappears.
-        let stored = match lifecycle::apply(&mut upload, deleted, &clock::now()) {
-            Ok(event) => Some(append_event(&mut tx, owner, &event).await?),
-            Err(_) => None,
-        };
-        sqlx::query("DELETE FROM uploads WHERE id = $1")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        drop_checkpoint(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(stored)
+        let outcome = async {
+            let (owner, mut upload) =
+                fetch_upload(&mut tx, id, true).await?.ok_or(StoreError::NotFound)?;
+            let deleted = Change::failed(
+                UploadStatus::Cancelled,
+                ErrorBody::new(ErrorCode::Deleted, "the upload was deleted"),
+            );
+            // A finished upload already had its one terminal event; it just disappears.
+            let stored = match lifecycle::apply(&mut upload, deleted, &clock::now()) {
+                Ok(event) => Some(append_event(&mut tx, owner, &event).await?),
+                Err(_) => None,
+            };
+            sqlx::query("DELETE FROM uploads WHERE id = $1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            drop_checkpoint(&mut tx, id).await?;
+            Ok(stored)
+        }
+        .await;
+        PgRepo::finish(tx, outcome).await
     }
 
     pub(super) async fn unfinished_uploads(&self) -> Result<Vec<(AccountId, Upload)>, StoreError> {
