@@ -96,7 +96,7 @@ impl EventLog for PgRepo {
         let rows = sqlx::query(&format!(
             "SELECT {} FROM uploads WHERE owner_id = $1 AND ($2::TEXT IS NULL OR id = $2) \
              ORDER BY last_seq",
-            upload_row::select_list()
+            *upload_row::SELECT
         ))
         .bind(scope.owner().as_str())
         .bind(scope.upload_id().map(UploadId::as_str))

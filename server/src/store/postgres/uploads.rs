@@ -3,7 +3,10 @@
 //! (`FOR UPDATE`), so two nodes changing one upload take turns instead of one
 //! overwriting the other's change; a job's change is fenced by its claim.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::HashSet,
+    sync::{Arc, LazyLock},
+};
 
 use shared::{AccountId, ErrorBody, ErrorCode, Upload, UploadId, UploadStatus};
 use sqlx::{postgres::PgRow, PgConnection, Row};
@@ -17,10 +20,23 @@ use crate::{
     },
 };
 
-/// `$1, $2, …, $n`.
-fn placeholders(from: usize, count: usize) -> String {
-    (from..from + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-}
+/// A new upload row: every column, then its owner and the node life receiving it.
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    let count = upload_row::names().count() + 2;
+    let placeholders: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO uploads ({}, owner_id, node_id) VALUES ({})",
+        *upload_row::SELECT,
+        placeholders.join(", ")
+    )
+});
+
+/// An upload row's every column, by id (the last placeholder).
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    let set: Vec<String> =
+        upload_row::names().enumerate().map(|(n, name)| format!("{name} = ${}", n + 1)).collect();
+    format!("UPDATE uploads SET {} WHERE id = ${}", set.join(", "), set.len() + 1)
+});
 
 /// An upload and its owner, its row locked until the transaction ends when `lock`.
 async fn fetch_upload(
@@ -30,7 +46,7 @@ async fn fetch_upload(
 ) -> Result<Option<(Arc<str>, Upload)>, StoreError> {
     let row = sqlx::query(&format!(
         "SELECT {}, owner_id FROM uploads WHERE id = $1{}",
-        upload_row::select_list(),
+        *upload_row::SELECT,
         if lock { " FOR UPDATE" } else { "" }
     ))
     .bind(id.as_str())
@@ -49,22 +65,8 @@ async fn write_upload(
     last_id: i64,
     new: Option<(&AccountId, &str)>,
 ) -> Result<(), StoreError> {
-    let count = upload_row::names().count();
-    let sql = match new {
-        Some(_) => format!(
-            "INSERT INTO uploads ({}, owner_id, node_id) VALUES ({})",
-            upload_row::select_list(),
-            placeholders(1, count + 2)
-        ),
-        None => {
-            let set: Vec<String> = upload_row::names()
-                .enumerate()
-                .map(|(n, name)| format!("{name} = ${}", n + 1))
-                .collect();
-            format!("UPDATE uploads SET {} WHERE id = ${}", set.join(", "), count + 1)
-        }
-    };
-    let mut query = sqlx::query(&sql);
+    let sql = if new.is_some() { &*INSERT } else { &*UPDATE };
+    let mut query = sqlx::query(sql);
     for (_, value) in upload_row::columns(upload, last_id) {
         query = match value {
             Value::Text(text) => query.bind(text),
@@ -199,7 +201,7 @@ impl PgRepo {
                  SELECT 1 FROM nodes n WHERE n.id = u.node_id \
                  AND n.expires > now() - make_interval(secs => $2))))) \
              ORDER BY status <> 'processing', created_at, id",
-            upload_row::select_list()
+            *upload_row::SELECT
         ))
         .bind(&self.life)
         .bind(self.stall_limit.as_secs_f64())

@@ -2,7 +2,7 @@
 //! beside the value it takes (the inserts, updates and selects are made from that
 //! list), and the row read back; and a logged event's row read back.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use shared::{ErrorBody, ErrorCode, Stage, Upload, UploadId, UploadStatus};
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -53,10 +53,10 @@ pub(in crate::store) fn names() -> impl Iterator<Item = &'static str> {
     columns(&sample, 0).map(|(name, _)| name).into_iter()
 }
 
-/// `id, filename, …`: what every select of an upload reads.
-pub(in crate::store) fn select_list() -> String {
-    names().collect::<Vec<_>>().join(", ")
-}
+/// `id, filename, …`: what every select of an upload reads. Made once: every change
+/// and every read of an upload uses it.
+pub(in crate::store) static SELECT: LazyLock<String> =
+    LazyLock::new(|| names().collect::<Vec<_>>().join(", "));
 
 /// An upload and the id of its newest event, from a row of any SQL backend.
 pub(in crate::store) fn upload_from_row<'r, R>(row: &'r R) -> Result<(i64, Upload), StoreError>

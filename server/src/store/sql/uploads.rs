@@ -74,7 +74,7 @@ macro_rules! metadata_repo {
                 use $crate::store::sql::upload_row;
                 let rows: Vec<$row> = sqlx::query(&format!(
                     "SELECT {} FROM uploads WHERE owner_id = $1 ORDER BY created_at DESC, id DESC",
-                    upload_row::select_list()
+                    *upload_row::SELECT
                 ))
                 .bind(owner.as_str())
                 .fetch_all(self.pool())
@@ -170,7 +170,7 @@ macro_rules! metadata_repo {
             use $crate::store::sql::upload_row;
             let row: Option<$row> = sqlx::query(&format!(
                 "SELECT {}, COALESCE(owner_id, '') AS owner FROM uploads WHERE id = $1",
-                upload_row::select_list()
+                *upload_row::SELECT
             ))
             .bind(id.as_str())
             .fetch_optional(repo.pool())

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use shared::{AccountId, UploadEvent};
 use sqlx::SqliteConnection;
 
-use super::{uploads, SqliteRepo};
+use super::SqliteRepo;
 use crate::store::sql::upload_row::{self, upload_from_row};
 use crate::{
     domain::{clock, encode, StoredEvent},
@@ -78,7 +78,7 @@ impl EventLog for SqliteRepo {
             sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&mut *tx).await?;
         let (filter, values) = scope_filter(scope, "id");
         let sql =
-            format!("SELECT {} FROM uploads WHERE {filter} ORDER BY last_seq", *uploads::SELECT);
+            format!("SELECT {} FROM uploads WHERE {filter} ORDER BY last_seq", *upload_row::SELECT);
         let mut query = sqlx::query(&sql);
         for value in values {
             query = query.bind(value);

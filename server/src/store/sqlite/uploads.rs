@@ -15,12 +15,13 @@ use crate::{
     },
 };
 
-/// `id, filename, …`: what every select of an upload reads.
-pub(super) static SELECT: LazyLock<String> = LazyLock::new(upload_row::select_list);
-
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     let count = upload_row::names().count();
-    format!("INSERT INTO uploads ({}, owner_id) VALUES ({}?)", *SELECT, "?, ".repeat(count))
+    format!(
+        "INSERT INTO uploads ({}, owner_id) VALUES ({}?)",
+        *upload_row::SELECT,
+        "?, ".repeat(count)
+    )
 });
 
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
@@ -35,7 +36,7 @@ async fn fetch_upload(
 ) -> Result<Option<(Arc<str>, Upload)>, StoreError> {
     let row = sqlx::query(&format!(
         "SELECT {}, COALESCE(owner_id, '') AS owner FROM uploads WHERE id = ?",
-        *SELECT
+        *upload_row::SELECT
     ))
     .bind(id.as_str())
     .fetch_optional(conn)
@@ -139,7 +140,7 @@ impl SqliteRepo {
             "SELECT {}, COALESCE(owner_id, '') AS owner FROM uploads \
              WHERE status IN ('uploading', 'queued', 'processing') \
              ORDER BY status != 'processing', created_at, id",
-            *SELECT
+            *upload_row::SELECT
         ))
         .fetch_all(self.pool())
         .await?;
