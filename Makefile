@@ -9,18 +9,19 @@ WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version =
 
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test test-rust test-e2e test-release release-site bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium processing-tools postgresql nginx clean-data
+.PHONY: run test test-rust test-e2e test-release release-site bench bench-load bench-quick bench-extraction release site tools wasm-target cargo-leptos wasm-bindgen npm chromium processing-tools postgresql nginx moto clean-data
 
 ## Serve the app on http://127.0.0.1:3000 with its data in ./data.
 run: tools processing-tools
 	UPLINK_DATA_DIR=$${UPLINK_DATA_DIR:-./data} cargo leptos serve
 
 ## Every test: Rust (unit, router, real listener) then Playwright in headless Chromium.
-## The Rust tests of several nodes get a throwaway PostgreSQL cluster from
-## scripts/with-services, or use the one UPLINK_TEST_DATABASE_URL names.
-test: tools chromium processing-tools postgresql nginx test-rust test-e2e
+## The Rust tests of several nodes get a throwaway PostgreSQL cluster and moto's S3
+## server from scripts/with-services, or use those UPLINK_TEST_DATABASE_URL and
+## UPLINK_TEST_S3_ENDPOINT name.
+test: tools chromium processing-tools postgresql nginx moto test-rust test-e2e
 
-test-rust: postgresql nginx
+test-rust: postgresql nginx moto
 	scripts/with-services cargo test --workspace --locked
 
 ## The debug site: bundle, styles and its server. The server must be cargo-leptos's own
@@ -137,6 +138,19 @@ nginx:
 	@test -x /usr/sbin/nginx || { \
 	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo || true); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends nginx-light; }
+
+# moto's S3 server, from PyPI, in a virtual environment in the project's ignored
+# .services/ (Debian's python3-venv makes it): what the tests of S3 storage run against.
+MOTO_VERSION := 5.2.1
+moto: .services/moto/.stamp
+
+.services/moto/.stamp:
+	@/usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || { \
+	  SUDO=$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo || true); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends python3-venv; }
+	/usr/bin/python3 -m venv .services/moto
+	.services/moto/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+	touch $@
 
 clean-data:
 	rm -rf data end2end/.data

@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::Parser;
 
 use super::{client::TrustedProxies, pace::MinPace};
+use crate::store::{S3Location, S3Settings};
 
 /// Uplink's settings. Every flag can also be set through the environment variable named
 /// beside it, which is how `make run` and `cargo leptos watch` configure it.
@@ -24,6 +25,24 @@ pub struct Config {
     /// nodes share.
     #[arg(long, env = "UPLINK_DATABASE_URL", value_parser = parse_database_url)]
     pub database_url: Option<String>,
+
+    /// Where the uploaded bytes and extracted text live: unset for the data directory;
+    /// `s3://bucket/prefix` for S3-compatible object storage that several nodes share
+    /// (keys from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`).
+    #[arg(long, env = "UPLINK_BLOB_STORE")]
+    pub blob_store: Option<S3Location>,
+
+    /// The S3-compatible server's URL, for one that is not AWS (MinIO, Ceph, Garage).
+    #[arg(long, env = "UPLINK_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// The bucket's region (default: `AWS_DEFAULT_REGION`, else `us-east-1`).
+    #[arg(long, env = "UPLINK_S3_REGION")]
+    pub s3_region: Option<String>,
+
+    /// Allows an `http://` endpoint: `true` or `false` (the default).
+    #[arg(long, env = "UPLINK_S3_ALLOW_HTTP", default_value = "false", value_parser = parse_bool)]
+    pub s3_allow_http: bool,
 
     /// This node's name among several, in its logs and in the database's list of its
     /// connections (default: the host name and the process id).
@@ -214,6 +233,17 @@ impl Config {
         }
     }
 
+    /// How to reach the S3 bucket, when the bytes live in one.
+    pub fn s3(&self) -> Option<S3Settings> {
+        self.blob_store.clone().map(|location| S3Settings {
+            location,
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            allow_http: self.s3_allow_http,
+            keys: None,
+        })
+    }
+
     pub fn node_id(&self) -> String {
         self.node_id.clone().unwrap_or_else(|| {
             let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
@@ -287,6 +317,14 @@ impl Config {
 const RESERVED_DESCRIPTORS: usize = 256;
 
 /// A count that must be at least 1 (0 would refuse everything).
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err("`true` or `false`".into()),
+    }
+}
+
 fn parse_switch(text: &str) -> Result<bool, String> {
     match text {
         "on" => Ok(true),

@@ -15,7 +15,7 @@ use crate::{
     processing::{worker_context, Jobs},
     store::{
         AccountRepo, BlobStore, EventLog, FsBlobStore, JobQueue, MemoryQueue, MetadataRepo, PgRepo,
-        ResumableRepo, Signal, SqliteRepo, StoreError, Wake,
+        ResumableRepo, S3BlobStore, Signal, SqliteRepo, StoreError, Wake,
     },
     uploads::{quota::Quotas, Uploads},
 };
@@ -135,12 +135,12 @@ impl AppState {
     /// left unfinished, and starts the workers.
     pub async fn open(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
         let dir = config.data_dir.join("blobs");
-        let blobs = match config.database_url {
-            None => FsBlobStore::open_dir(dir).await?,
-            // Nodes sharing a database share their bytes too (a network file system).
-            Some(_) => FsBlobStore::open_shared_dir(dir).await?,
+        let blobs: Arc<dyn BlobStore> = match (config.s3(), &config.database_url) {
+            (Some(s3), _) => Arc::new(S3BlobStore::open(&s3).await?),
+            (None, None) => Arc::new(FsBlobStore::open_dir(dir).await?),
+            // Nodes sharing a database and no bucket share a network file system.
+            (None, Some(_)) => Arc::new(FsBlobStore::open_shared_dir(dir).await?),
         };
-        let blobs = Arc::new(blobs);
         Self::open_with_blobs(config, leptos_options, blobs).await
     }
 

@@ -14,7 +14,10 @@ mod sql;
 mod sqlite;
 
 pub use accounts::AccountRepo;
-pub use blobs::{BlobAppender, BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore};
+pub use blobs::{
+    BlobAppender, BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore, S3BlobStore, S3Location,
+    S3Settings,
+};
 pub use jobs::{Claim, JobQueue, MemoryQueue};
 pub use log::{EventLog, Scope, Snapshot};
 pub use postgres::{PgRepo, Signal, Wake};

@@ -69,8 +69,8 @@ impl BlobStore for Failing {
         self.inner.append(id, offset).await
     }
 
-    async fn seal(&self, id: &UploadId) -> io::Result<()> {
-        self.inner.seal(id).await
+    async fn seal(&self, id: &UploadId, length: u64) -> io::Result<()> {
+        self.inner.seal(id, length).await
     }
 }
 

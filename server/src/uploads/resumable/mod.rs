@@ -329,17 +329,19 @@ async fn complete(
     status: &Status,
 ) -> Result<Upload, UploadError> {
     let id = &status.upload.id;
-    // Sealed already if the server stopped between the seal and the record.
-    let (sealed, (mut reader, size)) = match uploads.blobs.open(&BlobKey::Partial(id.clone())).await
-    {
-        Ok(partial) => (false, partial),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            (true, uploads.blobs.open(&BlobKey::Original(id.clone())).await?)
-        }
-        Err(e) => return Err(e.into()),
+    let Some(length) = status.resumable.length else {
+        return Err(std::io::Error::other("an upload of unknown length cannot complete").into());
     };
-    if Some(size) != status.resumable.length {
-        let error = format!("{size} bytes stored for an upload of {:?}", status.resumable.length);
+    // Sealed first, then read as the original: an object store cannot read a multipart
+    // upload's parts before they are one object. Sealed already if the server stopped
+    // between the seal and the record.
+    match uploads.blobs.seal(id, length).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
+    let (mut reader, size) = uploads.blobs.open(&BlobKey::Original(id.clone())).await?;
+    if size != length {
+        let error = format!("{size} bytes stored for an upload of {length}");
         return Err(std::io::Error::other(error).into());
     }
     // Hashed as the bytes arrived, or else read again now.
@@ -358,9 +360,7 @@ async fn complete(
             hasher
         }
     };
-    if !sealed {
-        uploads.blobs.seal(id).await?;
-    }
+    drop(reader);
     let stored = Change {
         status: Some(UploadStatus::Queued),
         size: Some(size),

@@ -331,3 +331,15 @@ pub async fn churn(state: &AppState, owner: &str, id: &str, events: u64, padding
     let done = Change { status: Some(UploadStatus::Done), ..Change::default() };
     state.recorder.record(&id, done).await.unwrap();
 }
+
+/// A blob store on test bucket `bucket`, under `prefix`.
+pub async fn s3_store(bucket: &testkit::s3::Bucket, prefix: &str) -> uplink::store::S3BlobStore {
+    let settings = uplink::store::S3Settings {
+        location: bucket.location(prefix).parse().unwrap(),
+        endpoint: Some(bucket.endpoint.clone()),
+        region: Some(testkit::s3::REGION.to_owned()),
+        allow_http: true,
+        keys: Some(("test".to_owned(), "test".to_owned())),
+    };
+    uplink::store::S3BlobStore::open(&settings).await.unwrap()
+}

@@ -84,6 +84,15 @@ async fn the_filesystem_is_a_blob_store() {
 }
 
 #[tokio::test]
+async fn s3_is_a_blob_store() {
+    let bucket = testkit::s3::fresh_bucket().await;
+    blobs::suite(&crate::common::s3_store(&bucket, "conformance").await).await;
+    assert_eq!(bucket.keys().await, Vec::<String>::new(), "every object removed");
+    let left = bucket.multipart_uploads().await;
+    assert!(left.is_empty(), "no multipart upload left behind: {left:?}");
+}
+
+#[tokio::test]
 async fn memory_is_a_job_queue() {
     jobs::suite(&MemoryQueue::default()).await;
 }

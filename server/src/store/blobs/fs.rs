@@ -1,99 +1,16 @@
-//! Blob storage: the uploaded bytes and the text extracted from them, and the partial
-//! bytes of a resumable upload, which grow over several requests.
-//!
-//! Keys are built from validated upload ids, never from anything a client named, so no
-//! request can choose a path.
+//! Blobs as files under `<data>/blobs`: the embedded default, and what nodes sharing a
+//! network file system use.
 
-use std::{io, path::PathBuf, pin::Pin, time::Duration};
+use std::{io, path::PathBuf, time::Duration};
 
 use async_trait::async_trait;
 use shared::UploadId;
 use tokio::{
     fs,
-    io::{AsyncRead, AsyncSeekExt, AsyncWriteExt, BufWriter},
+    io::{AsyncSeekExt, AsyncWriteExt, BufWriter},
 };
 
-/// What a blob is: the original bytes or the extracted text of one upload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BlobKey {
-    Original(UploadId),
-    Text(UploadId),
-    /// An image's small PNG.
-    Thumbnail(UploadId),
-    /// A resumable upload's bytes so far, until [`BlobStore::seal`] makes them its
-    /// original.
-    Partial(UploadId),
-}
-
-impl BlobKey {
-    /// Every blob an upload can have, for removing them all.
-    pub fn all_of(id: &UploadId) -> [BlobKey; 4] {
-        [
-            Self::Original(id.clone()),
-            Self::Text(id.clone()),
-            Self::Thumbnail(id.clone()),
-            Self::Partial(id.clone()),
-        ]
-    }
-
-    fn relative_path(&self) -> PathBuf {
-        match self {
-            Self::Original(id) => PathBuf::from("originals").join(id.as_str()),
-            Self::Text(id) => PathBuf::from("text").join(id.as_str()),
-            Self::Thumbnail(id) => PathBuf::from("thumbnails").join(id.as_str()),
-            Self::Partial(id) => PathBuf::from("partial").join(id.as_str()),
-        }
-    }
-}
-
-/// A blob being written. Nothing is visible under its key until [`BlobWriter::commit`];
-/// dropping a writer without committing leaves nothing behind that a reader can see.
-#[async_trait]
-pub trait BlobWriter: Send {
-    async fn write(&mut self, chunk: &[u8]) -> io::Result<()>;
-    /// Makes the blob durable and visible under its key.
-    async fn commit(self: Box<Self>) -> io::Result<()>;
-    /// Throws the partial blob away.
-    async fn abort(self: Box<Self>);
-}
-
-pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
-
-/// Bytes being added to the end of a partial blob. What was written counts only once
-/// [`BlobAppender::sync`] has made it durable: a crash before that takes it back.
-#[async_trait]
-pub trait BlobAppender: Send {
-    async fn write(&mut self, chunk: &[u8]) -> io::Result<()>;
-    /// Makes everything written so far durable; the partial blob's length.
-    async fn sync(&mut self) -> io::Result<u64>;
-}
-
-/// Where blobs live. The filesystem now; an object store later.
-#[async_trait]
-pub trait BlobStore: Send + Sync + 'static {
-    async fn create(&self, key: &BlobKey) -> io::Result<Box<dyn BlobWriter>>;
-    /// Opens a committed blob, with its length.
-    async fn open(&self, key: &BlobKey) -> io::Result<(BlobReader, u64)>;
-    /// Opens a committed blob from byte `offset` on (a ranged read: a resumed download,
-    /// a part of a large object), with the length of the whole blob.
-    async fn open_at(&self, key: &BlobKey, offset: u64) -> io::Result<(BlobReader, u64)>;
-    /// Removes a blob; a missing blob is not an error.
-    async fn delete(&self, key: &BlobKey) -> io::Result<()>;
-    /// The upload ids that have any blob stored, for sweeping those with no upload left.
-    async fn stored_ids(&self) -> io::Result<Vec<UploadId>>;
-
-    /// Opens upload `id`'s partial blob for adding bytes after its first `offset`, the
-    /// length last reported durable (0 starts one). Bytes past `offset` (written but
-    /// never made durable before a crash) are dropped; a blob shorter than `offset` is
-    /// an `UnexpectedEof` error.
-    async fn append(&self, id: &UploadId, offset: u64) -> io::Result<Box<dyn BlobAppender>>;
-
-    /// Makes upload `id`'s partial blob its original, durably.
-    async fn seal(&self, id: &UploadId) -> io::Result<()>;
-}
-
-/// The directories of [`BlobKey::relative_path`].
-const KEY_DIRS: [&str; 4] = ["originals", "text", "thumbnails", "partial"];
+use super::{BlobAppender, BlobKey, BlobReader, BlobStore, BlobWriter, KEY_DIRS};
 
 /// Blobs as files under `<data>/blobs`, written to a temporary file and renamed into
 /// place on commit so a crash never leaves a half-written blob under a real key.
@@ -137,7 +54,7 @@ impl FsBlobStore {
     }
 
     fn path(&self, key: &BlobKey) -> PathBuf {
-        self.root.join(key.relative_path())
+        self.root.join(key.name())
     }
 }
 
@@ -208,7 +125,7 @@ impl BlobStore for FsBlobStore {
         Ok(Box::new(FsBlobAppender { file, len: offset, kicked: offset }))
     }
 
-    async fn seal(&self, id: &UploadId) -> io::Result<()> {
+    async fn seal(&self, id: &UploadId, _length: u64) -> io::Result<()> {
         let target = self.path(&BlobKey::Original(id.clone()));
         fs::rename(self.path(&BlobKey::Partial(id.clone())), &target).await?;
         let dir = target.parent().expect("a blob path has a directory");
