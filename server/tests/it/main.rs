@@ -31,6 +31,7 @@ mod proxy;
 mod replay;
 mod restart;
 mod retry;
+mod s3;
 mod shutdown;
 mod stalled;
 mod store;

@@ -1,5 +1,6 @@
-//! Three `uplink` processes on one PostgreSQL database behind nginx running
-//! `deploy/nginx.conf`, round-robin: a client never knows or cares which node answers.
+//! Three `uplink` processes on one PostgreSQL database and one S3 bucket behind nginx
+//! running `deploy/nginx.conf`, round-robin: a client never knows or cares which node
+//! answers.
 
 use std::collections::HashSet;
 
@@ -8,7 +9,9 @@ use reqwest::header;
 use sha2::{Digest, Sha256};
 
 use crate::common::{
-    assert_ordered, cluster::Cluster, named, post_file, within, Account, Sse, SseReader,
+    assert_ordered,
+    cluster::{Cluster, PREFIX},
+    named, post_file, within, Account, Sse, SseReader,
 };
 use testkit::pdf as fixtures;
 
@@ -186,4 +189,90 @@ async fn an_upload_goes_through_the_proxy_as_it_is_sent() {
     assert_eq!(sending.await.unwrap().unwrap().status(), 202);
     let events = within("the upload to end", live.until(terminal)).await;
     assert_eq!(named(&events).last().unwrap().name(), "done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tus_upload_cut_on_one_node_is_resumed_on_others_and_stored_in_parts() {
+    const MIB: usize = 1 << 20;
+    let cluster = Cluster::start(3).await;
+    let alice = Account::register(&cluster.url(""), "alice").await;
+    let mut live =
+        SseReader::started(alice.client.get(cluster.url("/api/events")).send().await.unwrap())
+            .await;
+    let data: Vec<u8> = (0..13 * MIB + 12_345).map(|i| (i * 31 % 253) as u8).collect();
+    let created = alice
+        .client
+        .post(cluster.url("/api/tus"))
+        .header(TUS.0, TUS.1)
+        .header("upload-length", data.len().to_string())
+        .header("upload-metadata", "filename YmlnLmJpbg==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let location = created.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let id = location.rsplit('/').next().unwrap().to_owned();
+
+    // Node 0 gets 8 MiB, which it makes durable and announces (a part and a tail in the
+    // bucket), and then the connection breaks.
+    let (send, receive) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let stream = futures_util::stream::unfold(receive, |mut receive| async move {
+        receive.recv().await.map(|chunk| (chunk, receive))
+    });
+    let cut = alice
+        .client
+        .patch(cluster.node_url(0, &location))
+        .header(TUS.0, TUS.1)
+        .header("upload-offset", "0")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send();
+    let cut = tokio::spawn(cut);
+    for chunk in data[..8 * MIB].chunks(MIB) {
+        send.send(Ok(chunk.to_vec())).await.unwrap();
+    }
+    let at_8 = |e: &Sse| e.json()["bytes_received"].as_u64() == Some(8 * MIB as u64);
+    within("node 0 to announce 8 MiB", live.until(at_8)).await;
+    send.send(Err(std::io::Error::other("the connection breaks"))).await.unwrap();
+    assert!(cut.await.unwrap().is_err(), "the request was cut");
+
+    // Nodes 1 and 2 go on from the offset node 0 recorded, from what is in the bucket.
+    let head = alice.client.head(cluster.node_url(1, &location)).header(TUS.0, TUS.1);
+    let head = head.send().await.unwrap();
+    assert_eq!(head.headers()["upload-offset"], (8 * MIB).to_string().as_str());
+    for (node, range) in [(1, 8 * MIB..11 * MIB), (2, 11 * MIB..data.len())] {
+        let patched = alice
+            .client
+            .patch(cluster.node_url(node, &location))
+            .header(TUS.0, TUS.1)
+            .header("upload-offset", range.start.to_string())
+            .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+            .body(data[range].to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), 204, "node {node}");
+    }
+
+    let events = within("the upload to end", live.until(terminal)).await;
+    assert_eq!(named(&events).last().unwrap().name(), "done");
+    let upload: serde_json::Value = alice
+        .client
+        .get(cluster.url(&format!("/api/uploads/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)), "every byte once");
+    let download = alice.client.get(cluster.url(&format!("/api/uploads/{id}/file"))).send();
+    let downloaded = download.await.unwrap().bytes().await.unwrap();
+    assert!(downloaded == data, "downloaded as sent");
+    let original = format!("{PREFIX}/originals/{id}");
+    assert!(cluster.bucket.parts_of(&original).await >= 2, "stored as parts, never copied");
+    let left = cluster.bucket.multipart_uploads().await;
+    assert!(left.is_empty(), "no multipart upload left behind: {left:?}");
+    let keys = cluster.bucket.keys().await;
+    assert!(!keys.iter().any(|key| key.contains("/partial/")), "no partial object left: {keys:?}");
 }

@@ -1,6 +1,5 @@
-//! Several nodes' jobs: real `uplink` processes on one PostgreSQL database (and, until
-//! the bytes move to object storage, one data directory), each with one worker and a
-//! two-second lease. A node killed mid-extraction loses its job to another node, which
+//! Several nodes' jobs: real `uplink` processes on one PostgreSQL database and one S3
+//! bucket, each with a data directory of its own, one worker and a two-second lease. A node killed mid-extraction loses its job to another node, which
 //! goes on from the page after the last one announced; a node frozen past its lease and
 //! then let go writes nothing more for the job it lost.
 
@@ -9,7 +8,7 @@ use rustix::process::Signal;
 use crate::common::{
     assert_ordered, named, owned, post_file, process::Process, within, Account, Sse, SseReader,
 };
-use testkit::pdf as fixtures;
+use testkit::{pdf as fixtures, s3::Bucket};
 
 const PAGES: u64 = 300;
 
@@ -22,11 +21,22 @@ fn page(event: &Sse) -> Option<u64> {
         .flatten()
 }
 
-/// A node of a deployment on `database`, storing bytes in `dir`.
-async fn node(dir: &std::path::Path, database: &str, name: &str) -> Process {
-    let env =
-        [("UPLINK_DATABASE_URL", database), ("UPLINK_NODE_ID", name), ("UPLINK_JOB_LEASE", "2s")];
-    Process::start_with_env(dir, &env).await
+/// A node of a deployment on `database` and `bucket`, with a data directory of its own
+/// (in `dir`) to show that it needs nothing another node left on its disk.
+async fn node(dir: &std::path::Path, database: &str, bucket: &Bucket, name: &str) -> Process {
+    let mut env = vec![
+        ("UPLINK_DATABASE_URL", database.to_owned()),
+        ("UPLINK_NODE_ID", name.to_owned()),
+        ("UPLINK_JOB_LEASE", "2s".to_owned()),
+    ];
+    env.extend(bucket.env("takeover"));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Process::start_with_env(&dir.join(name), &env).await
+}
+
+async fn deployment() -> (tempfile::TempDir, String, Bucket) {
+    let dir = tempfile::tempdir().unwrap();
+    (dir, testkit::postgres::fresh_database().await, testkit::s3::fresh_bucket().await)
 }
 
 async fn events(node: &Process, account: &Account, id: &str, after: i64) -> SseReader {
@@ -55,13 +65,13 @@ fn assert_whole(sequence: &[Sse]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_mid_extraction_loses_its_job_to_another_which_goes_on_from_its_page() {
-    let (dir, database) = (tempfile::tempdir().unwrap(), testkit::postgres::fresh_database().await);
-    let a = node(dir.path(), &database, "a").await;
+    let (dir, database, bucket) = deployment().await;
+    let a = node(dir.path(), &database, &bucket, "a").await;
     let alice = Account::register(&a.url(""), "alice").await;
     let (id, before) = extracting(&a, &alice, 10).await;
     a.kill().await;
 
-    let b = node(dir.path(), &database, "b").await;
+    let b = node(dir.path(), &database, &bucket, "b").await;
     let last_seen = before.last().unwrap().id.unwrap();
     let mut on_b = events(&b, &alice, &id, last_seen).await;
     let after = within("b to finish the job", on_b.until(|e| e.name() == "done")).await;
@@ -76,11 +86,11 @@ async fn a_node_killed_mid_extraction_loses_its_job_to_another_which_goes_on_fro
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_frozen_past_its_lease_writes_nothing_more_for_the_job_it_lost() {
-    let (dir, database) = (tempfile::tempdir().unwrap(), testkit::postgres::fresh_database().await);
-    let a = node(dir.path(), &database, "a").await;
+    let (dir, database, bucket) = deployment().await;
+    let a = node(dir.path(), &database, &bucket, "a").await;
     let alice = Account::register(&a.url(""), "alice").await;
     let (id, before) = extracting(&a, &alice, 10).await;
-    let b = node(dir.path(), &database, "b").await;
+    let b = node(dir.path(), &database, &bucket, "b").await;
     a.signal(Signal::STOP);
 
     // b takes the job once a's lease runs out; as soon as b has announced a page of its

@@ -89,35 +89,49 @@ impl Drop for Nginx {
     }
 }
 
-/// `count` nodes on a fresh database, sharing `dir` for their bytes, behind nginx.
+/// `count` nodes on a fresh database and a fresh bucket, each with a data directory of
+/// its own (they share nothing on disk), behind nginx.
 pub struct Cluster {
     pub proxy: Nginx,
+    pub bucket: testkit::s3::Bucket,
     /// Killed when the cluster is dropped.
-    _nodes: Vec<Process>,
-    _dir: tempfile::TempDir,
+    nodes: Vec<Process>,
+    _dirs: Vec<tempfile::TempDir>,
 }
+
+/// Everything under this prefix of a cluster's bucket.
+pub const PREFIX: &str = "cluster";
 
 impl Cluster {
     pub async fn start(count: usize) -> Self {
         let database = testkit::postgres::fresh_database().await;
-        let dir = tempfile::tempdir().unwrap();
-        let mut nodes = Vec::new();
+        let bucket = testkit::s3::fresh_bucket().await;
+        let (mut nodes, mut dirs) = (Vec::new(), Vec::new());
         for n in 0..count {
+            let dir = tempfile::tempdir().unwrap();
             let name = format!("node-{n}");
-            let env = [
-                ("UPLINK_DATABASE_URL", database.as_str()),
-                ("UPLINK_NODE_ID", name.as_str()),
-                ("UPLINK_TRUSTED_PROXIES", "127.0.0.1"),
+            let mut env = vec![
+                ("UPLINK_DATABASE_URL", database.clone()),
+                ("UPLINK_NODE_ID", name),
+                ("UPLINK_TRUSTED_PROXIES", "127.0.0.1".to_owned()),
             ];
+            env.extend(bucket.env(PREFIX));
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
             nodes.push(Process::start_with_env(dir.path(), &env).await);
+            dirs.push(dir);
         }
         let upstreams: Vec<SocketAddr> = nodes.iter().map(|node| node.addr).collect();
         let proxy = Nginx::start(&upstreams).await;
-        Self { proxy, _nodes: nodes, _dir: dir }
+        Self { proxy, bucket, nodes, _dirs: dirs }
     }
 
     pub fn url(&self, path: &str) -> String {
         self.proxy.url(path)
+    }
+
+    /// `path` on node `n` itself, past the proxy.
+    pub fn node_url(&self, n: usize, path: &str) -> String {
+        self.nodes[n].url(path)
     }
 }
 

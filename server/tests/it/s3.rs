@@ -1,0 +1,83 @@
+//! One node storing its bytes in S3 (moto): a large upload goes up as parts while it
+//! arrives and comes back whole, and an upload cut off on the way leaves no multipart
+//! upload behind, which S3 would otherwise keep, and bill, for good.
+
+use std::sync::Arc;
+
+use uplink::AppState;
+
+use crate::common::{self, post_file, within, TestServer};
+
+const MIB: usize = 1 << 20;
+
+async fn server_on(bucket: &testkit::s3::Bucket) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = Arc::new(common::s3_store(bucket, "node").await);
+    let config = common::test_config(&dir, |_| {});
+    let state = AppState::open_with_blobs(config, common::leptos_options(), blobs).await.unwrap();
+    TestServer::serve(dir, state).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_upload_is_stored_as_parts_and_read_back_whole() {
+    let bucket = testkit::s3::fresh_bucket().await;
+    let server = server_on(&bucket).await;
+    let data: Vec<u8> = (0..12 * MIB).map(|i| (i * 13 % 251) as u8).collect();
+    let created = post_file(&server.client, &server.base(), "big.bin", &data).await;
+    let id = created["id"].as_str().unwrap();
+
+    assert!(bucket.parts_of(&format!("node/originals/{id}")).await >= 2, "12 MiB in parts");
+    let file = server.client.get(server.url(&format!("/api/uploads/{id}/file"))).send().await;
+    let file = file.unwrap().bytes().await.unwrap();
+    assert!(file == data, "read back as sent");
+    assert!(bucket.multipart_uploads().await.is_empty());
+    // Nothing of it on the node's own disk.
+    let on_disk = std::fs::read_dir(server.dir.path().join("blobs")).map_or(0, |dir| dir.count());
+    assert_eq!(on_disk, 0, "no blob directory at all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cut_off_leaves_no_multipart_upload_behind() {
+    let bucket = testkit::s3::fresh_bucket().await;
+    let server = server_on(&bucket).await;
+    let mut events = common::account_events(&server).await;
+    // A form whose file never ends, sent until it is cut off.
+    let (content_type, form) = common::multipart("file", "cut.bin", b"");
+    let file_starts = form.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = form[..file_starts].to_vec();
+    let (send, receive) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let stream = futures_util::stream::unfold(receive, |mut receive| async move {
+        receive.recv().await.map(|chunk| (chunk, receive))
+    });
+    let request = server
+        .client
+        .post(server.url("/api/uploads"))
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send();
+    let request = tokio::spawn(request);
+    // Sent until the server says it has stored more than a part, piece by piece: its
+    // progress events come at a bounded rate, while bytes arrive.
+    let sent_enough = async {
+        send.send(Ok(head)).await.unwrap();
+        let piece = vec![5u8; 256 * 1024];
+        for _ in 0..(900 * MIB / piece.len()) {
+            send.send(Ok(piece.clone())).await.unwrap();
+        }
+    };
+    let stored_a_part =
+        events.until(|e| e.json()["bytes_received"].as_u64().is_some_and(|n| n > 6 * MIB as u64));
+    tokio::select! {
+        _ = sent_enough => panic!("900 MiB went before any progress"),
+        _ = within("more than a part to be stored", stored_a_part) => {}
+    }
+    assert_eq!(bucket.multipart_uploads().await.len(), 1, "the upload is going up in parts");
+
+    send.send(Err(std::io::Error::other("the connection breaks"))).await.unwrap();
+    assert!(request.await.unwrap().is_err(), "the request was cut");
+    let failed = within("the upload to fail", events.until(|e| e.name() == "error")).await;
+    assert_eq!(failed.last().unwrap().json()["code"], "upload_aborted");
+    let left = bucket.multipart_uploads().await;
+    assert!(left.is_empty(), "no multipart upload left behind: {left:?}");
+    assert_eq!(bucket.keys().await, Vec::<String>::new(), "and no object");
+}
