@@ -43,23 +43,44 @@ struct Migrate {
     /// The PostgreSQL database to copy into: `postgres://user:password@host/database`.
     #[arg(long)]
     to: String,
-    /// Where the bytes go (`s3://bucket/prefix`): not supported yet; they stay in the
-    /// data directory, which the nodes share.
+    /// Where the bytes go (`s3://bucket/prefix`), reached as a node reaches it
+    /// (`UPLINK_S3_ENDPOINT`, `UPLINK_S3_REGION`, `UPLINK_S3_ALLOW_HTTP`, AWS keys).
+    /// Without it, they stay in the data directory for the nodes to share.
     #[arg(long)]
-    blobs_to: Option<String>,
+    blobs_to: Option<uplink::store::S3Location>,
+    #[arg(long, env = "UPLINK_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    #[arg(long, env = "UPLINK_S3_REGION")]
+    s3_region: Option<String>,
+    #[arg(long, env = "UPLINK_S3_ALLOW_HTTP", default_value = "false",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    s3_allow_http: bool,
     /// The embedded deployment's data directory.
     #[arg(long, env = "UPLINK_DATA_DIR", default_value = "./data")]
     data_dir: std::path::PathBuf,
 }
 
 async fn migrate(args: Migrate) -> Result<(), Box<dyn std::error::Error>> {
-    if args.blobs_to.is_some() {
-        return Err("--blobs-to: S3-compatible storage is not supported yet; \
-                    the bytes stay in the data directory, which the nodes share"
-            .into());
-    }
+    let blobs = match args.blobs_to {
+        Some(location) => {
+            let settings = uplink::store::S3Settings {
+                location,
+                endpoint: args.s3_endpoint,
+                region: args.s3_region,
+                allow_http: args.s3_allow_http,
+                keys: None,
+            };
+            Some(uplink::store::S3BlobStore::open(&settings).await?)
+        }
+        None => None,
+    };
     let to = uplink::store::PgRepo::open(&args.to, 4, "migrate", Duration::from_secs(60)).await?;
-    let moved = uplink::store::migrate::sqlite_to_postgres(&args.data_dir, &to).await?;
+    let moved = uplink::store::migrate::sqlite_to_postgres(
+        &args.data_dir,
+        &to,
+        blobs.as_ref().map(|b| b as &dyn uplink::store::BlobStore),
+    )
+    .await?;
     println!("{moved}");
     uplink::store::MetadataRepo::close(&to).await?;
     Ok(())

@@ -7,14 +7,18 @@
 //!
 //! Event ids stay what clients have seen: SQLite numbers every account's events in one
 //! sequence, so each account's ids already grow, and PostgreSQL's counter for the account
-//! goes on from its highest. The bytes stay in the data directory, which the nodes share.
+//! goes on from its highest. With `--blobs-to`, the bytes are copied too
+//! (`migrate_blobs`); without it, they stay in the data directory for the nodes to share.
 
 use std::{fmt, path::Path};
 
 use shared::AccountId;
 use sqlx::{sqlite::SqliteRow, Row};
 
-use super::{EventLog, PgRepo, SqliteRepo, StoreError};
+use super::{
+    migrate_blobs::{copy_blobs, CopiedBlobs, CopyError},
+    BlobStore, EventLog, FsBlobStore, PgRepo, SqliteRepo, StoreError,
+};
 
 /// Rows read and written per statement batch.
 const BATCH: i64 = 500;
@@ -163,6 +167,8 @@ pub struct Moved {
     pub tables: Vec<(&'static str, u64)>,
     /// Whether the events-token key was copied (false: PostgreSQL had one already).
     pub token_key: bool,
+    /// What `--blobs-to` copied.
+    pub blobs: Option<CopiedBlobs>,
 }
 
 impl fmt::Display for Moved {
@@ -171,7 +177,11 @@ impl fmt::Display for Moved {
             writeln!(f, "{table}: {rows} new rows")?;
         }
         let key = if self.token_key { "copied" } else { "the database's own kept" };
-        write!(f, "events-token key: {key}")
+        write!(f, "events-token key: {key}")?;
+        match &self.blobs {
+            Some(blobs) => write!(f, "\n{blobs}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -182,6 +192,8 @@ pub enum MigrateError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Refused(String),
+    #[error(transparent)]
+    Blobs(#[from] CopyError),
 }
 
 fn refused(why: impl Into<String>) -> MigrateError {
@@ -195,7 +207,14 @@ fn refused(why: impl Into<String>) -> MigrateError {
 /// deployment's data, and once a migration of this one finished: from then on the
 /// nodes own the data, and copying again would bring back what they deleted (a revoked
 /// token, a logged-out session).
-pub async fn sqlite_to_postgres(data_dir: &Path, to: &PgRepo) -> Result<Moved, MigrateError> {
+///
+/// With `blobs`, the data directory's blobs are copied there before the migration is
+/// marked finished.
+pub async fn sqlite_to_postgres(
+    data_dir: &Path,
+    to: &PgRepo,
+    blobs: Option<&dyn BlobStore>,
+) -> Result<Moved, MigrateError> {
     let from = SqliteRepo::open_read_only(data_dir)
         .await?
         .ok_or_else(|| refused(format!("no Uplink database in {}", data_dir.display())))?;
@@ -270,6 +289,12 @@ pub async fn sqlite_to_postgres(data_dir: &Path, to: &PgRepo) -> Result<Moved, M
     .await
     .map_err(StoreError::from)?;
     moved.token_key = copied.rows_affected() == 1;
+    if let Some(blobs) = blobs {
+        let from_blobs = FsBlobStore::open_dir(data_dir.join("blobs"))
+            .await
+            .map_err(|e| CopyError::Io("the data directory".into(), e))?;
+        moved.blobs = Some(copy_blobs(&from_blobs, blobs, &from).await?);
+    }
     sqlx::query("INSERT INTO cluster_secrets (name, value) VALUES ('migrated', $1)")
         .bind(&b"sqlite"[..])
         .execute(to.pool())

@@ -7,6 +7,7 @@ mod fair;
 mod jobs;
 mod log;
 pub mod migrate;
+mod migrate_blobs;
 mod postgres;
 mod repo;
 mod resumable;
