@@ -3,6 +3,7 @@
 //! texts are, and a fresh PostgreSQL database and S3 bucket per test.
 
 pub mod compare;
+pub mod nginx;
 pub mod pdf;
 pub mod postgres;
 pub mod s3;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use uplink::AppState;
+use uplink::{store::BlobStore, AppState};
 
 use crate::common::{self, post_file, within, TestServer};
 
@@ -77,6 +77,24 @@ async fn an_upload_cut_off_leaves_no_multipart_upload_behind() {
     assert!(request.await.unwrap().is_err(), "the request was cut");
     let failed = within("the upload to fail", events.until(|e| e.name() == "error")).await;
     assert_eq!(failed.last().unwrap().json()["code"], "upload_aborted");
+    let left = bucket.multipart_uploads().await;
+    assert!(left.is_empty(), "no multipart upload left behind: {left:?}");
+    assert_eq!(bucket.keys().await, Vec::<String>::new(), "and no object");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_node_died_is_aborted_by_the_next_start() {
+    let bucket = testkit::s3::fresh_bucket().await;
+    let store = common::s3_store(&bucket, "node").await;
+    let id = shared::UploadId::parse("0191c1d2-6b0e-7a3c-9f00-00000000dead").unwrap();
+    let mut writer = store.create(&uplink::store::BlobKey::Original(id)).await.unwrap();
+    writer.write(&vec![1u8; 6 * MIB]).await.unwrap();
+    // The node dies: the writer neither commits, nor aborts, nor is dropped.
+    std::mem::forget(writer);
+    assert_eq!(bucket.multipart_uploads().await.len(), 1);
+
+    // A node starting sweeps the bytes of uploads that do not exist, this one's included.
+    let _server = server_on(&bucket).await;
     let left = bucket.multipart_uploads().await;
     assert!(left.is_empty(), "no multipart upload left behind: {left:?}");
     assert_eq!(bucket.keys().await, Vec::<String>::new(), "and no object");

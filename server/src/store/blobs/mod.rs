@@ -7,6 +7,7 @@
 mod fs;
 mod s3;
 mod s3_partial;
+mod s3_write;
 
 use std::{io, pin::Pin};
 

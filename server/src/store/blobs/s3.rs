@@ -10,19 +10,22 @@
 use std::{fmt, io, str::FromStr, sync::Arc};
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::{
     aws::{AmazonS3, AmazonS3Builder},
-    multipart::{MultipartStore, PartId},
     path::Path,
-    GetOptions, GetRange, GetResult, MultipartId, ObjectStore, PutPayload,
+    GetOptions, GetRange, GetResult, ObjectStore, PutPayload,
 };
 use shared::UploadId;
-use tokio::task::JoinHandle;
 use tokio_util::io::StreamReader;
 
-use super::{s3_partial, BlobAppender, BlobKey, BlobReader, BlobStore, BlobWriter, KEY_DIRS};
+pub(super) use super::s3_write::Parts;
+use super::{
+    s3_partial,
+    s3_write::{abort_recorded, S3BlobWriter},
+    BlobAppender, BlobKey, BlobReader, BlobStore, BlobWriter, KEY_DIRS,
+};
 
 /// The size of every part but a blob's last. S3's smallest allowed part, which some
 /// S3-compatible servers (R2) also require all parts but the last to share; at S3's
@@ -199,8 +202,7 @@ impl S3BlobStore {
 #[async_trait]
 impl BlobStore for S3BlobStore {
     async fn create(&self, key: &BlobKey) -> io::Result<Box<dyn BlobWriter>> {
-        let parts = Parts::new(Arc::clone(&self.bucket), self.bucket.path(&key.name()), None);
-        Ok(Box::new(S3BlobWriter { parts, buffer: BytesMut::new(), finished: false }))
+        Ok(Box::new(S3BlobWriter::new(Arc::clone(&self.bucket), &key.name())))
     }
 
     async fn open(&self, key: &BlobKey) -> io::Result<(BlobReader, u64)> {
@@ -217,7 +219,10 @@ impl BlobStore for S3BlobStore {
     async fn delete(&self, key: &BlobKey) -> io::Result<()> {
         match key {
             BlobKey::Partial(id) => s3_partial::delete(&self.bucket, id).await,
-            key => self.bucket.delete_all(&[key.name()]).await,
+            key => {
+                abort_recorded(&self.bucket, &key.name()).await?;
+                self.bucket.delete_all(&[key.name()]).await
+            }
         }
     }
 
@@ -230,6 +235,10 @@ impl BlobStore for S3BlobStore {
                 ids.extend(id);
             }
         }
+        // A write whose node died mid-way: its upload's id, to abort.
+        for name in self.bucket.list("multipart").await? {
+            ids.extend(name.split('/').nth(2).and_then(UploadId::parse));
+        }
         Ok(ids.into_iter().collect())
     }
 
@@ -239,138 +248,6 @@ impl BlobStore for S3BlobStore {
 
     async fn seal(&self, id: &UploadId, length: u64) -> io::Result<()> {
         s3_partial::seal(&self.bucket, id, length).await
-    }
-}
-
-/// The parts of one multipart upload: each is sent while the next one fills, one at a
-/// time, so a writer holds at most the part being sent and the one being filled.
-pub(super) struct Parts {
-    bucket: Arc<Bucket>,
-    pub(super) path: Path,
-    pub(super) upload: Option<MultipartId>,
-    /// The parts S3 has, in order.
-    pub(super) sent: Vec<PartId>,
-    sending: Option<JoinHandle<object_store::Result<PartId>>>,
-}
-
-impl Parts {
-    pub(super) fn new(bucket: Arc<Bucket>, path: Path, upload: Option<MultipartId>) -> Self {
-        Self { bucket, path, upload, sent: Vec::new(), sending: None }
-    }
-
-    /// Starts the multipart upload if it is not yet; `true` when this call started it.
-    pub(super) async fn start(&mut self) -> io::Result<bool> {
-        if self.upload.is_some() {
-            return Ok(false);
-        }
-        self.upload = Some(self.bucket.s3.create_multipart(&self.path).await.map_err(io_error)?);
-        Ok(true)
-    }
-
-    /// Sends `part` as the next part, once the one before it is in.
-    pub(super) async fn send(&mut self, part: Bytes) -> io::Result<()> {
-        self.start().await?;
-        self.settle().await?;
-        let (bucket, path) = (Arc::clone(&self.bucket), self.path.clone());
-        let upload = self.upload.clone().expect("started above");
-        let index = self.sent.len();
-        self.sending = Some(tokio::spawn(async move {
-            bucket.s3.put_part(&path, &upload, index, part.into()).await
-        }));
-        Ok(())
-    }
-
-    /// Waits for the part being sent.
-    pub(super) async fn settle(&mut self) -> io::Result<()> {
-        if let Some(sending) = self.sending.take() {
-            let part = sending.await.map_err(io::Error::other)?.map_err(io_error)?;
-            self.sent.push(part);
-        }
-        Ok(())
-    }
-
-    /// Makes the parts sent the object at `path`.
-    pub(super) async fn complete(&mut self) -> io::Result<()> {
-        self.settle().await?;
-        let upload = self.upload.take().expect("a started upload");
-        let parts = std::mem::take(&mut self.sent);
-        self.bucket.s3.complete_multipart(&self.path, &upload, parts).await.map_err(io_error)?;
-        Ok(())
-    }
-
-    /// Throws the upload and its parts away, the one being sent included.
-    pub(super) async fn abort(&mut self) {
-        if let Some(sending) = self.sending.take() {
-            sending.abort();
-            let _ = sending.await;
-        }
-        if let Some(upload) = self.upload.take() {
-            if let Err(error) = self.bucket.s3.abort_multipart(&self.path, &upload).await {
-                tracing::warn!(path = %self.path, %error, "could not abort a multipart upload");
-            }
-        }
-    }
-}
-
-/// A blob being written: parts once it outgrows one, a single PUT if it never does.
-struct S3BlobWriter {
-    parts: Parts,
-    buffer: BytesMut,
-    finished: bool,
-}
-
-#[async_trait]
-impl BlobWriter for S3BlobWriter {
-    async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
-        self.buffer.extend_from_slice(chunk);
-        while self.buffer.len() >= PART {
-            let part = self.buffer.split_to(PART).freeze();
-            self.parts.send(part).await?;
-        }
-        Ok(())
-    }
-
-    async fn commit(mut self: Box<Self>) -> io::Result<()> {
-        self.finished = true;
-        let rest = std::mem::take(&mut self.buffer).freeze();
-        let done = match self.parts.upload {
-            None => self.parts.bucket.s3.put(&self.parts.path, rest.into()).await.map(drop),
-            Some(_) => {
-                let sent = async {
-                    if !rest.is_empty() {
-                        self.parts.send(rest).await?;
-                    }
-                    self.parts.complete().await
-                };
-                let result = sent.await;
-                if result.is_err() {
-                    self.parts.abort().await;
-                }
-                return result;
-            }
-        };
-        done.map_err(io_error)
-    }
-
-    async fn abort(mut self: Box<Self>) {
-        self.finished = true;
-        self.parts.abort().await;
-    }
-}
-
-impl Drop for S3BlobWriter {
-    /// A writer dropped unfinished (its request failed on the way) leaves no multipart
-    /// upload behind: S3 would keep, and bill, its parts for good.
-    fn drop(&mut self) {
-        if self.finished || self.parts.upload.is_none() {
-            return;
-        }
-        let bucket = Arc::clone(&self.parts.bucket);
-        let mut parts = Parts::new(bucket, self.parts.path.clone(), self.parts.upload.take());
-        parts.sending = self.parts.sending.take();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { parts.abort().await });
-        }
     }
 }
 
