@@ -39,19 +39,21 @@ test-e2e: npm chromium site
 test-release: npm chromium release-site
 	cd end2end && tsc -p . && npx playwright test --config playwright.release.config.ts
 
-## Every benchmark, release build: the load tool's six sections (SSE fan-out, idle
+## Every benchmark, release build: the load tool's seven sections (SSE fan-out, idle
 ## cost, ingest against dd, a PDF end to end, slow headers, tus ingest against dd and
-## @tus/server; see README "Performance"), then PDF extraction against poppler's pdftotext.
+## @tus/server, and one node against several on PostgreSQL and S3 behind nginx, with the
+## services of scripts/with-services; see README "Performance"), then PDF extraction
+## against poppler's pdftotext.
 bench: bench-load bench-extraction
 
 ## The load tool alone; ARGS passes options, e.g. ARGS='fanout --subscribers 20000'
 ## or ARGS='--url http://127.0.0.1:3000' for a server already running.
-bench-load: test-release release target/bench/tus-node/.stamp
-	cargo run --release --locked -q -p bench -- $(ARGS)
+bench-load: test-release release target/bench/tus-node/.stamp postgresql nginx moto
+	scripts/with-services cargo run --release --locked -q -p bench -- $(ARGS)
 
 ## Smaller figures for checking a change: under a minute once built.
-bench-quick: release target/bench/tus-node/.stamp
-	cargo run --release --locked -q -p bench -- --quick $(ARGS)
+bench-quick: release target/bench/tus-node/.stamp postgresql nginx moto
+	scripts/with-services cargo run --release --locked -q -p bench -- --quick $(ARGS)
 
 ## tus's Node.js reference server, from npm, for the tus section to compare with: in the
 ## bench's own folder under target/, never in the repository.

@@ -72,6 +72,9 @@ pub struct Cli {
     /// Uploads the ordinary client makes, alone and then beside the slow connections.
     #[arg(long)]
     pub ordinary_uploads: Option<usize>,
+    /// Clients uploading at once in the several-nodes section.
+    #[arg(long)]
+    pub node_publishers: Option<usize>,
     /// Loopback source addresses the connections are spread over.
     #[arg(long, default_value_t = 16)]
     pub sources: u8,
@@ -85,6 +88,9 @@ pub enum Part {
     E2e,
     Headers,
     Tus,
+    /// One node on SQLite against one on PostgreSQL, and one, two and three behind nginx
+    /// (needs `scripts/with-services`, which `make bench` runs it under).
+    Nodes,
 }
 
 /// Every figure's parameters, decided.
@@ -102,6 +108,8 @@ pub struct Plan {
     pub pages: u32,
     pub slow_connections: usize,
     pub ordinary_uploads: usize,
+    pub node_publishers: usize,
+    pub sources: u8,
     url: Option<String>,
 }
 
@@ -113,7 +121,15 @@ impl Cli {
 
     pub fn parts(&self) -> Vec<Part> {
         if self.sections.is_empty() {
-            vec![Part::Fanout, Part::Idle, Part::Ingest, Part::E2e, Part::Headers, Part::Tus]
+            vec![
+                Part::Fanout,
+                Part::Idle,
+                Part::Ingest,
+                Part::E2e,
+                Part::Headers,
+                Part::Tus,
+                Part::Nodes,
+            ]
         } else {
             self.sections.clone()
         }
@@ -140,6 +156,8 @@ impl Cli {
             pages: pick(self.pages.map(u64::from), 200, 50) as u32,
             slow_connections: pick(self.slow_connections.map(|n| n as u64), 5_000, 500) as usize,
             ordinary_uploads: pick(self.ordinary_uploads.map(|n| n as u64), 50, 10) as usize,
+            node_publishers: pick(self.node_publishers.map(|n| n as u64), 16, 8) as usize,
+            sources: self.sources,
             url: self.url.clone(),
         }
     }

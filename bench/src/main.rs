@@ -16,6 +16,7 @@ mod follow;
 mod headers;
 mod idle;
 mod ingest;
+mod nodes;
 mod probe;
 mod report;
 mod sse;
@@ -60,8 +61,6 @@ async fn run(cli: Cli) -> Result<(), Error> {
     let wanted = (plan.subscribers + plan.small_files + plan.slow_connections + 1024) as u64;
     raise_open_files(wanted)?;
 
-    let mut target = start(&cli).await?;
-    let mut client = Arc::new(Client::new(target.addr, cli.sources));
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut report = Report {
         started_at,
@@ -72,7 +71,32 @@ async fn run(cli: Cli) -> Result<(), Error> {
         machine: Machine::this(),
         sections: Vec::new(),
     };
+    if parts.iter().any(|part| *part != Part::Nodes) {
+        one_server(&cli, &plan, &parts, &mut report).await?;
+    }
+    if parts.contains(&Part::Nodes) {
+        if cli.url.is_some() {
+            return Err("the several-nodes section starts its own nodes: no --url".into());
+        }
+        report.sections.push(nodes::measure(&plan, &cli.server_binary(), &cli.scratch).await);
+    }
 
+    print!("{}", report.table());
+    report.save(&cli.json)?;
+    println!("\nJSON: {}", cli.json.display());
+    Ok(())
+}
+
+/// Every section measured on one server: the one at `--url`, or one started here.
+async fn one_server(
+    cli: &Cli,
+    plan: &cli::Plan,
+    parts: &[Part],
+    report: &mut Report,
+) -> Result<(), Error> {
+    let (cli, plan) = (cli, plan.clone());
+    let mut target = start(cli).await?;
+    let mut client = Arc::new(Client::new(target.addr, cli.sources));
     let mut accounts = register(&client, plan.accounts).await?;
     let wants = |part| parts.contains(&part);
     let streams = wants(Part::Fanout) || wants(Part::Idle);
@@ -99,7 +123,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         // the upload figures get a server of their own.
         eprintln!("a fresh server for the upload figures");
         target.stop().await;
-        target = start(&cli).await?;
+        target = start(cli).await?;
         client = Arc::new(Client::new(target.addr, cli.sources));
         accounts = register(&client, plan.accounts).await?;
     }
@@ -123,10 +147,6 @@ async fn run(cli: Cli) -> Result<(), Error> {
         report.sections.push(headers::measure(&plan, &client, target.addr, probe).await);
     }
     target.stop().await;
-
-    print!("{}", report.table());
-    report.save(&cli.json)?;
-    println!("\nJSON: {}", cli.json.display());
     Ok(())
 }
 

@@ -51,11 +51,22 @@ impl Target {
     /// Starts `binary` on a fresh data directory under `scratch` (on the disk the
     /// figures are about) and waits until it answers `/healthz`.
     pub async fn start(binary: &Path, scratch: &Path) -> Result<Self, Error> {
+        Self::start_with(binary, scratch, "server", &[]).await
+    }
+
+    /// [`Target::start`] with more settings, its log in `<scratch>/<name>.log`.
+    pub async fn start_with(
+        binary: &Path,
+        scratch: &Path,
+        name: &str,
+        env: &[(&str, String)],
+    ) -> Result<Self, Error> {
         std::fs::create_dir_all(scratch)?;
         let data = tempfile::Builder::new().prefix("data-").tempdir_in(scratch)?;
-        let log_path = scratch.join("server.log");
+        let log_path = scratch.join(format!("{name}.log"));
         let mut child = Command::new(binary)
             .envs(SERVER_ENV.iter().copied())
+            .envs(env.iter().map(|(key, value)| (key, value.as_str())))
             .env("UPLINK_DATA_DIR", data.path())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log_path)?)
