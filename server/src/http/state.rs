@@ -15,7 +15,7 @@ use crate::{
     processing::{worker_context, Jobs},
     store::{
         AccountRepo, BlobStore, EventLog, FsBlobStore, JobQueue, MemoryQueue, MetadataRepo, PgRepo,
-        ResumableRepo, S3BlobStore, Signal, SqliteRepo, StoreError, Wake,
+        ResumableRepo, S3BlobStore, Signal, SqliteRepo, StoreError, Wake, MAX_BLOB,
     },
     uploads::{quota::Quotas, Uploads},
 };
@@ -63,6 +63,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("the shared events-token key in the database is not a key")]
     TokenKey,
+    #[error("S3 storage: {0}")]
+    BlobStore(io::Error),
 }
 
 /// The metadata store's seams, all served by the one backend the config picks, and the
@@ -136,7 +138,15 @@ impl AppState {
     pub async fn open(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
         let dir = config.data_dir.join("blobs");
         let blobs: Arc<dyn BlobStore> = match (config.s3(), &config.database_url) {
-            (Some(s3), _) => Arc::new(S3BlobStore::open(&s3).await?),
+            (Some(s3), _) => {
+                if config.max_upload_bytes > MAX_BLOB {
+                    let message = format!(
+                        "UPLINK_MAX_UPLOAD_BYTES is past the {MAX_BLOB} bytes of S3's 10,000 parts"
+                    );
+                    return Err(StartError::BlobStore(io::Error::other(message)));
+                }
+                Arc::new(S3BlobStore::open(&s3).await.map_err(StartError::BlobStore)?)
+            }
             (None, None) => Arc::new(FsBlobStore::open_dir(dir).await?),
             // Nodes sharing a database and no bucket share a network file system.
             (None, Some(_)) => Arc::new(FsBlobStore::open_shared_dir(dir).await?),

@@ -17,7 +17,7 @@ mod sqlite;
 pub use accounts::AccountRepo;
 pub use blobs::{
     BlobAppender, BlobKey, BlobReader, BlobStore, BlobWriter, FsBlobStore, S3BlobStore, S3Location,
-    S3Settings,
+    S3Settings, MAX_BLOB,
 };
 pub use jobs::{Claim, JobQueue, MemoryQueue};
 pub use log::{EventLog, Scope, Snapshot};

@@ -87,11 +87,14 @@ async fn a_write_whose_node_died_is_aborted_by_the_next_start() {
     let bucket = testkit::s3::fresh_bucket().await;
     let store = common::s3_store(&bucket, "node").await;
     let id = shared::UploadId::parse("0191c1d2-6b0e-7a3c-9f00-00000000dead").unwrap();
-    let mut writer = store.create(&uplink::store::BlobKey::Original(id)).await.unwrap();
-    writer.write(&vec![1u8; 6 * MIB]).await.unwrap();
-    // The node dies: the writer neither commits, nor aborts, nor is dropped.
-    std::mem::forget(writer);
-    assert_eq!(bucket.multipart_uploads().await.len(), 1);
+    // Written twice (a job run again after its node died), and each time the node dies:
+    // the writer neither commits, nor aborts, nor is dropped.
+    for _ in 0..2 {
+        let mut writer = store.create(&uplink::store::BlobKey::Text(id.clone())).await.unwrap();
+        writer.write(&vec![1u8; 6 * MIB]).await.unwrap();
+        std::mem::forget(writer);
+    }
+    assert_eq!(bucket.multipart_uploads().await.len(), 2);
 
     // A node starting sweeps the bytes of uploads that do not exist, this one's included.
     let _server = server_on(&bucket).await;

@@ -125,9 +125,23 @@ impl BlobStore for FsBlobStore {
         Ok(Box::new(FsBlobAppender { file, len: offset, kicked: offset }))
     }
 
-    async fn seal(&self, id: &UploadId, _length: u64) -> io::Result<()> {
+    async fn seal(&self, id: &UploadId, length: u64) -> io::Result<()> {
         let target = self.path(&BlobKey::Original(id.clone()));
-        fs::rename(self.path(&BlobKey::Partial(id.clone())), &target).await?;
+        let partial = self.path(&BlobKey::Partial(id.clone()));
+        // Bytes past `length` were written and never acknowledged (a request refused
+        // after them): the original is the first `length`, as an append would make it.
+        let file = fs::OpenOptions::new().write(true).open(&partial).await?;
+        let len = file.metadata().await?.len();
+        if len < length {
+            let message = format!("the partial blob has {len} bytes, not {length}");
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, message));
+        }
+        if len > length {
+            file.set_len(length).await?;
+            file.sync_data().await?;
+        }
+        drop(file);
+        fs::rename(&partial, &target).await?;
         let dir = target.parent().expect("a blob path has a directory");
         fs::File::open(dir).await?.sync_all().await
     }

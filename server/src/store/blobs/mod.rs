@@ -16,7 +16,7 @@ use shared::UploadId;
 use tokio::io::AsyncRead;
 
 pub use fs::FsBlobStore;
-pub use s3::{S3BlobStore, S3Location, S3Settings};
+pub use s3::{S3BlobStore, S3Location, S3Settings, MAX_BLOB};
 
 /// What a blob is: the original bytes or the extracted text of one upload.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,6 +32,9 @@ use super::{
 /// 10,000 parts, blobs up to 48 GiB.
 pub(super) const PART: usize = 5 << 20;
 
+/// The largest blob: S3's 10,000 parts.
+pub const MAX_BLOB: u64 = 10_000 * PART as u64;
+
 /// `s3://bucket/prefix`: the bucket, and the folder in it that holds everything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Location {
@@ -185,11 +188,13 @@ impl S3BlobStore {
         }
         let s3 = builder.build().map_err(io::Error::other)?;
         let bucket = Arc::new(Bucket { s3, prefix: settings.location.prefix.clone() });
-        // A wrong bucket, key or endpoint fails the start, not the first upload.
-        bucket
-            .list("originals")
-            .await
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", settings.location)))?;
+        // A wrong bucket, key or endpoint fails the start, not the first upload: one
+        // page of a listing, which a missing bucket refuses.
+        let probe = bucket.s3.list(Some(&bucket.path("originals"))).next().await;
+        if let Some(Err(e)) = probe {
+            let e = io_error(e);
+            return Err(io::Error::new(e.kind(), format!("{}: {e}", settings.location)));
+        }
         Ok(Self { bucket })
     }
 

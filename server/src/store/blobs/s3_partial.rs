@@ -140,6 +140,20 @@ pub(super) struct Appender {
     len: u64,
     /// The length of the last manifest written (or found), which needs no other.
     synced: Option<u64>,
+    /// The manifests this appender found and wrote, oldest first: all but the last two
+    /// go at a sync (the database has recorded the one before the last by then).
+    written: Vec<u64>,
+    /// A write or a sync failed: what is in memory no longer matches the bucket, so
+    /// nothing more is written or reported durable.
+    broken: bool,
+}
+
+impl Drop for Appender {
+    /// A part still being sent is stopped: its bytes were never made durable, and the
+    /// next request sends that part again.
+    fn drop(&mut self) {
+        self.parts.cancel();
+    }
 }
 
 impl Appender {
@@ -195,20 +209,26 @@ impl Appender {
             buffer,
             len: offset,
             synced: found.then_some(offset),
+            written: found.then_some(offset).into_iter().collect(),
+            broken: false,
         })
     }
-}
 
-#[async_trait]
-impl BlobAppender for Appender {
-    async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+    async fn fill(&mut self, chunk: &[u8]) -> io::Result<()> {
         self.buffer.extend_from_slice(chunk);
         self.len += chunk.len() as u64;
         while self.buffer.len() >= PART {
             if self.parts.start().await? {
                 let upload = self.parts.upload.clone().expect("just started");
-                self.bucket.put(&self.names.multipart(), upload.into()).await?;
+                if let Err(e) = self.bucket.put(&self.names.multipart(), upload.into()).await {
+                    // Unrecorded, nothing else would ever abort it.
+                    self.parts.abort().await;
+                    return Err(e);
+                }
             }
+            // The part before must be in before this one leaves the buffer: if it
+            // failed, the bytes are still here (and the appender is broken anyway).
+            self.parts.settle().await?;
             self.parts.send(self.buffer.split_to(PART).freeze()).await?;
             // The pieces held bytes that are a part's now; the rest is rewritten at the
             // next sync, into a piece of its own.
@@ -218,10 +238,7 @@ impl BlobAppender for Appender {
         Ok(())
     }
 
-    async fn sync(&mut self) -> io::Result<u64> {
-        if self.synced == Some(self.len) {
-            return Ok(self.len);
-        }
+    async fn persist(&mut self) -> io::Result<u64> {
         self.parts.settle().await?;
         if self.buffer.len() > self.persisted {
             let fresh = Bytes::copy_from_slice(&self.buffer[self.persisted..]);
@@ -233,10 +250,45 @@ impl BlobAppender for Appender {
         }
         let parts = self.parts.sent.iter().map(|part| part.content_id.clone()).collect();
         let manifest = Manifest { parts, tail: self.tail.clone() };
+        if manifest.len() != self.len {
+            let message = format!("a manifest of {} bytes for {}", manifest.len(), self.len);
+            return Err(corrupt(message));
+        }
         let json = serde_json::to_vec(&manifest).map_err(io::Error::other)?;
         self.bucket.put(&self.names.manifest(self.len), json.into()).await?;
         self.synced = Some(self.len);
+        self.written.push(self.len);
+        if self.written.len() > 2 {
+            let old: Vec<u64> = self.written.drain(..self.written.len() - 2).collect();
+            let old: Vec<String> = old.into_iter().map(|len| self.names.manifest(len)).collect();
+            // Only tidying: the next request's start removes what this leaves.
+            let _ = self.bucket.delete_all(&old).await;
+        }
         Ok(self.len)
+    }
+}
+
+#[async_trait]
+impl BlobAppender for Appender {
+    async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        if self.broken {
+            return Err(io::Error::other("an earlier write to this partial blob failed"));
+        }
+        let written = self.fill(chunk).await;
+        self.broken = written.is_err();
+        written
+    }
+
+    async fn sync(&mut self) -> io::Result<u64> {
+        if self.broken {
+            return Err(io::Error::other("an earlier write to this partial blob failed"));
+        }
+        if self.synced == Some(self.len) {
+            return Ok(self.len);
+        }
+        let synced = self.persist().await;
+        self.broken = synced.is_err();
+        synced
     }
 }
 
@@ -270,17 +322,30 @@ async fn make_whole(
 pub(super) async fn seal(bucket: &Arc<Bucket>, id: &UploadId, length: u64) -> io::Result<()> {
     let names = Names::of(id);
     let listed = bucket.list(&names.dir).await?;
-    if !listed.contains(&names.manifest(length)) {
-        // Sealed before (its objects go last), or never there: NotFound either way.
-        let path = bucket.path(&original(id));
-        bucket.s3.head(&path).await.map_err(io_error)?;
-        bucket.delete_all(&listed).await?;
+    // Sealed before, and stopped before its objects were all removed.
+    let sealed = bucket.s3.head(&bucket.path(&original(id))).await;
+    if sealed.as_ref().is_ok_and(|meta| meta.size == length) || listed.is_empty() {
+        remove(bucket, &names, listed).await?;
+        sealed.map_err(io_error)?;
         return Err(io::Error::new(io::ErrorKind::NotFound, "sealed already"));
+    }
+    if !listed.contains(&names.manifest(length)) {
+        let message = format!("the partial blob has no manifest of {length} bytes");
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, message));
     }
     let manifest = read_manifest(bucket, &names.manifest(length)).await?;
     let upload = multipart(bucket, &names, &listed).await?;
     make_whole(bucket, id, manifest, upload).await?;
-    bucket.delete_all(&listed).await
+    remove(bucket, &names, listed).await
+}
+
+/// Removes a partial blob's objects, its manifests and its upload's record last: a
+/// removal cut short leaves what a later seal or removal needs.
+async fn remove(bucket: &Bucket, names: &Names, listed: Vec<String>) -> io::Result<()> {
+    let last = |name: &String| names.is_manifest(name) || *name == names.multipart();
+    let (late, early): (Vec<String>, Vec<String>) = listed.into_iter().partition(last);
+    bucket.delete_all(&early).await?;
+    bucket.delete_all(&late).await
 }
 
 /// Reads a partial blob from `offset`: one smaller than a part from its tail pieces,
@@ -295,7 +360,11 @@ pub(super) async fn open(
     let names = Names::of(id);
     let listed = bucket.list(&names.dir).await?;
     if listed.contains(&names.sealed()) {
-        return bucket.open_at(&original(id), offset).await;
+        match bucket.open_at(&original(id), offset).await {
+            // Marked, and stopped before it was made whole: it is made whole now.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            opened => return opened,
+        }
     }
     let latest = listed.iter().filter(|name| names.is_manifest(name)).max();
     let latest =
@@ -308,7 +377,9 @@ pub(super) async fn open(
         return Ok((Box::pin(io::Cursor::new(rest)), len));
     }
     // Marked first: a crash after the upload completes still removes what it became.
-    bucket.put(&names.sealed(), Bytes::new()).await?;
+    if !listed.contains(&names.sealed()) {
+        bucket.put(&names.sealed(), Bytes::new()).await?;
+    }
     let upload = multipart(bucket, &names, &listed).await?;
     make_whole(bucket, id, manifest, upload).await?;
     bucket.open_at(&original(id), offset).await
@@ -329,5 +400,5 @@ pub(super) async fn delete(bucket: &Arc<Bucket>, id: &UploadId) -> io::Result<()
     if listed.contains(&names.sealed()) {
         bucket.delete_all(&[original(id)]).await?;
     }
-    bucket.delete_all(&listed).await
+    remove(bucket, &names, listed).await
 }

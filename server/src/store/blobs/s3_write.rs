@@ -1,7 +1,8 @@
 //! Writing one blob to S3: a multipart upload of [`PART`]-byte parts, each sent while the
 //! next one fills, or a single PUT for a blob smaller than a part. A multipart upload in
-//! progress is recorded under `multipart/<name>`, so that removing the blob aborts it
-//! even when the node writing it died.
+//! progress is recorded under `multipart/<name>/<uuid>` (one record per upload: a job run
+//! again writes the same blob anew), so that removing the blob aborts it even when the
+//! node writing it died.
 
 use std::{io, sync::Arc};
 
@@ -19,18 +20,20 @@ use super::{
     BlobWriter,
 };
 
-/// Aborts the multipart upload a writer of blob `name` recorded and never finished
-/// (its node died on the way), so that S3 does not keep its parts for good.
+/// Aborts the multipart uploads writers of blob `name` recorded and never finished
+/// (their node died on the way), so that S3 does not keep their parts for good.
 pub(super) async fn abort_recorded(bucket: &Arc<Bucket>, name: &str) -> io::Result<()> {
-    let marker = format!("multipart/{name}");
-    let upload = match bucket.read(&marker).await {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        read => read?,
-    };
-    let upload = String::from_utf8_lossy(&upload).into_owned();
-    let mut parts = Parts::new(Arc::clone(bucket), bucket.path(name), Some(upload));
-    parts.abort().await;
-    bucket.delete_all(&[marker]).await
+    for marker in bucket.list(&format!("multipart/{name}")).await? {
+        let upload = match bucket.read(&marker).await {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            read => read?,
+        };
+        let upload = String::from_utf8_lossy(&upload).into_owned();
+        let mut parts = Parts::new(Arc::clone(bucket), bucket.path(name), Some(upload));
+        parts.abort().await;
+        bucket.delete_all(&[marker]).await?;
+    }
+    Ok(())
 }
 
 /// The parts of one multipart upload: each is sent while the next one fills, one at a
@@ -71,6 +74,13 @@ impl Parts {
         Ok(())
     }
 
+    /// Stops sending the part being sent, without waiting.
+    pub(super) fn cancel(&mut self) {
+        if let Some(sending) = self.sending.take() {
+            sending.abort();
+        }
+    }
+
     /// Waits for the part being sent.
     pub(super) async fn settle(&mut self) -> io::Result<()> {
         if let Some(sending) = self.sending.take() {
@@ -106,7 +116,7 @@ impl Parts {
 /// A blob being written: parts once it outgrows one, a single PUT if it never does.
 pub(super) struct S3BlobWriter {
     parts: Parts,
-    /// `multipart/<name>`: the multipart upload's id while it is in progress.
+    /// `multipart/<name>/<uuid>`: the multipart upload's id while it is in progress.
     marker: String,
     buffer: BytesMut,
     finished: bool,
@@ -115,7 +125,7 @@ pub(super) struct S3BlobWriter {
 impl S3BlobWriter {
     pub(super) fn new(bucket: Arc<Bucket>, name: &str) -> Self {
         let parts = Parts::new(Arc::clone(&bucket), bucket.path(name), None);
-        let marker = format!("multipart/{name}");
+        let marker = format!("multipart/{name}/{}", uuid::Uuid::now_v7());
         Self { parts, marker, buffer: BytesMut::new(), finished: false }
     }
 }
@@ -129,8 +139,13 @@ impl BlobWriter for S3BlobWriter {
                 // Recorded, so that removing the blob aborts the upload even if this
                 // node dies before it could (`BlobStore::delete`).
                 let upload = self.parts.upload.clone().expect("just started");
-                self.parts.bucket.put(&self.marker, upload.into()).await?;
+                if let Err(e) = self.parts.bucket.put(&self.marker, upload.into()).await {
+                    self.parts.abort().await;
+                    return Err(e);
+                }
             }
+            // The part before must be in before this one leaves the buffer.
+            self.parts.settle().await?;
             let part = self.buffer.split_to(PART).freeze();
             self.parts.send(part).await?;
         }

@@ -65,8 +65,12 @@ pub async fn suite<B: BlobStore + ?Sized>(store: &B) {
     let mut second = store.append(&upload, 70_000).await.unwrap();
     second.write(&bytes[70_000..]).await.unwrap();
     assert_eq!(second.sync().await.unwrap(), 200_000);
+    // Bytes past the upload's length, made durable and then refused (their request
+    // went past the length): the seal leaves them out.
+    second.write(&[0xAB; 1_000]).await.unwrap();
+    assert_eq!(second.sync().await.unwrap(), 201_000);
     drop(second);
-    assert_eq!(read(store, &partial, 0).await.0.len(), 200_000, "readable while partial");
+    assert_eq!(read(store, &partial, 0).await.0.len(), 201_000, "readable while partial");
     assert!(store.stored_ids().await.unwrap().contains(&upload), "the sweep sees it");
     store.seal(&upload, 200_000).await.unwrap();
     assert!(read(store, &BlobKey::Original(upload.clone()), 0).await.0 == bytes, "sealed whole");
