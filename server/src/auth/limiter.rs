@@ -1,14 +1,18 @@
 //! Counting attempts per key (a username, a client address) in fixed windows.
 //!
-//! In memory: a restart forgets the counts, which only ever gives an attacker one more
-//! window. Entries are pruned once their window is over, so memory is bounded by the
-//! keys active within one window.
+//! One node counts in memory: a restart forgets the counts, which only ever gives an
+//! attacker one more window. Entries are pruned once their window is over, so memory is
+//! bounded by the keys active within one window. Several nodes count in their shared
+//! store ([`LimitStore`]), so that an attacker gets one budget from the cluster, not one
+//! from each node.
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+
+use crate::store::{LimitStore, StoreError};
 
 /// Attempts on accounts: logins per username, so one account cannot be guessed at, and
 /// per client address, so one client cannot guess at many accounts; and registrations
@@ -20,14 +24,35 @@ pub struct AccountLimits {
 }
 
 impl AccountLimits {
-    pub fn new(registrations_per_hour: u32) -> Self {
+    /// Counted in memory, or in `shared` when several nodes share it.
+    pub fn new(registrations_per_hour: u32, shared: Option<Arc<dyn LimitStore>>) -> Self {
         let window = Duration::from_secs(15 * 60);
+        let limiter = |scope, max, window| {
+            let limiter = Limiter::new(max, window);
+            match &shared {
+                Some(store) => limiter.shared(Arc::clone(store), scope),
+                None => limiter,
+            }
+        };
         Self {
-            login_by_username: Limiter::new(5, window),
-            login_by_address: Limiter::new(30, window),
-            registrations: Limiter::new(registrations_per_hour, Duration::from_secs(3600)),
+            login_by_username: limiter("login-username", 5, window),
+            login_by_address: limiter("login-address", 30, window),
+            registrations: limiter(
+                "registration",
+                registrations_per_hour,
+                Duration::from_secs(3600),
+            ),
         }
     }
+}
+
+/// Why an attempt may not be made now.
+#[derive(Debug)]
+pub enum Refused {
+    /// Its key used up its attempts: seconds until its window ends.
+    Wait(u64),
+    /// The shared store could not count it (so it is not made).
+    Store(StoreError),
 }
 
 /// At most `max_attempts` per key in each window. An attempt is counted when it begins,
@@ -40,6 +65,8 @@ pub struct Limiter {
     max_attempts: u32,
     window: Duration,
     counts: Mutex<Counts>,
+    /// Where several nodes count, and under what name.
+    shared: Option<(Arc<dyn LimitStore>, &'static str)>,
 }
 
 #[derive(Default)]
@@ -56,15 +83,31 @@ const PRUNE_FROM: usize = 10_000;
 impl Limiter {
     pub fn new(max_attempts: u32, window: Duration) -> Self {
         let counts = Counts { by_key: HashMap::new(), prune_at: PRUNE_FROM };
-        Self { max_attempts, window, counts: Mutex::new(counts) }
+        Self { max_attempts, window, counts: Mutex::new(counts), shared: None }
     }
 
-    /// Counts an attempt for `key`, or `Err(seconds to wait)` while it has used up its
-    /// attempts in this window (a refused attempt is not counted).
-    pub fn attempt(&self, key: &str) -> Result<(), u64> {
+    /// The same limit counted in `store`, as `scope`.
+    pub fn shared(self, store: Arc<dyn LimitStore>, scope: &'static str) -> Self {
+        Self { shared: Some((store, scope)), ..self }
+    }
+
+    /// Counts an attempt for `key`, or refuses it while it has used up its attempts in
+    /// this window (a refused attempt is not counted).
+    pub async fn attempt(&self, key: &str) -> Result<(), Refused> {
         if self.max_attempts == 0 {
             return Ok(());
         }
+        if let Some((store, scope)) = &self.shared {
+            let counted = store.attempt(scope, key, self.max_attempts, self.window).await;
+            return match counted.map_err(Refused::Store)? {
+                None => Ok(()),
+                Some(wait) => Err(Refused::Wait(wait.as_secs().max(1))),
+            };
+        }
+        self.attempt_here(key).map_err(Refused::Wait)
+    }
+
+    fn attempt_here(&self, key: &str) -> Result<(), u64> {
         let mut counts = self.lock();
         let now = Instant::now();
         if counts.by_key.len() >= counts.prune_at {
@@ -84,7 +127,13 @@ impl Limiter {
     }
 
     /// Gives back one counted attempt of `key`; a key with none left is forgotten.
-    pub fn refund(&self, key: &str) {
+    pub async fn refund(&self, key: &str) {
+        if let Some((store, scope)) = &self.shared {
+            if let Err(error) = store.refund(scope, key).await {
+                tracing::warn!(%error, "could not give an attempt back");
+            }
+            return;
+        }
         let mut counts = self.lock();
         if let Some(entry) = counts.by_key.get_mut(key) {
             entry.0 = entry.0.saturating_sub(1);
@@ -95,7 +144,13 @@ impl Limiter {
     }
 
     /// Forgets `key`'s attempts.
-    pub fn clear(&self, key: &str) {
+    pub async fn clear(&self, key: &str) {
+        if let Some((store, scope)) = &self.shared {
+            if let Err(error) = store.clear(scope, key).await {
+                tracing::warn!(%error, "could not forget attempts");
+            }
+            return;
+        }
         self.lock().by_key.remove(key);
     }
 
@@ -108,23 +163,25 @@ impl Limiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn attempts_count_when_they_begin_and_refunds_give_them_back() {
+    #[tokio::test]
+    async fn attempts_count_when_they_begin_and_refunds_give_them_back() {
         let limiter = Limiter::new(3, Duration::from_secs(60));
         for _ in 0..3 {
-            assert!(limiter.attempt("ada").is_ok());
+            assert!(limiter.attempt("ada").await.is_ok());
         }
-        let wait = limiter.attempt("ada").unwrap_err();
+        let Err(Refused::Wait(wait)) = limiter.attempt("ada").await else { panic!("refused") };
         assert!((1..=60).contains(&wait));
-        assert!(limiter.attempt("bob").is_ok());
-        limiter.refund("ada");
-        assert!(limiter.attempt("ada").is_ok(), "a refunded attempt can be made again");
-        assert!(limiter.attempt("ada").is_err());
-        limiter.clear("ada");
-        assert!(limiter.attempt("ada").is_ok());
-        limiter.refund("bob");
+        assert!(limiter.attempt("bob").await.is_ok());
+        limiter.refund("ada").await;
+        assert!(limiter.attempt("ada").await.is_ok(), "a refunded attempt can be made again");
+        assert!(limiter.attempt("ada").await.is_err());
+        limiter.clear("ada").await;
+        assert!(limiter.attempt("ada").await.is_ok());
+        limiter.refund("bob").await;
         assert!(!limiter.lock().by_key.contains_key("bob"), "nothing counted, nothing kept");
         let unlimited = Limiter::new(0, Duration::from_secs(60));
-        assert!((0..100).all(|_| unlimited.attempt("ada").is_ok()));
+        for _ in 0..100 {
+            assert!(unlimited.attempt("ada").await.is_ok());
+        }
     }
 }

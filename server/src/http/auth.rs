@@ -12,6 +12,7 @@ use shared::{routes, Credentials, ErrorCode, User};
 use super::{client::ClientIp, extract::Json as JsonBody};
 use crate::{
     auth::{
+        limiter::Refused,
         password,
         session::{self, clear_cookie, cookie_token, set_cookie, token_hash},
         CurrentUser,
@@ -46,14 +47,14 @@ async fn register(
     let client_key = client.map(|ip| ip.to_string());
     let registrations = &state.account_limits.registrations;
     if let Some(key) = &client_key {
-        registrations.attempt(key).map_err(rate_limited)?;
+        registrations.attempt(key).await.map_err(refused)?;
     }
     let hash = match state.password_queue.hash(credentials.password).await {
         Ok(hash) => hash,
         // Turned away before anything was done: it does not count.
         Err(full) => {
             if let Some(key) = &client_key {
-                registrations.refund(key);
+                registrations.refund(key).await;
             }
             return Err(busy(full));
         }
@@ -81,24 +82,24 @@ async fn login(
     // Counted before the hash runs, and refunded if the password turns out right. The
     // address first: a client out of attempts cannot fill the table with usernames.
     if let Some(key) = &client_key {
-        limits.login_by_address.attempt(key).map_err(rate_limited)?;
+        limits.login_by_address.attempt(key).await.map_err(refused)?;
     }
-    if let Err(wait) = limits.login_by_username.attempt(&name_key) {
+    if let Err(refusal) = limits.login_by_username.attempt(&name_key).await {
         if let Some(key) = &client_key {
-            limits.login_by_address.refund(key);
+            limits.login_by_address.refund(key).await;
         }
-        return Err(rate_limited(wait));
+        return Err(refused(refusal));
     }
-    let refund_all = || {
-        limits.login_by_username.refund(&name_key);
+    let refund_all = || async {
+        limits.login_by_username.refund(&name_key).await;
         if let Some(key) = &client_key {
-            limits.login_by_address.refund(key);
+            limits.login_by_address.refund(key).await;
         }
     };
     let found = match state.accounts.find_user(&credentials.username).await {
         Ok(found) => found,
         Err(error) => {
-            refund_all();
+            refund_all().await;
             return Err(error.into());
         }
     };
@@ -107,7 +108,7 @@ async fn login(
         Ok(verified) => verified,
         // Not a guess that was checked: it does not count.
         Err(full) => {
-            refund_all();
+            refund_all().await;
             return Err(busy(full));
         }
     };
@@ -116,9 +117,9 @@ async fn login(
         return Err(ApiError::InvalidCredentials);
     }
     let user = user.expect("only a known user's password verifies");
-    limits.login_by_username.clear(&name_key);
+    limits.login_by_username.clear(&name_key).await;
     if let Some(key) = &client_key {
-        limits.login_by_address.refund(key);
+        limits.login_by_address.refund(key).await;
     }
     start_session(&state, &headers, user, StatusCode::OK).await
 }
@@ -131,8 +132,11 @@ fn busy(_: password::Busy) -> ApiError {
     }
 }
 
-fn rate_limited(retry_after_secs: u64) -> ApiError {
-    ApiError::RateLimited { retry_after_secs }
+fn refused(refusal: Refused) -> ApiError {
+    match refusal {
+        Refused::Wait(retry_after_secs) => ApiError::RateLimited { retry_after_secs },
+        Refused::Store(error) => error.into(),
+    }
 }
 
 /// A fresh session for `user`: a new token at every login, so a token planted before

@@ -29,7 +29,7 @@ async fn all_events(
     headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Result<Response, ApiError> {
-    let place = stream_place(&state, current.id(), None)?;
+    let place = stream_place(&state, current.id(), None).await?;
     let request = StreamRequest {
         scope: Scope::account(current.user.id),
         last_event_id: last_event_id(&headers, query.last_event_id.as_deref()),

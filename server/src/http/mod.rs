@@ -93,12 +93,12 @@ fn last_event_id(headers: &HeaderMap, query: Option<&str>) -> Option<i64> {
 
 /// A place for one more event stream of `account`'s (opened with `token`, if any), or
 /// `429 too_many_streams`.
-fn stream_place(
+async fn stream_place(
     state: &AppState,
     account: &AccountId,
     token: Option<&str>,
 ) -> Result<StreamPlace, ApiError> {
-    state.streams.take(account, token).ok_or_else(|| {
+    state.streams.take(account, token).await?.ok_or_else(|| {
         ApiError::TooManyStreams(format!(
             "at most {} event streams may be open at once; close one first",
             state.streams.max()

@@ -14,8 +14,9 @@ use crate::{
     events::{follow, EventBus, FollowedHub, MemoryHub, Recorder, StreamDeps, StreamSlots},
     processing::{worker_context, Jobs},
     store::{
-        AccountRepo, BlobStore, EventLog, FsBlobStore, JobQueue, MemoryQueue, MetadataRepo, PgRepo,
-        ResumableRepo, S3BlobStore, Signal, SqliteRepo, StoreError, Wake, MAX_BLOB,
+        AccountRepo, BlobStore, EventLog, FsBlobStore, JobQueue, LimitStore, MemoryQueue,
+        MetadataRepo, PgRepo, ResumableRepo, S3BlobStore, Signal, SqliteRepo, StoreError, Wake,
+        MAX_BLOB,
     },
     uploads::{quota::Quotas, Uploads},
 };
@@ -81,6 +82,8 @@ struct Metadata {
     wakes: Option<mpsc::Receiver<Wake>>,
     /// A shared store's word of jobs pushed, jobs to stop and sessions ended, by any node.
     signals: Option<mpsc::Receiver<Signal>>,
+    /// Where limits count across nodes (`None`: each count is this process's own).
+    shared_limits: Option<Arc<dyn LimitStore>>,
 }
 
 impl Metadata {
@@ -101,7 +104,8 @@ impl Metadata {
                 let key = TokenKey::from_bytes(&key).ok_or(StartError::TokenKey)?;
                 let (wakes, signals) = (postgres.wakes(), postgres.signals());
                 let mut metadata = Self::of(Arc::clone(&postgres), key);
-                metadata.queue = postgres;
+                metadata.queue = Arc::clone(&postgres) as Arc<dyn JobQueue>;
+                metadata.shared_limits = Some(postgres);
                 (metadata.wakes, metadata.signals) = (Some(wakes), Some(signals));
                 Ok(metadata)
             }
@@ -123,6 +127,7 @@ impl Metadata {
             queue: Arc::new(MemoryQueue::default()),
             wakes: None,
             signals: None,
+            shared_limits: None,
         }
     }
 }
@@ -161,9 +166,19 @@ impl AppState {
         blobs: Arc<dyn BlobStore>,
     ) -> Result<Self, StartError> {
         tokio::fs::create_dir_all(&config.data_dir).await?;
-        let Metadata { repo, log, resumable, accounts, token_key, queue, wakes, signals } =
-            Metadata::open(&config).await?;
-        let quotas = Quotas::new(config.user_quota(), config.user_max_in_flight);
+        let Metadata {
+            repo,
+            log,
+            resumable,
+            accounts,
+            token_key,
+            queue,
+            wakes,
+            signals,
+            shared_limits,
+        } = Metadata::open(&config).await?;
+        let quotas =
+            Quotas::new(config.user_quota(), config.user_max_in_flight, shared_limits.clone());
         let shutdown = CancellationToken::new();
         let hub = Arc::new(MemoryHub::new(config.event_buffer));
         let bus: Arc<dyn EventBus> = match wakes {
@@ -219,9 +234,12 @@ impl AppState {
             limits,
             uploads,
             log,
-            account_limits: Arc::new(AccountLimits::new(config.registrations_per_hour)),
+            account_limits: Arc::new(AccountLimits::new(
+                config.registrations_per_hour,
+                shared_limits.clone(),
+            )),
             password_queue: Arc::new(PasswordQueue::new(config.password_queue)),
-            streams: Arc::new(StreamSlots::new(config.user_max_streams)),
+            streams: Arc::new(StreamSlots::new(config.user_max_streams, shared_limits)),
             admission,
             trusted_proxies,
             config: Arc::new(config),

@@ -84,7 +84,10 @@ async fn create(
 
     // The stream's place is taken before a byte is read: an upload whose answer could
     // not be sent must not be stored.
-    let place = wants_stream.then(|| stream_place(&state, current.id(), None)).transpose()?;
+    let place = match wants_stream {
+        true => Some(stream_place(&state, current.id(), None).await?),
+        false => None,
+    };
 
     // Received on its own task: if the client disconnects, this handler is dropped, but
     // the receive runs on to notice the broken body and mark the upload failed.
@@ -321,7 +324,7 @@ async fn events(
             (current.user.id, Some(current.session))
         }
     };
-    let place = stream_place(&state, &owner, query.token.as_deref())?;
+    let place = stream_place(&state, &owner, query.token.as_deref()).await?;
     let request = StreamRequest {
         scope: Scope::upload(owner, id),
         last_event_id: last_event_id(&headers, query.last_event_id.as_deref()),

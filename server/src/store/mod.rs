@@ -5,6 +5,7 @@ mod accounts;
 mod blobs;
 mod fair;
 mod jobs;
+mod limits;
 mod log;
 pub mod migrate;
 mod migrate_blobs;
@@ -20,6 +21,7 @@ pub use blobs::{
     S3Settings, MAX_BLOB,
 };
 pub use jobs::{Claim, JobQueue, MemoryQueue};
+pub use limits::{LimitStore, PlaceId, SharedPlace};
 pub use log::{EventLog, Scope, Snapshot};
 pub use postgres::{PgRepo, Signal, Wake};
 pub use repo::MetadataRepo;

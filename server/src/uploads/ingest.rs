@@ -90,7 +90,7 @@ pub async fn ingest(uploads: &Uploads, request: IngestRequest) -> Result<Upload,
         0
     };
     let announced = request.content_length.map(|len| len.saturating_sub(TYPICAL_FORM_OVERHEAD));
-    let mut ticket = uploads.quotas.admit(&request.owner, stored, announced)?;
+    let mut ticket = uploads.quotas.admit(&request.owner, stored, announced).await?;
     let received = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&received);
     let body = request.body.map_err(axum::BoxError::from).inspect_ok(move |chunk| {
@@ -147,6 +147,7 @@ pub async fn ingest(uploads: &Uploads, request: IngestRequest) -> Result<Upload,
     .await;
 
     let Some(mut receiving) = current else {
+        ticket.release().await;
         // How much of the body came, against what it announced: tells a client that
         // broke off from a body that was short or malformed.
         tracing::info!(
@@ -167,12 +168,13 @@ pub async fn ingest(uploads: &Uploads, request: IngestRequest) -> Result<Upload,
     };
     match stored {
         Ok(upload) => {
-            ticket.keep();
+            ticket.keep().await;
             uploads.jobs.enqueue(&request.owner, upload.id.clone(), upload.attempt).await;
             Ok(upload)
         }
         Err(error) => {
             fail(uploads, receiving, &error).await;
+            ticket.release().await;
             Err(error)
         }
     }
@@ -245,7 +247,7 @@ async fn receive_file(
         if receiving.size > max {
             return Err(too_large(max));
         }
-        ticket.add(chunk.len() as u64)?;
+        ticket.add(chunk.len() as u64).await?;
         hasher.update(&chunk);
         writer.write(&chunk).await?;
         if last_progress.elapsed() >= PROGRESS_INTERVAL {

@@ -14,6 +14,7 @@ mod api;
 mod api_tokens;
 mod auth;
 mod cancel;
+mod cluster_limits;
 mod cluster_queue;
 mod corpus;
 mod cors;

@@ -13,6 +13,7 @@ use sqlx::{
 use super::StoreError;
 
 mod jobs;
+mod limits;
 mod log;
 mod notify;
 mod uploads;
@@ -75,8 +76,16 @@ impl PgRepo {
         .bind(self.stall_limit.as_secs_f64())
         .execute(&self.pool)
         .await?;
-        // Lives long over, whose uploads were ended by then, are forgotten.
+        // Lives long over, whose uploads were ended by then, are forgotten, with the
+        // places they held (which stopped counting when they ended) and attempts older
+        // than any window.
         sqlx::query("DELETE FROM nodes WHERE expires < now() - interval '1 day'")
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM places WHERE life NOT IN (SELECT id FROM nodes)")
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM attempts WHERE started < now() - interval '1 day'")
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -86,18 +86,7 @@ macro_rules! metadata_repo {
                 &self,
                 owner: &shared::AccountId,
             ) -> Result<u64, $crate::store::StoreError> {
-                // Only bytes that were stored count: an upload that failed or was cancelled
-                // while arriving keeps the size it had reached, but none of its bytes.
-                // Stored: every file received whole, the bytes resumable uploads hold so
-                // far (they are kept until they finish or expire), and those of partial
-                // uploads (tus concatenation).
-                let bytes: Option<i64> = sqlx::query_scalar(
-                    "SELECT CAST((SELECT COALESCE(SUM(size), 0) FROM uploads WHERE owner_id = $1 \
-                       AND (sha256 IS NOT NULL OR (status = 'uploading' \
-                         AND id IN (SELECT upload_id FROM resumable_uploads)))) \
-                     + (SELECT COALESCE(SUM(stored), 0) FROM tus_partials WHERE owner_id = $1) \
-                     AS BIGINT)",
-                )
+                let bytes: Option<i64> = sqlx::query_scalar($crate::store::sql::STORED_BYTES)
                 .bind(owner.as_str())
                 .fetch_one(self.pool())
                 .await?;

@@ -13,7 +13,9 @@ use crate::{
     domain::clock,
     uploads::{
         checksum::Expected,
+        holds::Hold,
         ingest::{BodyError, BodyStream},
+        quota::Ticket,
         UploadError, Uploads,
     },
 };
@@ -102,7 +104,26 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
         true => uploads.repo.stored_bytes(&append.owner).await?,
         false => 0,
     };
-    let mut ticket = uploads.quotas.admit(&append.owner, stored, None)?;
+    let mut ticket = uploads.quotas.admit(&append.owner, stored, None).await?;
+    // The place is given back before the answer, kept or not: the client's next request
+    // may come at once.
+    let received = receive(uploads, append, status, hold, &mut ticket, limit).await;
+    match received.is_ok() {
+        true => ticket.keep().await,
+        false => ticket.release().await,
+    }
+    received
+}
+
+/// The request's bytes, appended under `hold` and counted by `ticket`, up to `limit`.
+async fn receive(
+    uploads: &Uploads,
+    append: Append,
+    mut status: Status,
+    hold: Hold,
+    ticket: &mut Ticket,
+    limit: u64,
+) -> Result<Status, UploadError> {
     let mut appender = uploads.blobs.append(&append.id, append.offset).await?;
     let (mut written, mut durable) = (append.offset, append.offset);
     let mut body = append.body;
@@ -132,7 +153,7 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
                 format!("more bytes than the upload's length of {limit}"),
             ));
         }
-        if let Err(e) = ticket.add(chunk.len() as u64) {
+        if let Err(e) = ticket.add(chunk.len() as u64).await {
             break Err(e);
         }
         if let Err(e) = appender.write(&chunk).await {
@@ -147,8 +168,11 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
         written += chunk.len() as u64;
         // With a checksum nothing counts before the whole request is checked.
         if hashing.is_none() && written - durable >= SYNC_EVERY {
+            let before = durable;
             durable = appender.sync().await?;
             status.upload = announce(uploads, &status, durable).await?;
+            // Recorded as the upload's size, they count as kept from now on.
+            ticket.now_stored(durable - before).await?;
             // A request still bringing bytes keeps its upload from expiring.
             uploads.resumable.set_expiry(&append.id, &clock::after(append.expiry)).await?;
         }
@@ -182,7 +206,6 @@ pub async fn append(uploads: &Uploads, append: Append) -> Result<Status, UploadE
         Some(running) if durable == written => uploads.digests.keep(&append.id, durable, running),
         _ => uploads.digests.forget(&append.id),
     }
-    ticket.keep();
     if durable != status.offset() {
         status.upload = announce(uploads, &status, durable).await?;
     }

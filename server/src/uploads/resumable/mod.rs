@@ -90,7 +90,7 @@ pub async fn create(uploads: &Uploads, creation: Creation) -> Result<Status, Upl
     if uploads.quotas.limits_bytes() {
         let stored = uploads.repo.stored_bytes(&creation.owner).await?;
         // A check only: the bytes are counted as they arrive.
-        drop(uploads.quotas.admit(&creation.owner, stored, creation.length)?);
+        uploads.quotas.admit(&creation.owner, stored, creation.length).await?.release().await;
     }
     let resumable = Resumable {
         length: creation.length,
