@@ -18,7 +18,7 @@ use crate::{
         MetadataRepo, PgRepo, ResumableRepo, S3BlobStore, Signal, SqliteRepo, StoreError, Wake,
         MAX_BLOB,
     },
-    uploads::{quota::Quotas, Uploads},
+    uploads::{holds::Holds, quota::Quotas, Uploads},
 };
 
 #[derive(Clone, FromRef)]
@@ -202,10 +202,12 @@ impl AppState {
             shutdown.clone(),
         ));
         let sessions_ended = broadcast::Sender::new(64);
+        let holds = Arc::new(Holds::new(shared_limits.clone()));
         if let Some(signals) = signals {
             super::signals::follow(
                 signals,
                 Arc::clone(&jobs),
+                Arc::clone(&holds),
                 sessions_ended.clone(),
                 shutdown.clone(),
             );
@@ -227,7 +229,7 @@ impl AppState {
             limits: Arc::clone(&limits),
             max_upload_bytes: config.max_upload_bytes,
             resumable,
-            holds: Arc::default(),
+            holds,
             digests: Arc::default(),
         };
         let state = Self {

@@ -8,7 +8,7 @@
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use shared::AccountId;
+use shared::{AccountId, UploadId};
 
 use super::StoreError;
 
@@ -60,6 +60,12 @@ pub trait LimitStore: Send + Sync + 'static {
 
     /// The bytes arriving on `owner`'s upload places now.
     async fn arriving(&self, owner: &AccountId) -> Result<u64, StoreError>;
+
+    /// Asks every node to let go of resumable upload `upload` (`Signal::LetGo`).
+    async fn ask_to_let_go(&self, upload: &UploadId) -> Result<(), StoreError>;
+
+    /// Tells every node that resumable upload `upload` was let go of.
+    async fn let_go_of(&self, upload: &UploadId) -> Result<(), StoreError>;
 }
 
 /// A place held in a [`LimitStore`]; given back when dropped.

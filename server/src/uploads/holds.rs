@@ -1,20 +1,47 @@
-//! One request at a time adds bytes to a resumable upload.
+//! One request at a time adds bytes to a resumable upload, on any node.
+//!
+//! Within a node, a lock per upload. Across nodes sharing a store, the holder also takes
+//! the upload's one place in the store ([`LimitStore`]); a request that finds it taken
+//! asks every node to let go (`Signal::LetGo`: the holder saves what it has and lets go)
+//! and tries again when told that a hold was let go of (`Signal::LetGoOf`), or after
+//! [`RETRY`] should that word be lost. A holder on a node that died stops counting when
+//! the node's heartbeat expires.
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
 };
 
 use shared::UploadId;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+use crate::store::{LimitStore, SharedPlace};
+
+/// The scope of a resumable upload's one place in a shared store.
+const HOLD: &str = "tus-hold";
+
+/// How long a request waits for word that a hold was let go of before trying again.
+const RETRY: Duration = Duration::from_secs(1);
 
 /// Who adds bytes to which resumable upload now: one request per upload. A newer
 /// request asks the holder to stop (tusd's "request unlock") and waits for it to let
 /// go, so a client that reconnects is never turned away by its own broken request.
 /// Entries last only while someone holds or waits, so memory follows what is in use.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Holds {
     held: Arc<Mutex<HashMap<UploadId, Held>>>,
+    /// The store several nodes share, when they do.
+    shared: Option<Arc<dyn LimitStore>>,
+    /// Woken whenever any node lets go of any upload.
+    let_go_of: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Holds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Holds").field("shared", &self.shared.is_some()).finish_non_exhaustive()
+    }
 }
 
 /// One upload's lock, its holder's stop signal, and how many have asked for it: a
@@ -33,10 +60,61 @@ pub struct Hold {
     pub stop: CancellationToken,
     id: UploadId,
     held: Arc<Mutex<HashMap<UploadId, Held>>>,
+    /// The upload's place in the shared store, and the store to tell when it goes.
+    place: Option<(SharedPlace, Arc<dyn LimitStore>)>,
 }
 
 impl Holds {
+    /// Holds within this process, and across the nodes of `shared` when given.
+    pub fn new(shared: Option<Arc<dyn LimitStore>>) -> Self {
+        Self { shared, ..Self::default() }
+    }
+
+    /// Another node's request wants upload `id`: the request holding it here stops.
+    pub fn let_go(&self, id: &UploadId) {
+        if let Some(entry) = locked(&self.held).get(id) {
+            entry.stop.cancel();
+        }
+    }
+
+    /// A node let go of an upload: requests waiting for one try again.
+    pub fn let_go_of(&self) {
+        self.let_go_of.notify_waiters();
+    }
+
+    /// Holds upload `id`, on every node sharing a store: the request holding it is asked
+    /// to let go, and this one waits for it.
     pub async fn take(&self, id: &UploadId) -> Hold {
+        let mut hold = self.take_here(id).await;
+        let Some(store) = &self.shared else { return hold };
+        loop {
+            let let_go_of = self.let_go_of.notified();
+            match SharedPlace::take(store, HOLD, id.as_str(), 1).await {
+                Ok(Some(place)) => {
+                    hold.place = Some((place, Arc::clone(store)));
+                    return hold;
+                }
+                Ok(None) => {}
+                // The store is away: the request goes on with this node's hold alone, as
+                // its writes will tell it soon enough.
+                Err(error) => {
+                    tracing::warn!(upload = %id, %error, "could not hold an upload across nodes");
+                    return hold;
+                }
+            }
+            if let Err(error) = store.ask_to_let_go(id).await {
+                tracing::warn!(upload = %id, %error, "could not ask the other nodes to let go");
+            }
+            tokio::select! {
+                () = let_go_of => {}
+                () = tokio::time::sleep(RETRY) => {}
+                // A newer request here wants it: this one gives up at once.
+                () = hold.stop.cancelled() => return hold,
+            }
+        }
+    }
+
+    async fn take_here(&self, id: &UploadId) -> Hold {
         let (lock, asked) = {
             let mut held = locked(&self.held);
             let entry = held.entry(id.clone()).or_default();
@@ -55,12 +133,23 @@ impl Holds {
                 stop.cancel();
             }
         }
-        Hold { guard: Some(guard), stop, id: id.clone(), held: Arc::clone(&self.held) }
+        let held = Arc::clone(&self.held);
+        Hold { guard: Some(guard), stop, id: id.clone(), held, place: None }
     }
 }
 
 impl Drop for Hold {
     fn drop(&mut self) {
+        if let Some((place, store)) = self.place.take() {
+            // Given back, then said so: whoever waits finds it free when it tries.
+            let id = self.id.clone();
+            tokio::spawn(async move {
+                place.give_back().await;
+                if let Err(error) = store.let_go_of(&id).await {
+                    tracing::warn!(upload = %id, %error, "could not say an upload was let go of");
+                }
+            });
+        }
         let mut held = locked(&self.held);
         self.guard.take();
         // Nobody else holds or waits (only the map's own reference is left): forget it.
@@ -90,7 +179,7 @@ mod tests {
         assert!(!first.stop.is_cancelled());
         let second = tokio::spawn({
             let holds = Arc::clone(&holds.held);
-            async move { Holds { held: holds }.take(&id()).await }
+            async move { Holds { held: holds, ..Holds::default() }.take(&id()).await }
         });
         first.stop.cancelled().await;
         drop(first);

@@ -1,7 +1,7 @@
-//! Limits hold across the cluster, not once per node: two nodes on one PostgreSQL
-//! database count together an account's uploads in flight, the bytes still arriving
-//! against its quota, its event streams, and the login and registration attempts of a
-//! username or a client.
+//! Limits and holds span the cluster, not one node: two nodes on one PostgreSQL database
+//! count together an account's uploads in flight, the bytes still arriving against its
+//! quota, its event streams, and the login and registration attempts of a username or a
+//! client; and one request at a time holds a resumable upload, whichever node it is on.
 
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
@@ -142,4 +142,59 @@ async fn login_and_registration_attempts_count_across_nodes() {
         let refused = code(attempt(server).await.unwrap()).await;
         assert_eq!(refused, (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into()));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumable_upload_is_held_by_one_request_across_nodes() {
+    const MIB: usize = 1 << 20;
+    const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
+    let (a, b) = two_nodes(|_| {}).await;
+    let mut events = common::account_events(&a).await;
+    let data: Vec<u8> = (0..9 * MIB + 100).map(|i| (i % 251) as u8).collect();
+    let created = a.client.post(a.url("/api/tus")).header(TUS.0, TUS.1);
+    let created = created.header("upload-length", data.len().to_string()).send().await.unwrap();
+    let location = created.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let id = location.rsplit('/').next().unwrap().to_owned();
+
+    // a gets 8 MiB, makes them durable and says so; then its client goes quiet, its
+    // connection still open.
+    let (send, mut receive) = mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let stream = async_stream::stream! {
+        while let Some(chunk) = receive.recv().await {
+            yield chunk;
+        }
+    };
+    let patch = a.client.patch(a.url(&location)).header(TUS.0, TUS.1).header("upload-offset", "0");
+    let patch = patch.header(header::CONTENT_TYPE, "application/offset+octet-stream");
+    let on_a = tokio::spawn(patch.body(reqwest::Body::wrap_stream(stream)).send());
+    for chunk in data[..8 * MIB].chunks(MIB) {
+        send.send(Ok(chunk.to_vec())).await.unwrap();
+    }
+    let at_8 = |e: &crate::common::Sse| e.json()["bytes_received"] == 8 * MIB;
+    within("a to say it has 8 MiB", events.until(at_8)).await;
+
+    // The client tries b instead: b asks a to let go, and a's request ends with what it
+    // had; without a hold across nodes, it would go on holding the upload.
+    let head = b.client.head(b.url(&location)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(head.headers()["upload-offset"], (8 * MIB).to_string().as_str());
+    let let_go = within("a's request to let go", on_a).await.unwrap().unwrap();
+    assert_eq!(let_go.status(), StatusCode::NO_CONTENT);
+
+    let patch = b.client.patch(b.url(&location)).header(TUS.0, TUS.1);
+    let patch = patch.header("upload-offset", (8 * MIB).to_string());
+    let patch = patch.header(header::CONTENT_TYPE, "application/offset+octet-stream");
+    let rest = patch.body(data[8 * MIB..].to_vec()).send().await.unwrap();
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    let upload: Value = b
+        .client
+        .get(b.url(&format!("/api/uploads/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    use sha2::Digest;
+    assert_eq!(upload["sha256"], hex::encode(sha2::Sha256::digest(&data)), "every byte once");
+    drop(send);
 }

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use shared::AccountId;
+use shared::{AccountId, UploadId};
 
-use super::PgRepo;
+use super::{notify, PgRepo};
 use crate::store::{
     limits::{LimitStore, PlaceId},
     StoreError,
@@ -174,6 +174,14 @@ impl LimitStore for PgRepo {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    async fn ask_to_let_go(&self, upload: &UploadId) -> Result<(), StoreError> {
+        notify::let_go(&mut *self.pool().acquire().await?, upload).await
+    }
+
+    async fn let_go_of(&self, upload: &UploadId) -> Result<(), StoreError> {
+        notify::let_go_of(&mut *self.pool().acquire().await?, upload).await
     }
 
     async fn arriving(&self, owner: &AccountId) -> Result<u64, StoreError> {

@@ -60,6 +60,11 @@ pub enum Signal {
     StopJob(UploadId, u32),
     /// The session or API token with this hash ended: the streams it opened end.
     SessionEnded(Arc<str>),
+    /// Another node's request wants this resumable upload: whichever request holds it
+    /// here saves what it has and lets go.
+    LetGo(UploadId),
+    /// A request let go of this resumable upload: requests waiting for it try again.
+    LetGoOf(UploadId),
 }
 
 /// Announces event `id` of `owner` when the transaction on `conn` commits.
@@ -85,6 +90,19 @@ pub(super) async fn stop_job(
     send(conn, SIGNALS, &format!("stop {upload} {attempt}")).await
 }
 
+/// Asks whichever node holds resumable upload `upload` to let go of it (see `Signal::LetGo`).
+pub(super) async fn let_go(conn: &mut PgConnection, upload: &UploadId) -> Result<(), StoreError> {
+    send(conn, SIGNALS, &format!("letgo {upload}")).await
+}
+
+/// Tells every node that resumable upload `upload` was let go of.
+pub(super) async fn let_go_of(
+    conn: &mut PgConnection,
+    upload: &UploadId,
+) -> Result<(), StoreError> {
+    send(conn, SIGNALS, &format!("released {upload}")).await
+}
+
 /// Tells every node that the session (or API token) with this hash ended.
 pub(super) async fn session_ended(conn: &mut PgConnection, hash: &str) -> Result<(), StoreError> {
     send(conn, SIGNALS, &format!("session {hash}")).await
@@ -108,6 +126,8 @@ fn parse_signal(payload: &str) -> Option<Signal> {
             Some(Signal::StopJob(UploadId::parse(id)?, attempt.parse().ok()?))
         }
         Some(("session", hash)) => Some(Signal::SessionEnded(hash.into())),
+        Some(("letgo", id)) => Some(Signal::LetGo(UploadId::parse(id)?)),
+        Some(("released", id)) => Some(Signal::LetGoOf(UploadId::parse(id)?)),
         _ => None,
     }
 }
