@@ -66,6 +66,8 @@ const SETUPS: [Setup; 6] = [
 
 /// What one configuration did.
 struct Measured {
+    /// From the load's start to the last upload's end, seconds.
+    span: f64,
     published_per_sec: f64,
     delivered_per_sec: f64,
     uploads_per_sec: f64,
@@ -92,11 +94,13 @@ pub async fn measure(plan: &Plan, binary: &Path, scratch: &Path) -> Section {
                 section.row(
                     setup.label,
                     format!(
-                        "{:.0} events/s published, {:.0} delivered, latency {}, {:.1} uploads/s",
+                        "{:.1} uploads/s; {:.0} events/s published, {:.0} delivered, latency {}; \
+                         all done {:.1} s after the start",
+                        measured.uploads_per_sec,
                         measured.published_per_sec,
                         measured.delivered_per_sec,
                         measured.latency.show("ms"),
-                        measured.uploads_per_sec,
+                        measured.span,
                     ),
                 );
                 section.figure(
@@ -109,6 +113,7 @@ pub async fn measure(plan: &Plan, binary: &Path, scratch: &Path) -> Section {
                 );
                 section.figure(&format!("{}_uploads_per_sec", setup.key), measured.uploads_per_sec);
                 section.figure(&format!("{}_latency_ms", setup.key), measured.latency);
+                section.figure(&format!("{}_span_secs", setup.key), measured.span);
                 results.push(Some(measured));
             }
             Err(error) => {
@@ -217,6 +222,7 @@ async fn load(client: Arc<Client>, plan: &Plan) -> Result<Measured, Error> {
     let delivered: usize = readings.iter().map(|r| r.events).sum();
     let latencies = readings.into_iter().flat_map(|r| r.latencies).collect();
     Ok(Measured {
+        span,
         published_per_sec: published as f64 / span,
         delivered_per_sec: delivered as f64 / span,
         uploads_per_sec: uploaded as f64 / load_secs,

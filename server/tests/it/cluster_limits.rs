@@ -7,7 +7,11 @@ use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::common::{self, multipart, post_file, within, Account, SseReader, TestServer};
+use crate::common::{
+    self, multipart, post_file,
+    tus::{self, TUS},
+    within, Account, SseReader, TestServer,
+};
 use uplink::{AppState, Config};
 
 /// Two nodes on a fresh database, both configured by `configure`; alice is registered
@@ -147,26 +151,16 @@ async fn login_and_registration_attempts_count_across_nodes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumable_upload_is_held_by_one_request_across_nodes() {
     const MIB: usize = 1 << 20;
-    const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
     let (a, b) = two_nodes(|_| {}).await;
     let mut events = common::account_events(&a).await;
     let data: Vec<u8> = (0..9 * MIB + 100).map(|i| (i % 251) as u8).collect();
-    let created = a.client.post(a.url("/api/tus")).header(TUS.0, TUS.1);
-    let created = created.header("upload-length", data.len().to_string()).send().await.unwrap();
-    let location = created.headers()[header::LOCATION].to_str().unwrap().to_owned();
-    let id = location.rsplit('/').next().unwrap().to_owned();
+    let (_, location) = tus::create(&a.client, &a.base(), data.len(), "aGVsZC5iaW4=").await;
+    let id = tus::id_of(&location);
 
     // a gets 8 MiB, makes them durable and says so; then its client goes quiet, its
     // connection still open.
-    let (send, mut receive) = mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
-    let stream = async_stream::stream! {
-        while let Some(chunk) = receive.recv().await {
-            yield chunk;
-        }
-    };
-    let patch = a.client.patch(a.url(&location)).header(TUS.0, TUS.1).header("upload-offset", "0");
-    let patch = patch.header(header::CONTENT_TYPE, "application/offset+octet-stream");
-    let on_a = tokio::spawn(patch.body(reqwest::Body::wrap_stream(stream)).send());
+    let (send, body) = tus::channel_body();
+    let on_a = tokio::spawn(tus::patch(&a.client, &a.url(&location), 0).body(body).send());
     for chunk in data[..8 * MIB].chunks(MIB) {
         send.send(Ok(chunk.to_vec())).await.unwrap();
     }
@@ -180,21 +174,9 @@ async fn a_resumable_upload_is_held_by_one_request_across_nodes() {
     let let_go = within("a's request to let go", on_a).await.unwrap().unwrap();
     assert_eq!(let_go.status(), StatusCode::NO_CONTENT);
 
-    let patch = b.client.patch(b.url(&location)).header(TUS.0, TUS.1);
-    let patch = patch.header("upload-offset", (8 * MIB).to_string());
-    let patch = patch.header(header::CONTENT_TYPE, "application/offset+octet-stream");
+    let patch = tus::patch(&b.client, &b.url(&location), 8 * MIB);
     let rest = patch.body(data[8 * MIB..].to_vec()).send().await.unwrap();
     assert_eq!(rest.status(), StatusCode::NO_CONTENT);
-    let upload: Value = b
-        .client
-        .get(b.url(&format!("/api/uploads/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    use sha2::Digest;
-    assert_eq!(upload["sha256"], hex::encode(sha2::Sha256::digest(&data)), "every byte once");
+    tus::assert_stored(&b.client, b.url(&format!("/api/uploads/{id}")), &data).await;
     drop(send);
 }

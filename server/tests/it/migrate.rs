@@ -12,21 +12,21 @@ use serde_json::json;
 
 use std::sync::Arc;
 
-use crate::common::{self, post_file, within, SseReader, TestServer};
+use crate::common::{
+    self, post_file,
+    tus::{self, TUS},
+    within, SseReader, TestServer,
+};
 use testkit::{pdf as fixtures, s3::Bucket};
 use uplink::AppState;
-
-const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
 
 async fn tus_patch(
     client: &reqwest::Client,
     url: &str,
-    offset: u64,
+    offset: usize,
     bytes: &[u8],
 ) -> reqwest::Response {
-    let patch = client.patch(url).header(TUS.0, TUS.1).header("upload-offset", offset.to_string());
-    let patch = patch.header(header::CONTENT_TYPE, "application/offset+octet-stream");
-    patch.body(bytes.to_vec()).send().await.unwrap()
+    tus::patch(client, url, offset).body(bytes.to_vec()).send().await.unwrap()
 }
 
 /// Runs `uplink migrate`, with the bytes into `bucket`: what it printed, or what it said

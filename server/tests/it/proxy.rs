@@ -6,16 +6,15 @@ use std::collections::HashSet;
 
 use futures_util::future::join_all;
 use reqwest::header;
-use sha2::{Digest, Sha256};
 
 use crate::common::{
     assert_ordered,
     cluster::{Cluster, PREFIX},
-    named, post_file, within, Account, Sse, SseReader,
+    named, post_file,
+    tus::{self, TUS},
+    within, Account, Sse, SseReader,
 };
 use testkit::pdf as fixtures;
-
-const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
 
 fn terminal(event: &Sse) -> bool {
     matches!(event.name(), "done" | "error")
@@ -36,30 +35,13 @@ async fn an_upload_whose_requests_land_on_other_nodes_streams_live_through_the_p
 
     // A tus upload in four PATCHes: round-robin sends its requests to every node.
     let data: Vec<u8> = (0..256 * 1024).map(|i| (i * 7 % 251) as u8).collect();
-    let created = alice
-        .client
-        .post(cluster.url("/api/tus"))
-        .header(TUS.0, TUS.1)
-        .header("upload-length", data.len().to_string())
-        .header("upload-metadata", "filename ZGF0YS5iaW4=")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    let (created, location) =
+        tus::create(&alice.client, &cluster.url(""), data.len(), "ZGF0YS5iaW4=").await;
     let mut answered_by = HashSet::from([node(&created)]);
-    let location = created.headers()[header::LOCATION].to_str().unwrap().to_owned();
-    let id = location.rsplit('/').next().unwrap().to_owned();
+    let id = tus::id_of(&location);
     for (n, chunk) in data.chunks(64 * 1024).enumerate() {
-        let patched = alice
-            .client
-            .patch(cluster.url(&location))
-            .header(TUS.0, TUS.1)
-            .header("upload-offset", (n * 64 * 1024).to_string())
-            .header(header::CONTENT_TYPE, "application/offset+octet-stream")
-            .body(chunk.to_vec())
-            .send()
-            .await
-            .unwrap();
+        let patch = tus::patch(&alice.client, &cluster.url(&location), n * 64 * 1024);
+        let patched = patch.body(chunk.to_vec()).send().await.unwrap();
         assert_eq!(patched.status(), 204, "chunk {n}");
         answered_by.insert(node(&patched));
     }
@@ -73,16 +55,7 @@ async fn an_upload_whose_requests_land_on_other_nodes_streams_live_through_the_p
     let received: Vec<u64> =
         events.iter().filter_map(|e| e.json()["bytes_received"].as_u64()).collect();
     assert!(received.len() >= 4, "each chunk's progress, live: {received:?}");
-    let upload: serde_json::Value = alice
-        .client
-        .get(cluster.url(&format!("/api/uploads/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)), "every byte once");
+    tus::assert_stored(&alice.client, cluster.url(&format!("/api/uploads/{id}")), &data).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,33 +173,14 @@ async fn a_tus_upload_cut_on_one_node_is_resumed_on_others_and_stored_in_parts()
         SseReader::started(alice.client.get(cluster.url("/api/events")).send().await.unwrap())
             .await;
     let data: Vec<u8> = (0..13 * MIB + 12_345).map(|i| (i * 31 % 253) as u8).collect();
-    let created = alice
-        .client
-        .post(cluster.url("/api/tus"))
-        .header(TUS.0, TUS.1)
-        .header("upload-length", data.len().to_string())
-        .header("upload-metadata", "filename YmlnLmJpbg==")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let location = created.headers()[header::LOCATION].to_str().unwrap().to_owned();
-    let id = location.rsplit('/').next().unwrap().to_owned();
+    let (_, location) =
+        tus::create(&alice.client, &cluster.url(""), data.len(), "YmlnLmJpbg==").await;
+    let id = tus::id_of(&location);
 
     // Node 0 gets 8 MiB, which it makes durable and announces (a part and a tail in the
     // bucket), and then the connection breaks.
-    let (send, receive) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
-    let stream = futures_util::stream::unfold(receive, |mut receive| async move {
-        receive.recv().await.map(|chunk| (chunk, receive))
-    });
-    let cut = alice
-        .client
-        .patch(cluster.node_url(0, &location))
-        .header(TUS.0, TUS.1)
-        .header("upload-offset", "0")
-        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
-        .body(reqwest::Body::wrap_stream(stream))
-        .send();
+    let (send, body) = tus::channel_body();
+    let cut = tus::patch(&alice.client, &cluster.node_url(0, &location), 0).body(body).send();
     let cut = tokio::spawn(cut);
     for chunk in data[..8 * MIB].chunks(MIB) {
         send.send(Ok(chunk.to_vec())).await.unwrap();
@@ -241,31 +195,14 @@ async fn a_tus_upload_cut_on_one_node_is_resumed_on_others_and_stored_in_parts()
     let head = head.send().await.unwrap();
     assert_eq!(head.headers()["upload-offset"], (8 * MIB).to_string().as_str());
     for (node, range) in [(1, 8 * MIB..11 * MIB), (2, 11 * MIB..data.len())] {
-        let patched = alice
-            .client
-            .patch(cluster.node_url(node, &location))
-            .header(TUS.0, TUS.1)
-            .header("upload-offset", range.start.to_string())
-            .header(header::CONTENT_TYPE, "application/offset+octet-stream")
-            .body(data[range].to_vec())
-            .send()
-            .await
-            .unwrap();
+        let patch = tus::patch(&alice.client, &cluster.node_url(node, &location), range.start);
+        let patched = patch.body(data[range].to_vec()).send().await.unwrap();
         assert_eq!(patched.status(), 204, "node {node}");
     }
 
     let events = within("the upload to end", live.until(terminal)).await;
     assert_eq!(named(&events).last().unwrap().name(), "done");
-    let upload: serde_json::Value = alice
-        .client
-        .get(cluster.url(&format!("/api/uploads/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(upload["sha256"], hex::encode(Sha256::digest(&data)), "every byte once");
+    tus::assert_stored(&alice.client, cluster.url(&format!("/api/uploads/{id}")), &data).await;
     let download = alice.client.get(cluster.url(&format!("/api/uploads/{id}/file"))).send();
     let downloaded = download.await.unwrap().bytes().await.unwrap();
     assert!(downloaded == data, "downloaded as sent");

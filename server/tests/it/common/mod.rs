@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod process;
 pub mod raw;
+pub mod tus;
 
 pub use raw::RawSse;
 #[allow(unused_imports)] // the counting-allocator test uses a few only
