@@ -70,6 +70,8 @@ pub enum ErrorCode {
     ChecksumMismatch,
     /// A tus PATCH to a final upload, whose bytes are its partial uploads'.
     FinalUpload,
+    /// A download's `Range` starts past the file's last byte.
+    RangeNotSatisfiable,
     /// A code this build does not know yet (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -110,6 +112,7 @@ impl ErrorCode {
             Self::SessionRequired => "session_required",
             Self::ChecksumMismatch => "checksum_mismatch",
             Self::FinalUpload => "final_upload",
+            Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::Unknown => "unknown",
         }
     }
@@ -134,7 +137,7 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 32] = [
+const ALL: [ErrorCode; 33] = [
     ErrorCode::InvalidRequest,
     ErrorCode::InvalidMultipart,
     ErrorCode::MissingFile,
@@ -166,6 +169,7 @@ const ALL: [ErrorCode; 32] = [
     ErrorCode::SessionRequired,
     ErrorCode::ChecksumMismatch,
     ErrorCode::FinalUpload,
+    ErrorCode::RangeNotSatisfiable,
     ErrorCode::Unknown,
 ];
 

@@ -114,6 +114,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::PayloadTooLarge | ErrorCode::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::TooManyUploads => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
         ErrorCode::InvalidState => StatusCode::CONFLICT,
         ErrorCode::SessionRequired | ErrorCode::FinalUpload => StatusCode::FORBIDDEN,
         // tus's own status for it ("Checksum Mismatch").

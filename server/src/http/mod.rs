@@ -2,6 +2,7 @@
 
 pub mod admission;
 mod auth;
+mod blob_response;
 pub mod catalog;
 pub mod client;
 pub mod config;

@@ -14,9 +14,8 @@ use axum::{
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use shared::{routes, ErrorCode, EventsToken, LoggedEvent, Upload, UploadStatus};
-use tokio_util::io::ReaderStream;
 
-use super::{error::ApiError, state::AppState};
+use super::{blob_response::blob_response, error::ApiError, state::AppState};
 use super::{
     events::StreamQuery,
     extract::{Path, Query},
@@ -199,6 +198,7 @@ async fn download(
     State(state): State<AppState>,
     current: CurrentUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let upload = find(&state, &current, &id).await?;
     if upload.status == UploadStatus::Uploading {
@@ -207,6 +207,7 @@ async fn download(
     let content_type = upload.content_type.as_deref().unwrap_or("application/octet-stream");
     blob_response(
         &state,
+        &headers,
         BlobKey::Original(upload.id.clone()),
         content_type,
         Some(&upload.filename),
@@ -218,10 +219,11 @@ async fn text(
     State(state): State<AppState>,
     current: CurrentUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let upload = find(&state, &current, &id).await?;
     let key = history::text_key(&upload).ok_or(ApiError::NotFound)?;
-    blob_response(&state, key, "text/plain; charset=utf-8", None).await
+    blob_response(&state, &headers, key, "text/plain; charset=utf-8", None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -250,56 +252,13 @@ async fn thumbnail(
     State(state): State<AppState>,
     current: CurrentUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let upload = find(&state, &current, &id).await?;
     if !upload.has_thumbnail {
         return Err(ApiError::NotFound);
     }
-    blob_response(&state, BlobKey::Thumbnail(upload.id), "image/png", None).await
-}
-
-/// Streams a blob; `attachment` names the download.
-async fn blob_response(
-    state: &AppState,
-    key: BlobKey,
-    content_type: &str,
-    attachment: Option<&str>,
-) -> Result<Response, ApiError> {
-    let (reader, len) = state.blobs.open(&key).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => ApiError::NotFound,
-        _ => ApiError::Io(e),
-    })?;
-    let mut response =
-        Response::new(Body::from_stream(ReaderStream::with_capacity(reader, 64 * 1024)));
-    let headers = response.headers_mut();
-    let content_type = HeaderValue::from_str(content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    headers.insert(header::CONTENT_TYPE, content_type);
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    if let Some(filename) = attachment {
-        if let Ok(value) = HeaderValue::from_str(&content_disposition(filename)) {
-            headers.insert(header::CONTENT_DISPOSITION, value);
-        }
-    }
-    Ok(response)
-}
-
-/// `attachment` with an ASCII fallback name and the exact name in RFC 5987 `filename*`.
-fn content_disposition(filename: &str) -> String {
-    let fallback: String = filename
-        .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
-        .collect();
-    let mut encoded = String::with_capacity(filename.len() * 3);
-    for byte in filename.bytes() {
-        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-            encoded.push(byte as char);
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+    blob_response(&state, &headers, BlobKey::Thumbnail(upload.id), "image/png", None).await
 }
 
 /// One upload's events, to its owner's session or to anyone with a valid `?token=` for
@@ -348,25 +307,4 @@ async fn token(
         .unwrap_or_default();
     let events_url = format!("{}?token={token}", routes::of(routes::UPLOAD_EVENTS, &upload.id));
     Ok(Json(EventsToken { token, expires_at, events_url }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::content_disposition;
-
-    #[test]
-    fn content_disposition_survives_any_name() {
-        let cases = [
-            ("report.pdf", "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"),
-            ("my cv.pdf", "attachment; filename=\"my cv.pdf\"; filename*=UTF-8''my%20cv.pdf"),
-            (
-                "résumé.pdf",
-                "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
-            ),
-            ("a\"b.txt", "attachment; filename=\"a_b.txt\"; filename*=UTF-8''a%22b.txt"),
-        ];
-        for (name, expected) in cases {
-            assert_eq!(content_disposition(name), expected);
-        }
-    }
 }

@@ -1,6 +1,7 @@
 //! One node storing its bytes in S3 (moto): a large upload goes up as parts while it
 //! arrives and comes back whole, and an upload cut off on the way leaves no multipart
-//! upload behind, which S3 would otherwise keep, and bill, for good.
+//! upload behind, which S3 would otherwise keep, and bill, for good. Downloads read byte
+//! ranges, from S3 as from the data directory.
 
 use std::sync::Arc;
 
@@ -101,4 +102,42 @@ async fn a_write_whose_node_died_is_aborted_by_the_next_start() {
     let left = bucket.multipart_uploads().await;
     assert!(left.is_empty(), "no multipart upload left behind: {left:?}");
     assert_eq!(bucket.keys().await, Vec::<String>::new(), "and no object");
+}
+
+/// A download of `url`, whose whole is `data`, by byte ranges.
+async fn assert_ranges(client: &reqwest::Client, url: &str, data: &[u8]) {
+    let len = data.len();
+    let get = |range: String| client.get(url).header(reqwest::header::RANGE, range).send();
+    for (range, first, last) in [
+        (format!("bytes={}-", len / 2 + 3), len / 2 + 3, len - 1),
+        (format!("bytes=5-{}", len + 100), 5, len - 1),
+        ("bytes=-10".to_owned(), len - 10, len - 1),
+        ("bytes=1-1".to_owned(), 1, 1),
+    ] {
+        let part = get(range.clone()).await.unwrap();
+        assert_eq!(part.status(), 206, "{range}");
+        let content_range = format!("bytes {first}-{last}/{len}");
+        assert_eq!(part.headers()[reqwest::header::CONTENT_RANGE], content_range.as_str());
+        assert!(part.bytes().await.unwrap() == data[first..=last], "{range}: the bytes");
+    }
+    let past = get(format!("bytes={len}-")).await.unwrap();
+    assert_eq!(past.status(), 416);
+    assert_eq!(past.headers()[reqwest::header::CONTENT_RANGE], format!("bytes */{len}").as_str());
+    let past: serde_json::Value = past.json().await.unwrap();
+    assert_eq!(past["code"], "range_not_satisfiable");
+    let whole = get("bytes=0-1,5-6".to_owned()).await.unwrap();
+    assert_eq!(whole.status(), 200, "several ranges: the whole file");
+    assert_eq!(whole.headers()[reqwest::header::ACCEPT_RANGES], "bytes");
+    assert!(whole.bytes().await.unwrap() == data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_is_read_by_byte_ranges_from_either_store() {
+    let bucket = testkit::s3::fresh_bucket().await;
+    let data: Vec<u8> = (0..11 * MIB + 7).map(|i| (i * 29 % 251) as u8).collect();
+    for server in [TestServer::start().await, server_on(&bucket).await] {
+        let created = post_file(&server.client, &server.base(), "big.bin", &data).await;
+        let url = server.url(&format!("/api/uploads/{}/file", created["id"].as_str().unwrap()));
+        assert_ranges(&server.client, &url, &data).await;
+    }
 }
