@@ -15,20 +15,25 @@ use super::{error::ApiError, state::AppState};
 use crate::store::BlobKey;
 
 /// Streams a blob, or the one range `headers` ask for; `attachment` names the download.
+/// `version` (an original's SHA-256) becomes its `ETag`, which is what a client resuming
+/// a download names in `If-Range` to be sure it gets the rest of the same bytes.
 pub(super) async fn blob_response(
     state: &AppState,
     headers: &HeaderMap,
     key: BlobKey,
     content_type: &str,
     attachment: Option<&str>,
+    version: Option<&str>,
 ) -> Result<Response, ApiError> {
     let missing = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => ApiError::NotFound,
         _ => ApiError::Io(e),
     };
     let wanted = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(parse_range);
-    // `If-Range` names a version this server has no validator for: the whole blob.
-    let wanted = wanted.filter(|_| !headers.contains_key(header::IF_RANGE));
+    let etag = version.map(|version| format!("\"{version}\""));
+    // A range only of the version named in `If-Range`, if one is: else the whole blob.
+    let same = |named: &HeaderValue| etag.as_deref().is_some_and(|etag| named == etag);
+    let wanted = wanted.filter(|_| headers.get(header::IF_RANGE).is_none_or(same));
     let start = match wanted {
         Some(Wanted::From(start, _)) => start,
         Some(Wanted::Last(_)) | None => 0,
@@ -67,6 +72,9 @@ pub(super) async fn blob_response(
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Some(etag) = etag.and_then(|etag| HeaderValue::from_str(&etag).ok()) {
+        headers.insert(header::ETAG, etag);
+    }
     if let Some((first, last)) = range {
         let value = HeaderValue::from_str(&format!("bytes {first}-{last}/{len}"));
         headers.insert(header::CONTENT_RANGE, value.expect("ascii"));
@@ -108,7 +116,11 @@ impl Wanted {
 /// `bytes=…` with one range. Anything else (several ranges, another unit, a malformed
 /// one) is not an error: the whole blob is sent, as RFC 9110 lets a server do.
 fn parse_range(value: &str) -> Option<Wanted> {
-    let spec = value.trim().strip_prefix("bytes=")?.trim();
+    let (unit, spec) = value.split_once('=')?;
+    if !unit.trim().eq_ignore_ascii_case("bytes") {
+        return None;
+    }
+    let spec = spec.trim();
     if spec.contains(',') {
         return None;
     }
@@ -170,6 +182,7 @@ mod tests {
         assert_eq!(parse_range("bytes=10-"), Some(Wanted::From(10, None)));
         assert_eq!(parse_range("bytes=10-19"), Some(Wanted::From(10, Some(19))));
         assert_eq!(parse_range("bytes=-5"), Some(Wanted::Last(5)));
+        assert_eq!(parse_range("Bytes=7-"), Some(Wanted::From(7, None)), "a unit in any case");
         for whole in ["bytes=1-2,5-6", "items=0-1", "bytes=9-3", "bytes=x-", "bytes=-", "bytes=+1-"]
         {
             assert_eq!(parse_range(whole), None, "{whole}");

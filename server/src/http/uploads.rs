@@ -211,6 +211,7 @@ async fn download(
         BlobKey::Original(upload.id.clone()),
         content_type,
         Some(&upload.filename),
+        upload.sha256.as_deref(),
     )
     .await
 }
@@ -223,7 +224,7 @@ async fn text(
 ) -> Result<Response, ApiError> {
     let upload = find(&state, &current, &id).await?;
     let key = history::text_key(&upload).ok_or(ApiError::NotFound)?;
-    blob_response(&state, &headers, key, "text/plain; charset=utf-8", None).await
+    blob_response(&state, &headers, key, "text/plain; charset=utf-8", None, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,7 +259,8 @@ async fn thumbnail(
     if !upload.has_thumbnail {
         return Err(ApiError::NotFound);
     }
-    blob_response(&state, &headers, BlobKey::Thumbnail(upload.id), "image/png", None).await
+    let key = BlobKey::Thumbnail(upload.id);
+    blob_response(&state, &headers, key, "image/png", None, None).await
 }
 
 /// One upload's events, to its owner's session or to anyone with a valid `?token=` for

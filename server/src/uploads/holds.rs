@@ -51,6 +51,10 @@ struct Held {
     lock: Arc<tokio::sync::Mutex<()>>,
     stop: CancellationToken,
     asked: u64,
+    /// Its holder has the upload's place across nodes: only such a holder is asked to
+    /// let go by another node (a request here still waiting for the place is not; nor is
+    /// it stopped by its own request to let go, which comes back to this node too).
+    placed: bool,
 }
 
 /// One request's hold on an upload; dropping it lets the next one in.
@@ -72,7 +76,7 @@ impl Holds {
 
     /// Another node's request wants upload `id`: the request holding it here stops.
     pub fn let_go(&self, id: &UploadId) {
-        if let Some(entry) = locked(&self.held).get(id) {
+        if let Some(entry) = locked(&self.held).get(id).filter(|entry| entry.placed) {
             entry.stop.cancel();
         }
     }
@@ -92,6 +96,9 @@ impl Holds {
             match SharedPlace::take(store, HOLD, id.as_str(), 1).await {
                 Ok(Some(place)) => {
                     hold.place = Some((place, Arc::clone(store)));
+                    if let Some(entry) = locked(&self.held).get_mut(id) {
+                        entry.placed = true;
+                    }
                     return hold;
                 }
                 Ok(None) => {}
@@ -105,11 +112,11 @@ impl Holds {
             if let Err(error) = store.ask_to_let_go(id).await {
                 tracing::warn!(upload = %id, %error, "could not ask the other nodes to let go");
             }
+            // Even stopped by a newer request here (which waits for this one), it waits
+            // for the place: what it does after, if only to let go, is then exclusive.
             tokio::select! {
                 () = let_go_of => {}
                 () = tokio::time::sleep(RETRY) => {}
-                // A newer request here wants it: this one gives up at once.
-                () = hold.stop.cancelled() => return hold,
             }
         }
     }
@@ -140,17 +147,24 @@ impl Holds {
 
 impl Drop for Hold {
     fn drop(&mut self) {
-        if let Some((place, store)) = self.place.take() {
-            // Given back, then said so: whoever waits finds it free when it tries.
-            let id = self.id.clone();
-            tokio::spawn(async move {
-                place.give_back().await;
-                if let Err(error) = store.let_go_of(&id).await {
-                    tracing::warn!(upload = %id, %error, "could not say an upload was let go of");
-                }
-            });
-        }
+        let placed = self.place.take();
         let mut held = locked(&self.held);
+        if let Some((place, store)) = placed {
+            if let Some(entry) = held.get_mut(&self.id) {
+                entry.placed = false;
+            }
+            // Given back, then said so: whoever waits finds it free when it tries. (A
+            // place not given back, with no runtime left, lapses with this node's life.)
+            let id = self.id.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    place.give_back().await;
+                    if let Err(error) = store.let_go_of(&id).await {
+                        tracing::warn!(upload = %id, %error, "could not say an upload was let go of");
+                    }
+                });
+            }
+        }
         self.guard.take();
         // Nobody else holds or waits (only the map's own reference is left): forget it.
         if held.get(&self.id).is_some_and(|entry| Arc::strong_count(&entry.lock) == 1) {
@@ -187,5 +201,110 @@ mod tests {
         assert!(!second.stop.is_cancelled(), "the newest holds it");
         drop(second);
         assert!(locked(&holds.held).is_empty(), "nothing left once nobody holds or waits");
+    }
+
+    /// Two nodes' holds over one store that, like PostgreSQL's NOTIFY, tells every node
+    /// (the asking one too) whatever any node asks.
+    #[derive(Default)]
+    struct Cluster {
+        taken: Mutex<Option<crate::store::PlaceId>>,
+        nodes: Mutex<Vec<std::sync::Weak<Holds>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl LimitStore for Cluster {
+        async fn take_place(
+            &self,
+            _: &'static str,
+            _: &str,
+            _: u32,
+        ) -> Result<Option<crate::store::PlaceId>, crate::store::StoreError> {
+            let mut taken = self.taken.lock().unwrap();
+            if taken.is_some() {
+                return Ok(None);
+            }
+            let place = uuid::Uuid::now_v7();
+            *taken = Some(place);
+            Ok(Some(place))
+        }
+        async fn give_back(
+            &self,
+            place: crate::store::PlaceId,
+        ) -> Result<(), crate::store::StoreError> {
+            let mut taken = self.taken.lock().unwrap();
+            if *taken == Some(place) {
+                *taken = None;
+            }
+            Ok(())
+        }
+        async fn ask_to_let_go(&self, upload: &UploadId) -> Result<(), crate::store::StoreError> {
+            for node in self.nodes.lock().unwrap().iter().filter_map(std::sync::Weak::upgrade) {
+                node.let_go(upload);
+            }
+            Ok(())
+        }
+        async fn let_go_of(&self, _: &UploadId) -> Result<(), crate::store::StoreError> {
+            for node in self.nodes.lock().unwrap().iter().filter_map(std::sync::Weak::upgrade) {
+                node.let_go_of();
+            }
+            Ok(())
+        }
+        async fn attempt(
+            &self,
+            _: &'static str,
+            _: &str,
+            _: u32,
+            _: Duration,
+        ) -> Result<Option<Duration>, crate::store::StoreError> {
+            unreachable!("holds count no attempts")
+        }
+        async fn refund(&self, _: &'static str, _: &str) -> Result<(), crate::store::StoreError> {
+            unreachable!("holds count no attempts")
+        }
+        async fn clear(&self, _: &'static str, _: &str) -> Result<(), crate::store::StoreError> {
+            unreachable!("holds count no attempts")
+        }
+        async fn add_bytes(
+            &self,
+            _: crate::store::PlaceId,
+            _: &shared::AccountId,
+            _: u64,
+            _: u64,
+        ) -> Result<bool, crate::store::StoreError> {
+            unreachable!("holds count no bytes")
+        }
+        async fn release_bytes(
+            &self,
+            _: crate::store::PlaceId,
+            _: u64,
+        ) -> Result<(), crate::store::StoreError> {
+            unreachable!("holds count no bytes")
+        }
+        async fn arriving(&self, _: &shared::AccountId) -> Result<u64, crate::store::StoreError> {
+            unreachable!("holds count no bytes")
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_on_another_node_waits_until_the_holder_let_go() {
+        let store = Arc::new(Cluster::default());
+        let shared: Arc<dyn LimitStore> = store.clone();
+        let (a, b) =
+            (Arc::new(Holds::new(Some(shared.clone()))), Arc::new(Holds::new(Some(shared))));
+        store.nodes.lock().unwrap().extend([Arc::downgrade(&a), Arc::downgrade(&b)]);
+        let on_a = a.take(&id()).await;
+        let mut on_b = tokio::spawn({
+            let b = Arc::clone(&b);
+            async move { b.take(&id()).await }
+        });
+        // b asked every node, itself included, to let go: a's holder is told to stop,
+        // and b's request goes on waiting (its own word must not stop it).
+        on_a.stop.cancelled().await;
+        let waited = tokio::time::timeout(RETRY * 3, &mut on_b).await;
+        assert!(waited.is_err(), "b went on while a still held the upload");
+        drop(on_a);
+        let on_b = on_b.await.unwrap();
+        assert!(on_b.place.is_some(), "b holds it across nodes now");
+        assert!(!on_b.stop.is_cancelled(), "and is not asked to let go");
     }
 }

@@ -121,10 +121,27 @@ async fn assert_ranges(client: &reqwest::Client, url: &str, data: &[u8]) {
         assert!(part.bytes().await.unwrap() == data[first..=last], "{range}: the bytes");
     }
     let past = get(format!("bytes={len}-")).await.unwrap();
+    let past_etag = client.head(url).send().await.unwrap().headers()[reqwest::header::ETAG].clone();
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(data));
+    assert_eq!(past_etag.to_str().unwrap(), format!("\"{sha}\""), "the file's SHA-256 as its ETag");
     assert_eq!(past.status(), 416);
     assert_eq!(past.headers()[reqwest::header::CONTENT_RANGE], format!("bytes */{len}").as_str());
     let past: serde_json::Value = past.json().await.unwrap();
     assert_eq!(past["code"], "range_not_satisfiable");
+    // Resuming names the version it has: the same one gets its range, another the whole.
+    let etag = past_etag.clone();
+    let resumed = client
+        .get(url)
+        .header(reqwest::header::RANGE, "bytes=3-")
+        .header(reqwest::header::IF_RANGE, &etag);
+    let resumed = resumed.send().await.unwrap();
+    assert_eq!(resumed.status(), 206, "If-Range of this version");
+    let other = client
+        .get(url)
+        .header(reqwest::header::RANGE, "bytes=3-")
+        .header(reqwest::header::IF_RANGE, "\"other\"");
+    assert_eq!(other.send().await.unwrap().status(), 200, "If-Range of another version");
     let whole = get("bytes=0-1,5-6".to_owned()).await.unwrap();
     assert_eq!(whole.status(), 200, "several ranges: the whole file");
     assert_eq!(whole.headers()[reqwest::header::ACCEPT_RANGES], "bytes");
