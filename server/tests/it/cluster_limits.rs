@@ -159,7 +159,7 @@ async fn a_resumable_upload_is_held_by_one_request_across_nodes() {
 
     // a gets 8 MiB, makes them durable and says so; then its client goes quiet, its
     // connection still open.
-    let (send, body) = tus::channel_body();
+    let (send, body) = common::channel_body();
     let on_a = tokio::spawn(tus::patch(&a.client, &a.url(&location), 0).body(body).send());
     for chunk in data[..8 * MIB].chunks(MIB) {
         send.send(Ok(chunk.to_vec())).await.unwrap();

@@ -142,15 +142,12 @@ async fn an_upload_goes_through_the_proxy_as_it_is_sent() {
     // and the upload would never begin.
     let (content_type, body) = crate::common::multipart("file", "slow.bin", &[7u8; 256 * 1024]);
     let (part, rest) = body.split_at(64 * 1024);
-    let (send, receive) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    let stream = futures_util::stream::unfold(receive, |mut receive| async move {
-        receive.recv().await.map(|chunk| (chunk, receive))
-    });
+    let (send, stream) = crate::common::channel_body();
     let request = alice
         .client
         .post(cluster.url("/api/uploads"))
         .header(header::CONTENT_TYPE, content_type)
-        .body(reqwest::Body::wrap_stream(stream))
+        .body(stream)
         .send();
     let sending = tokio::spawn(request);
     send.send(Ok(part.to_vec())).await.unwrap();
@@ -179,7 +176,7 @@ async fn a_tus_upload_cut_on_one_node_is_resumed_on_others_and_stored_in_parts()
 
     // Node 0 gets 8 MiB, which it makes durable and announces (a part and a tail in the
     // bucket), and then the connection breaks.
-    let (send, body) = tus::channel_body();
+    let (send, body) = crate::common::channel_body();
     let cut = tus::patch(&alice.client, &cluster.node_url(0, &location), 0).body(body).send();
     let cut = tokio::spawn(cut);
     for chunk in data[..8 * MIB].chunks(MIB) {

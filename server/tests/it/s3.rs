@@ -46,15 +46,12 @@ async fn an_upload_cut_off_leaves_no_multipart_upload_behind() {
     let (content_type, form) = common::multipart("file", "cut.bin", b"");
     let file_starts = form.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     let head = form[..file_starts].to_vec();
-    let (send, receive) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
-    let stream = futures_util::stream::unfold(receive, |mut receive| async move {
-        receive.recv().await.map(|chunk| (chunk, receive))
-    });
+    let (send, stream) = common::channel_body();
     let request = server
         .client
         .post(server.url("/api/uploads"))
         .header(reqwest::header::CONTENT_TYPE, content_type)
-        .body(reqwest::Body::wrap_stream(stream))
+        .body(stream)
         .send();
     let request = tokio::spawn(request);
     // Sent until the server says it has stored more than a part, piece by piece: its

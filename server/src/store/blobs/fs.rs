@@ -56,6 +56,28 @@ impl FsBlobStore {
     fn path(&self, key: &BlobKey) -> PathBuf {
         self.root.join(key.name())
     }
+
+    /// Upload `id`'s partial file (made when `create`), cut back to its first `len`
+    /// bytes: bytes past the length last reported durable were never acknowledged. A
+    /// shorter file is an `UnexpectedEof` error. Also whether it was cut.
+    async fn partial_cut_to(
+        &self,
+        id: &UploadId,
+        len: u64,
+        create: bool,
+    ) -> io::Result<(fs::File, bool)> {
+        let path = self.path(&BlobKey::Partial(id.clone()));
+        let file = fs::OpenOptions::new().write(true).create(create).open(&path).await?;
+        let has = file.metadata().await?.len();
+        if has < len {
+            let message = format!("the partial blob has {has} bytes, not {len}");
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, message));
+        }
+        if has > len {
+            file.set_len(len).await?;
+        }
+        Ok((file, has > len))
+    }
 }
 
 #[async_trait]
@@ -106,16 +128,7 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn append(&self, id: &UploadId, offset: u64) -> io::Result<Box<dyn BlobAppender>> {
-        let path = self.path(&BlobKey::Partial(id.clone()));
-        let mut file = fs::OpenOptions::new().write(true).create(offset == 0).open(&path).await?;
-        let len = file.metadata().await?.len();
-        if len < offset {
-            let message = format!("the partial blob has {len} bytes, not {offset}");
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, message));
-        }
-        if len > offset {
-            file.set_len(offset).await?;
-        }
+        let (mut file, _) = self.partial_cut_to(id, offset, offset == 0).await?;
         file.seek(io::SeekFrom::Start(offset)).await?;
         if offset == 0 {
             // A new file's name is durable only once its directory is.
@@ -128,16 +141,9 @@ impl BlobStore for FsBlobStore {
     async fn seal(&self, id: &UploadId, length: u64) -> io::Result<()> {
         let target = self.path(&BlobKey::Original(id.clone()));
         let partial = self.path(&BlobKey::Partial(id.clone()));
-        // Bytes past `length` were written and never acknowledged (a request refused
-        // after them): the original is the first `length`, as an append would make it.
-        let file = fs::OpenOptions::new().write(true).open(&partial).await?;
-        let len = file.metadata().await?.len();
-        if len < length {
-            let message = format!("the partial blob has {len} bytes, not {length}");
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, message));
-        }
-        if len > length {
-            file.set_len(length).await?;
+        // The original is the first `length` bytes, as an append would make it.
+        let (file, cut) = self.partial_cut_to(id, length, false).await?;
+        if cut {
             file.sync_data().await?;
         }
         drop(file);

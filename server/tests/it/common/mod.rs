@@ -344,3 +344,14 @@ pub async fn s3_store(bucket: &testkit::s3::Bucket, prefix: &str) -> uplink::sto
     };
     uplink::store::S3BlobStore::open(&settings).await.unwrap()
 }
+
+/// A request body that sends what is put into the returned sender, and ends when it is
+/// dropped (or breaks, with an error put in).
+pub fn channel_body() -> (tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>, reqwest::Body)
+{
+    let (send, receive) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let stream = futures_util::stream::unfold(receive, |mut receive| async move {
+        receive.recv().await.map(|chunk| (chunk, receive))
+    });
+    (send, reqwest::Body::wrap_stream(stream))
+}

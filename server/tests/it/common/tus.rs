@@ -40,17 +40,6 @@ pub fn id_of(location: &str) -> String {
     location.rsplit('/').next().unwrap().to_owned()
 }
 
-/// A request body that sends what is put into the returned sender, and ends when it is
-/// dropped (or breaks, with an error put in).
-pub fn channel_body() -> (tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>, reqwest::Body)
-{
-    let (send, receive) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
-    let stream = futures_util::stream::unfold(receive, |mut receive| async move {
-        receive.recv().await.map(|chunk| (chunk, receive))
-    });
-    (send, reqwest::Body::wrap_stream(stream))
-}
-
 /// The upload at `url` (`…/api/uploads/<id>`) stored exactly `data`, every byte once.
 pub async fn assert_stored(client: &reqwest::Client, url: String, data: &[u8]) {
     use sha2::Digest;
