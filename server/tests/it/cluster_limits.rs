@@ -37,15 +37,17 @@ async fn two_nodes(configure: fn(&mut Config)) -> (TestServer, TestServer) {
     (a, b)
 }
 
-/// An upload of `len` bytes to `server`, announced by its Content-Length and sent up to
-/// its last byte; the rest goes when the returned sender is dropped.
+/// An upload of `len` bytes to `server`, announced by its Content-Length and sent but
+/// for its last 100 bytes (some of the file, and the form's closing boundary, after which
+/// the server could store it without waiting for the final byte); the rest goes when the
+/// returned sender is dropped.
 async fn hanging_upload(
     server: &TestServer,
     len: usize,
 ) -> (mpsc::Sender<Result<Vec<u8>, std::io::Error>>, tokio::task::JoinHandle<StatusCode>) {
     let (content_type, body) = multipart("file", "slow.bin", &vec![7u8; len]);
     let (send, mut receive) = mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    let (head, last) = body.split_at(body.len() - 1);
+    let (head, last) = body.split_at(body.len() - 100);
     send.send(Ok(head.to_vec())).await.unwrap();
     let last = last.to_vec();
     let stream = async_stream::stream! {
